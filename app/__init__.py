@@ -1,0 +1,3 @@
+"""pharmacheck: an online pharmacy legitimacy checker."""
+
+__version__ = "0.1.0"

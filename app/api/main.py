@@ -1,0 +1,39 @@
+"""The FastAPI application: small routers, one Checker built from settings at start-up."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.pipeline import Checker
+from app.service import make_fetcher
+from app.settings import Settings
+
+from . import routes_checks, routes_meta
+from .errors import install_error_handlers
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    # Built eagerly so that a broken rules file stops start-up with a clear message instead of failing requests.
+    checker = Checker(settings, fetcher=make_fetcher(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await checker.aclose()
+
+    app = FastAPI(
+        title="pharmacheck",
+        version=__version__,
+        description="Checks whether an online pharmacy is likely legitimate and explains why.",
+        lifespan=lifespan,
+    )
+    app.state.checker = checker
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(routes_meta.router)
+    app.include_router(routes_checks.router)
+    return app

@@ -1,0 +1,22 @@
+"""GET /healthz and GET /api/v1/rules (the published scoring table)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from app.pipeline import Checker
+from app.scoring import scoring_table
+
+from .deps import get_checker
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["meta"])
+async def healthz(checker: Checker = Depends(get_checker)) -> dict:
+    return {"status": "ok", "algorithm_version": checker.rules.algorithm_version}
+
+
+@router.get("/api/v1/rules", tags=["meta"])
+async def rules(checker: Checker = Depends(get_checker)) -> dict:
+    return scoring_table(checker.rules)

@@ -1,0 +1,199 @@
+"""The `pharmacheck` command: check one site, check a list, or serve the API and web page."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from typing import Sequence
+
+from .known_sites import KnownSitesError
+from .netpolicy import FetchError
+from .rules import RulesError
+from .settings import Settings, SettingsError, parse_resolve
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line and exit 2, the same as every other input error
+        raise UsageError("invalid_option", message)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _shared_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rules", metavar="PATH", help="rules file to use instead of the built-in rules.yaml")
+    p.add_argument("--known-sites", metavar="FILE", help="CSV domain,label,source of sites known to be legit or rogue")
+    p.add_argument("--max-pages", type=_positive_int, metavar="N", help="pages to read per site (default from rules.yaml: 5)")
+    p.add_argument("--cacert", metavar="FILE", help="extra CA bundle to trust (PEM)")
+    p.add_argument(
+        "--resolve", action="append", default=[], metavar="HOST:PORT:ADDRESS",
+        help="connect to ADDRESS for HOST:PORT (curl's meaning); the only way a private address is ever reached",
+    )
+    p.add_argument("--allow-port", action="append", type=int, default=[], metavar="PORT",
+                   help="also allow this destination port besides 80 and 443")
+    p.add_argument("--record", metavar="FILE.warc.gz", help="write every request and response, and the report, to a WARC file")
+    p.add_argument("--replay", action="append", default=[], metavar="WARC",
+                   help="answer every fetch from this WARC file or folder of WARC files; nothing touches the network")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pharmacheck", description="Check whether an online pharmacy is likely legitimate.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="check one pharmacy site")
+    check.add_argument("url")
+    check.add_argument("--json", action="store_true", help="print the JSON report")
+    _shared_options(check)
+
+    batch = sub.add_parser("batch", help="check a list of sites (one URL per line)")
+    batch.add_argument("file", help="file with one URL per line ('-' for standard input)")
+    batch.add_argument("--concurrency", type=_positive_int, default=4, metavar="N")
+    batch.add_argument("--out", metavar="FILE", help="write JSON lines here instead of standard output")
+    batch.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _shared_options(batch)
+
+    serve = sub.add_parser("serve", help="run the web page and JSON API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _shared_options(serve)
+
+    rules = sub.add_parser("rules", help="print the published scoring table as JSON")
+    rules.add_argument("--rules", metavar="PATH")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    base = Settings.from_env()
+    try:
+        resolve = tuple(parse_resolve(v) for v in getattr(args, "resolve", []) or []) or base.resolve
+    except SettingsError as exc:
+        raise UsageError("invalid_option", str(exc)) from None
+    ports = tuple(sorted(set(base.allowed_ports) | set(getattr(args, "allow_port", []) or [])))
+    return base.with_(
+        rules_path=getattr(args, "rules", None) or base.rules_path,
+        known_sites_path=getattr(args, "known_sites", None) or base.known_sites_path,
+        max_pages=getattr(args, "max_pages", None) or base.max_pages,
+        cacert=getattr(args, "cacert", None) or base.cacert,
+        resolve=resolve,
+        allowed_ports=ports,
+        record_path=getattr(args, "record", None),
+        replay_paths=tuple(getattr(args, "replay", []) or []) or base.replay_paths,
+    )
+
+
+def _fail(code: str, message: str, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"error": {"code": code, "message": message}}))
+    print(f"pharmacheck: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+async def _check_one(settings: Settings, url: str, as_json: bool) -> int:
+    from .render import render_text
+    from .service import open_checker
+
+    async with open_checker(settings) as checker:
+        report = await checker.check(url)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(render_text(report))
+    return EXIT_OK
+
+
+def _read_urls(path: str) -> list[str]:
+    try:
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError("invalid_option", f"{path}: cannot read file: {exc.strerror or exc}") from None
+    with handle:
+        return [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
+
+
+async def _batch(settings: Settings, args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    urls = _read_urls(args.file)
+    try:
+        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    except OSError as exc:
+        raise UsageError("invalid_option", f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+    show_progress = sys.stderr.isatty()
+    counts: Counter = Counter()
+    try:
+        async for line, verdict in run_batch(settings, urls, concurrency=args.concurrency, progress=show_progress):
+            out.write(line + "\n")
+            out.flush()
+            counts[verdict] += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    summary = {"checked": sum(counts.values()), "verdicts": dict(sorted(counts.items()))}
+    if args.json:
+        print(json.dumps(summary), file=sys.stderr)
+    else:
+        print(f"checked {summary['checked']}: " + ", ".join(f"{k} {v}" for k, v in summary["verdicts"].items()), file=sys.stderr)
+    return EXIT_OK
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api.main import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "rules":
+            from .rules import load_rules
+            from .scoring import scoring_table
+
+            print(json.dumps(scoring_table(load_rules(args.rules)), indent=2))
+            return EXIT_OK
+        settings = settings_from_args(args)
+        if args.command == "check":
+            return asyncio.run(_check_one(settings, args.url, args.json))
+        if args.command == "batch":
+            return asyncio.run(_batch(settings, args))
+        if args.command == "serve":
+            return _serve(settings, args)
+    except UsageError as exc:
+        return _fail(exc.code, exc.message, as_json)
+    except FetchError as exc:
+        return _fail(exc.code, exc.message, as_json)
+    except (RulesError, KnownSitesError, SettingsError) as exc:
+        return _fail("invalid_option", str(exc), as_json)
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""An optional list of known sites (CSV `domain,label,source`) given at run time.
+
+The list is the user's own (a regulator's list, an organisation's reports); pharmacheck ships none.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from .domains import registrable_domain
+from .site import KnownSite
+
+VALID_LABELS = {"legit", "rogue"}
+
+
+class KnownSitesError(ValueError):
+    pass
+
+
+def load_known_sites(path: str) -> dict[str, KnownSite]:
+    p = Path(path)
+    try:
+        handle = p.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise KnownSitesError(f"--known-sites {path}: cannot read file: {exc.strerror or exc}") from None
+    sites: dict[str, KnownSite] = {}
+    with handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"domain", "label"} <= {f.strip() for f in reader.fieldnames}:
+            raise KnownSitesError(f"--known-sites {path}: expected a CSV header with columns domain,label,source")
+        for line_no, row in enumerate(reader, start=2):
+            domain = (row.get("domain") or "").strip().lower()
+            label = (row.get("label") or "").strip().lower()
+            if not domain:
+                continue
+            if label not in VALID_LABELS:
+                raise KnownSitesError(
+                    f"--known-sites {path}: line {line_no}: label must be one of {sorted(VALID_LABELS)}, got {label!r}"
+                )
+            key = registrable_domain(domain)
+            sites[key] = KnownSite(key, label, (row.get("source") or p.name).strip())
+    return sites

@@ -1,0 +1,376 @@
+"""The page model: one parse per page, everything the checks read.
+
+Checks never touch raw HTML or BeautifulSoup; they read this model. That keeps parsing cost in one place and
+means a hostile page is bounded once, here, rather than in every check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, ProcessingInstruction, Tag
+
+# Page-derived strings end up in reports read by people and programs; these caps keep one hostile page from
+# producing a multi-megabyte report.
+MAX_TITLE = 300
+MAX_LINK_TEXT = 200
+MAX_LINKS = 2000
+MAX_FORMS = 50
+MAX_IMAGES = 500
+MAX_SCRIPTS = 200
+MAX_JSONLD_BYTES = 200_000
+MAX_TEXT = 1_000_000
+
+SKIPPED_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
+BLOCK_TAGS = {
+    "p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header", "footer",
+    "nav", "aside", "main", "h1", "h2", "h3", "h4", "h5", "h6", "address", "dd", "dt", "dl", "form", "fieldset",
+    "blockquote", "pre", "hr", "option", "label", "figcaption", "caption", "tbody", "thead", "body",
+}
+
+ORGANIZATION_TYPES = {
+    "pharmacy", "organization", "localbusiness", "store", "onlinestore", "onlinebusiness", "medicalbusiness",
+    "medicalorganization", "drugstore", "healthandbeautybusiness", "corporation", "medicalclinic",
+    "healthcarebusiness", "website",
+}
+
+# Characters that can disguise text: controls, bidi overrides/isolates and zero-width marks.
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]"
+)
+
+
+def clean_text(value: str | None, limit: int) -> str:
+    """Strip control, bidi-override and zero-width characters, collapse whitespace, cap the length."""
+    if not value:
+        return ""
+    value = _INVISIBLE.sub("", value)
+    value = " ".join(value.split())
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return value
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str  # absolute
+    text: str
+    rel: str = ""
+
+
+@dataclass(frozen=True)
+class FormInput:
+    name: str
+    type: str
+    autocomplete: str = ""
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    action: str  # absolute; the page URL when the form has no action
+    method: str
+    inputs: tuple[FormInput, ...]
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str  # absolute
+    alt: str
+    title: str = ""
+    link: str = ""  # the href of the enclosing <a>, when the image is a link (seals usually are)
+
+
+@dataclass(frozen=True)
+class StructuredOrg:
+    type: str
+    name: str = ""
+    street: str = ""
+    locality: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+    telephone: str = ""
+    email: str = ""
+    url: str = ""
+    source: str = "json-ld"  # or "microdata"
+
+    @property
+    def address_text(self) -> str:
+        return ", ".join(p for p in (self.street, self.locality, self.region, self.postal_code, self.country) if p)
+
+
+@dataclass
+class Page:
+    url: str
+    status: int = 200
+    title: str = ""
+    lang: str = ""
+    text: str = ""
+    links: list[Link] = field(default_factory=list)
+    forms: list[Form] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)
+    organizations: list[StructuredOrg] = field(default_factory=list)
+    meta_refresh: str = ""
+    truncated: bool = False
+    kind: str = "start"  # which crawl target brought this page in ("start", "contact", "faq", ...)
+
+    @property
+    def https(self) -> bool:
+        return self.url.lower().startswith("https://")
+
+
+def _absolute(base: str, href: str | None) -> str:
+    if not href:
+        return ""
+    href = href.strip()
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return ""
+
+
+def _text_of(node: Tag) -> str:
+    return node.get_text(" ", strip=True)
+
+
+def _visible_text(soup: BeautifulSoup) -> str:
+    # One iterative walk (no recursion, so deeply nested markup cannot overflow the stack); block elements
+    # start a new line so that addresses and phone numbers split across tags stay apart from their neighbours.
+    out: list[str] = []
+    size = 0
+    root = soup.body or soup
+    for node in root.descendants:
+        if isinstance(node, Tag):
+            if node.name in BLOCK_TAGS:
+                out.append("\n")
+            continue
+        if isinstance(node, (Comment, Doctype, ProcessingInstruction)) or not isinstance(node, NavigableString):
+            continue
+        parent = node.parent
+        skip = False
+        while parent is not None and parent is not root:
+            if parent.name in SKIPPED_TAGS:
+                skip = True
+                break
+            parent = parent.parent
+        if skip:
+            continue
+        out.append(str(node))
+        size += len(node)
+        if size > MAX_TEXT:
+            break
+    text = _INVISIBLE.sub("", "".join(out))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _flatten_jsonld(node, out: list, depth: int = 0) -> None:
+    if depth > 8:
+        return
+    if isinstance(node, list):
+        for item in node[:200]:
+            _flatten_jsonld(item, out, depth + 1)
+    elif isinstance(node, dict):
+        out.append(node)
+        for key in ("@graph", "publisher", "provider", "seller", "brand", "parentOrganization", "mainEntity"):
+            if key in node:
+                _flatten_jsonld(node[key], out, depth + 1)
+
+
+def _as_str(value) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@id") or ""
+    return clean_text(str(value), 300) if value is not None else ""
+
+
+def _types_of(node: dict) -> list[str]:
+    t = node.get("@type") or []
+    if isinstance(t, str):
+        t = [t]
+    return [str(x).rsplit("/", 1)[-1].lower() for x in t if isinstance(x, str)]
+
+
+def _org_from_mapping(node: dict, source: str) -> StructuredOrg | None:
+    types = _types_of(node) if source == "json-ld" else [node.get("@type", "")]
+    matched = [t for t in types if t in ORGANIZATION_TYPES]
+    if not matched:
+        return None
+    address = node.get("address") or {}
+    if isinstance(address, list):
+        address = address[0] if address else {}
+    if isinstance(address, str):
+        address = {"streetAddress": address}
+    if not isinstance(address, dict):
+        address = {}
+    org = StructuredOrg(
+        type=matched[0],
+        name=_as_str(node.get("name")),
+        street=_as_str(address.get("streetAddress")),
+        locality=_as_str(address.get("addressLocality")),
+        region=_as_str(address.get("addressRegion")),
+        postal_code=_as_str(address.get("postalCode")),
+        country=_as_str(address.get("addressCountry")),
+        telephone=_as_str(node.get("telephone")),
+        email=_as_str(node.get("email")),
+        url=_as_str(node.get("url")),
+        source=source,
+    )
+    if org.type == "website" and not (org.address_text or org.telephone):
+        return None
+    return org
+
+
+def _jsonld_orgs(soup: BeautifulSoup) -> list[StructuredOrg]:
+    orgs: list[StructuredOrg] = []
+    for script in soup.find_all("script", attrs={"type": re.compile(r"ld\+json", re.I)}, limit=50):
+        raw = script.string or script.get_text() or ""
+        if len(raw) > MAX_JSONLD_BYTES:
+            continue
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        nodes: list[dict] = []
+        _flatten_jsonld(data, nodes)
+        for node in nodes:
+            org = _org_from_mapping(node, "json-ld")
+            if org:
+                orgs.append(org)
+    return orgs
+
+
+def _microdata_orgs(soup: BeautifulSoup) -> list[StructuredOrg]:
+    orgs: list[StructuredOrg] = []
+    for scope in soup.find_all(attrs={"itemscope": True, "itemtype": True}, limit=100):
+        itemtype = str(scope.get("itemtype", "")).rsplit("/", 1)[-1].lower()
+        if itemtype not in ORGANIZATION_TYPES:
+            continue
+        props: dict = {"@type": itemtype}
+        address: dict = {}
+        for prop in scope.find_all(attrs={"itemprop": True}, limit=200):
+            name = str(prop.get("itemprop", "")).split()[0] if prop.get("itemprop") else ""
+            value = prop.get("content") or prop.get("href") or _text_of(prop)
+            if name in {"streetAddress", "addressLocality", "addressRegion", "postalCode", "addressCountry"}:
+                address.setdefault(name, value)
+            elif name in {"name", "telephone", "email", "url"} and name not in props:
+                # Only the scope's own properties, not those of a nested item such as a product.
+                owner = prop.find_parent(attrs={"itemscope": True})
+                if owner is scope:
+                    props[name] = value
+        props["address"] = address
+        org = _org_from_mapping(props, "microdata")
+        if org:
+            orgs.append(org)
+    return orgs
+
+
+def _lang(soup: BeautifulSoup) -> str:
+    html = soup.find("html")
+    if isinstance(html, Tag) and html.get("lang"):
+        return clean_text(str(html.get("lang")), 20).lower()
+    meta = soup.find("meta", attrs={"http-equiv": re.compile("content-language", re.I)})
+    if isinstance(meta, Tag) and meta.get("content"):
+        return clean_text(str(meta.get("content")), 20).lower()
+    return ""
+
+
+def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: bool = False, kind: str = "start") -> Page:
+    """Parse one HTML document into the page model."""
+    soup = BeautifulSoup(html, "lxml")
+    base = url
+    base_tag = soup.find("base", href=True)
+    if isinstance(base_tag, Tag):
+        candidate = _absolute(url, str(base_tag["href"]))
+        if urlsplit(candidate).scheme in ("http", "https"):
+            base = candidate
+
+    title_tag = soup.find("title")
+    title = clean_text(title_tag.get_text() if isinstance(title_tag, Tag) else "", MAX_TITLE)
+
+    links: list[Link] = []
+    for a in soup.find_all("a", href=True, limit=MAX_LINKS):
+        href = _absolute(base, str(a["href"]))
+        if not href:
+            continue
+        text = _text_of(a)
+        if not text:
+            img = a.find("img")
+            if isinstance(img, Tag):
+                text = str(img.get("alt") or img.get("title") or "")
+        rel = " ".join(a.get("rel") or []) if isinstance(a.get("rel"), list) else str(a.get("rel") or "")
+        links.append(Link(href, clean_text(text, MAX_LINK_TEXT), rel))
+
+    forms: list[Form] = []
+    for f in soup.find_all("form", limit=MAX_FORMS):
+        inputs = tuple(
+            FormInput(
+                name=clean_text(str(i.get("name") or i.get("id") or ""), 100),
+                type=clean_text(str(i.get("type") or i.name), 30).lower(),
+                autocomplete=clean_text(str(i.get("autocomplete") or ""), 60).lower(),
+                placeholder=clean_text(str(i.get("placeholder") or ""), 100),
+            )
+            for i in f.find_all(["input", "select", "textarea"], limit=200)
+        )
+        forms.append(
+            Form(
+                action=_absolute(base, str(f.get("action") or "")) or url,
+                method=clean_text(str(f.get("method") or "get"), 10).lower(),
+                inputs=inputs,
+            )
+        )
+
+    images: list[Image] = []
+    for img in soup.find_all("img", limit=MAX_IMAGES):
+        src = _absolute(base, str(img.get("src") or img.get("data-src") or ""))
+        parent_link = img.find_parent("a", href=True)
+        images.append(
+            Image(
+                src=src,
+                alt=clean_text(str(img.get("alt") or ""), 300),
+                title=clean_text(str(img.get("title") or ""), 300),
+                link=_absolute(base, str(parent_link["href"])) if isinstance(parent_link, Tag) else "",
+            )
+        )
+
+    scripts = [
+        _absolute(base, str(s["src"])) for s in soup.find_all("script", src=True, limit=MAX_SCRIPTS)
+    ]
+
+    refresh = ""
+    meta_refresh = soup.find("meta", attrs={"http-equiv": re.compile("^refresh$", re.I)})
+    if isinstance(meta_refresh, Tag):
+        m = re.search(r"url\s*=\s*['\"]?([^'\">\s]+)", str(meta_refresh.get("content") or ""), re.I)
+        if m:
+            refresh = _absolute(base, m.group(1))
+
+    organizations = _jsonld_orgs(soup) + _microdata_orgs(soup)
+
+    return Page(
+        url=url,
+        status=status,
+        title=title,
+        lang=_lang(soup),
+        text=_visible_text(soup),
+        links=links,
+        forms=forms,
+        images=images,
+        scripts=scripts,
+        organizations=organizations,
+        meta_refresh=refresh,
+        truncated=truncated,
+        kind=kind,
+    )
+
+
+def page_from_text(text: str, url: str, kind: str = "start") -> Page:
+    """A page that only has text (for evaluating extracted page texts with no markup)."""
+    normalized = unicodedata.normalize("NFC", text)
+    return Page(url=url, text=_INVISIBLE.sub("", normalized), kind=kind)

@@ -1,0 +1,204 @@
+"""One pipeline, `check a site -> Report`, behind the CLI, the API, the web page and batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+from checks import ALL_CHECKS
+from checks.base import Outcome
+
+from .crawl import choose_pages, normalise
+from .domains import host_of, registrable_domain
+from .fetch import Fetcher, FetchResult
+from .known_sites import load_known_sites
+from .netpolicy import FetchError, validate_url
+from .page import Page, parse_page
+from .report import ErrorOut, PageOut, Report
+from .rules import Rules, load_rules
+from .scoring import build_findings, score_findings
+from .settings import Settings
+from .site import PageRecord, Site
+
+log = logging.getLogger("pharmacheck")
+
+ProgressCallback = Callable[[str, str], None]  # (stage, url)
+
+
+def normalise_input_url(url: str) -> str:
+    """Accept what people paste: a bare domain gets https://, surrounding whitespace is dropped."""
+    url = (url or "").strip()
+    if url and "://" not in url:
+        url = "https://" + url
+    return url
+
+
+class Checker:
+    """Holds what is shared across checks (rules, fetcher, known sites) so batches reuse connections."""
+
+    def __init__(self, settings: Settings | None = None, rules: Rules | None = None, fetcher: Fetcher | None = None):
+        self.settings = settings or Settings()
+        self.rules = rules or load_rules(self.settings.rules_path)
+        self.known_sites = load_known_sites(self.settings.known_sites_path) if self.settings.known_sites_path else {}
+        self.fetcher = fetcher or Fetcher(self.settings)
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+
+    async def __aenter__(self) -> "Checker":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    @property
+    def page_budget(self) -> int:
+        return self.settings.max_pages or self.rules.data.crawl.max_pages
+
+    async def _fetch_page(self, url: str, kind: str) -> tuple[PageRecord, Page | None, FetchResult | None]:
+        record = PageRecord(url=url, kind=kind)
+        try:
+            result = await self.fetcher.fetch(url)
+        except FetchError as exc:
+            record.error, record.error_message = exc.code, exc.message
+            return record, None, None
+        record.final_url = result.url
+        record.status = result.status
+        record.bytes = len(result.body)
+        record.elapsed_ms = result.elapsed_ms
+        record.https = result.https
+        record.tls_valid = True if result.https and not result.from_archive else None
+        record.content_type = result.content_type
+        record.truncated = result.truncated
+        record.from_archive = result.from_archive
+        # Parsing is CPU-bound; running it off the event loop keeps one large page from stalling the service.
+        page = await asyncio.to_thread(
+            parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
+        )
+        return record, page, result
+
+    async def check(self, url: str, progress: ProgressCallback | None = None) -> Report:
+        """Fetch and judge one site. Raises FetchError only for input that is invalid or refused."""
+        started = time.monotonic()
+        requested = normalise_input_url(url)
+        validate_url(requested, self.settings.allowed_ports)
+        if progress:
+            progress("fetching", requested)
+
+        record, start_page, result = await self._fetch_page(requested, "start")
+        if record.error in ("invalid_url", "blocked_destination"):
+            raise FetchError(record.error, record.error_message)
+        final_url = result.url if result else requested
+        domain = registrable_domain(final_url)
+        site = Site(
+            requested_url=requested,
+            final_url=final_url,
+            domain=domain,
+            host=host_of(final_url),
+            redirects=list(result.redirects) if result else [],
+            known_sites=self.known_sites,
+        )
+        site.records.append(record)
+
+        if start_page is not None:
+            site.pages.append(start_page)
+            if start_page.meta_refresh and registrable_domain(start_page.meta_refresh) == domain:
+                pass  # a same-site refresh target is crawled like any other link below
+            seen = {normalise(requested), normalise(final_url)}
+            plan = choose_pages(start_page, domain, self.rules.data.crawl.targets, self.page_budget - 1, seen)
+            http_probe = None
+            if final_url.lower().startswith("https://"):
+                http_probe = asyncio.ensure_future(self.fetcher.probe_redirect(f"http://{host_of(final_url)}/"))
+            remaining = max(0.5, self.settings.check_timeout - (time.monotonic() - started))
+            tasks = [asyncio.ensure_future(self._fetch_page(u, kind)) for kind, u in plan]
+            for kind, u in plan:
+                if progress:
+                    progress("reading", u)
+            done, pending = await asyncio.wait(tasks, timeout=remaining) if tasks else (set(), set())
+            for task, (kind, u) in zip(tasks, plan):
+                if task in pending:
+                    task.cancel()
+                    site.records.append(PageRecord(url=u, kind=kind, error="timeout", error_message="The check ran out of time before this page arrived."))
+                    continue
+                rec, page, _ = task.result()
+                site.records.append(rec)
+                if page is not None:
+                    site.pages.append(page)
+            if http_probe is not None:
+                try:
+                    target = await asyncio.wait_for(http_probe, timeout=max(0.5, self.settings.check_timeout - (time.monotonic() - started)))
+                except asyncio.TimeoutError:
+                    target = None
+                site.http_upgrades_to_https = bool(target and target.lower().startswith("https://")) if target is not None else None
+        if progress:
+            progress("scoring", final_url)
+        return self.judge(site, started=started)
+
+    def judge(self, site: Site, *, started: float | None = None) -> Report:
+        """Run every check on what was read and score it."""
+        return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive)
+
+
+def run_checks(rules: Rules, site: Site) -> tuple[list[tuple[str, Outcome]], list[ErrorOut]]:
+    outcomes: list[tuple[str, Outcome]] = []
+    errors: list[ErrorOut] = []
+    for check in ALL_CHECKS:
+        try:
+            for outcome in check.run(site, rules.config_for(check.id)) or ():
+                if outcome.outcome not in check.outcomes:
+                    raise ValueError(f"undeclared outcome {outcome.outcome!r}")
+                outcomes.append((check.id, outcome))
+        except Exception as exc:  # one broken check must not cost the user the whole report
+            log.exception("check %s failed on %s", check.id, site.final_url)
+            errors.append(ErrorOut(code="check_error", url=site.final_url, message=f"The {check.id} check failed: {type(exc).__name__}."))
+    return outcomes, errors
+
+
+def judge_site(rules: Rules, site: Site, *, started: float | None = None, from_archive: bool = False) -> Report:
+    outcomes, errors = run_checks(rules, site)
+    findings = build_findings(rules, outcomes)
+    scored = score_findings(rules, findings, fetched_anything=bool(site.pages))
+    for rec in site.records:
+        if rec.error:
+            errors.append(ErrorOut(code=rec.error, url=rec.url, message=rec.error_message))
+    return Report(
+        url=site.requested_url,
+        final_url=site.final_url,
+        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        algorithm_version=rules.algorithm_version,
+        verdict=scored.verdict,
+        score=scored.score,
+        grade=scored.grade,
+        summary=scored.summary,
+        coverage=scored.coverage,
+        categories=scored.categories,
+        findings=scored.findings,
+        advice=scored.advice,
+        pages=[
+            PageOut(
+                url=r.url, final_url=r.final_url, status=r.status, bytes=r.bytes, elapsed_ms=r.elapsed_ms,
+                https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, kind=r.kind, error=r.error,
+            )
+            for r in site.records
+        ],
+        redirects=site.redirects,
+        errors=errors,
+        from_archive=from_archive,
+        elapsed_ms=int((time.monotonic() - started) * 1000) if started else 0,
+    )
+
+
+def site_from_pages(url: str, pages: list[Page], known_sites=None) -> Site:
+    """A site built from pages already in hand (page texts for evaluation, tests of single fixtures)."""
+    return Site(
+        requested_url=url,
+        final_url=url,
+        domain=registrable_domain(url),
+        host=host_of(url),
+        pages=pages,
+        records=[PageRecord(url=p.url, final_url=p.url, status=p.status, https=p.https, kind=p.kind) for p in pages],
+        known_sites=known_sites or {},
+    )

@@ -1,0 +1,56 @@
+"""Plain-text rendering of a report for the terminal: verdict first, then findings with their evidence."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .report import Report
+
+VERDICT_LABELS = {
+    "likely_legitimate": "LIKELY LEGITIMATE",
+    "caution": "CAUTION",
+    "likely_rogue": "LIKELY ROGUE",
+    "not_a_pharmacy": "NOT A PHARMACY",
+    "unknown": "UNKNOWN",
+}
+
+SEVERITY_MARKS = {"critical": "!!", "high": "! ", "medium": "- ", "low": "- ", "info": "  ", "positive": "+ "}
+
+
+def render_text(report: Report) -> str:
+    lines = []
+    score = f"{report.score}/100 (grade {report.grade})" if report.score is not None else "no score"
+    lines.append(f"{VERDICT_LABELS[report.verdict]}  {score}  {report.final_url}")
+    lines.append(textwrap.fill(report.summary, 100))
+    lines.append(f"Coverage {int(report.coverage * 100)}% of the checked areas · algorithm {report.algorithm_version}")
+    lines.append("")
+    for cat in report.categories:
+        value = "—" if cat.score is None else str(cat.score)
+        lines.append(f"  {cat.title:<24} {value:>4}")
+    lines.append("")
+    for f in report.findings:
+        if not f.determined and f.severity == "info":
+            continue
+        pts = f"{f.counted_points:+d}" if f.points else "  0"
+        lines.append(f"{SEVERITY_MARKS[f.severity]}[{f.severity}] {f.title} ({pts})  {f.id}")
+        lines.append(textwrap.indent(textwrap.fill(f.explanation, 96), "     "))
+        for e in f.evidence[:3]:
+            lines.append(f"     seen on {e.url}")
+            lines.append(f"       “{e.snippet}”")
+        for link in f.verification_links:
+            lines.append(f"     verify: {link.label}: {link.url}")
+        if f.advice:
+            lines.append(textwrap.indent(textwrap.fill("What to do: " + f.advice, 96), "     "))
+    if report.advice:
+        lines.append("")
+        lines.append("Advice")
+        for a in report.advice:
+            lines.append(textwrap.indent(textwrap.fill(a.text, 96), "  • ")[2:] if False else "  • " + textwrap.fill(a.text, 94, subsequent_indent="    "))
+    lines.append("")
+    lines.append("Pages read")
+    for p in report.pages:
+        state = p.error or f"HTTP {p.status}"
+        lines.append(f"  {p.kind:<12} {state:<16} {p.url}")
+    if report.redirects:
+        lines.append("Redirects: " + " -> ".join(report.redirects + [report.final_url]))
+    return "\n".join(lines)

@@ -1,0 +1,213 @@
+"""Load and validate `rules.yaml`: every phrase, weight, severity, cap and consumer-facing sentence.
+
+The file is validated with pydantic when it is loaded, so a typo is reported with the file, the path inside it
+and what was expected, instead of surfacing later as a wrong score. Each check declares its own `Config` model
+and its outcome ids; the loader validates the check's section against them, so `app/` never needs to know what
+a particular check reads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Severity = Literal["critical", "high", "medium", "low", "info", "positive"]
+Verdict = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown"]
+
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "rules.yaml"
+
+
+class RulesError(Exception):
+    """rules.yaml could not be used; the message names the file, the path inside it and what was expected."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutcomeRule(Strict):
+    severity: Severity
+    points: int = 0
+    title: str
+    explanation: str
+    advice: str = ""
+    # An undetermined outcome (page missing, fetch failed) moves no points and does not count as coverage.
+    determined: bool = True
+    forces_verdict: Verdict | None = None
+    category: str | None = None
+
+
+class CategoryRule(Strict):
+    title: str
+    weight: float = 1.0
+    # Caps bound how far one category can move the score, so a pile of small findings in one area cannot
+    # outweigh everything else.
+    max_penalty: int = 100
+    max_bonus: int = 100
+
+
+class GradeRule(Strict):
+    grade: str
+    min_score: int
+
+
+class VerdictThresholds(Strict):
+    likely_legitimate_min: int
+    likely_rogue_max: int
+    min_categories_for_verdict: int = 2
+
+
+class ScoringRule(Strict):
+    baseline: int = 50
+    bonus_blocked_by: list[Severity] = ["critical", "high"]
+    verdicts: VerdictThresholds
+    grades: list[GradeRule]
+
+    @model_validator(mode="after")
+    def _grades_descending(self) -> "ScoringRule":
+        mins = [g.min_score for g in self.grades]
+        if mins != sorted(mins, reverse=True):
+            raise ValueError("grades must be listed from the highest min_score to the lowest")
+        return self
+
+
+class CrawlTarget(Strict):
+    kind: str
+    link_text: list[str] = []
+    path: list[str] = []
+
+
+class CrawlRule(Strict):
+    max_pages: int = 5
+    targets: list[CrawlTarget]
+
+
+class AdviceRule(Strict):
+    id: str
+    text: str
+    verdicts: list[Verdict] = []
+    when_outcomes: list[str] = []
+
+
+class CheckRule(Strict):
+    category: str
+    title: str
+    config: dict[str, Any] = {}
+    outcomes: dict[str, OutcomeRule]
+
+
+class RulesFile(Strict):
+    algorithm_version: str
+    scoring: ScoringRule
+    categories: dict[str, CategoryRule]
+    crawl: CrawlRule
+    consumer_advice: list[AdviceRule] = []
+    summaries: dict[Verdict, str]
+    checks: dict[str, CheckRule]
+
+
+class Rules:
+    """Validated rules plus each check's validated config object."""
+
+    def __init__(self, data: RulesFile, check_configs: dict[str, Any], path: str):
+        self.data = data
+        self.check_configs = check_configs
+        self.path = path
+
+    @property
+    def algorithm_version(self) -> str:
+        return self.data.algorithm_version
+
+    def outcome_rule(self, check_id: str, outcome: str) -> OutcomeRule:
+        return self.data.checks[check_id].outcomes[outcome]
+
+    def category_of(self, check_id: str, outcome: str) -> str:
+        rule = self.outcome_rule(check_id, outcome)
+        return rule.category or self.data.checks[check_id].category
+
+    def config_for(self, check_id: str) -> Any:
+        return self.check_configs[check_id]
+
+
+def _format_location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _format_validation_error(path: str, prefix: tuple, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        where = _format_location(prefix + tuple(e["loc"]))
+        lines.append(f"{path}: at {where}: {e['msg']} (got {e.get('input')!r:.80})")
+    return "\n".join(lines)
+
+
+def load_rules(path: str | os.PathLike | None = None, checks: list | None = None) -> Rules:
+    """Read, validate and bind rules.yaml to the registered checks."""
+    if checks is None:
+        from checks import ALL_CHECKS
+
+        checks = ALL_CHECKS
+    rules_path = Path(path or os.environ.get("PHARMACHECK_RULES") or DEFAULT_RULES_PATH)
+    try:
+        raw = yaml.safe_load(rules_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulesError(f"{rules_path}: cannot read rules file: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{rules_path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise RulesError(f"{rules_path}: expected a mapping at the top level")
+    try:
+        data = RulesFile.model_validate(raw)
+    except ValidationError as exc:
+        raise RulesError(_format_validation_error(str(rules_path), (), exc)) from None
+
+    problems: list[str] = []
+    configs: dict[str, Any] = {}
+    known_ids = {c.id for c in checks}
+    for extra in sorted(set(data.checks) - known_ids):
+        problems.append(f"{rules_path}: at checks.{extra}: no such check (known: {', '.join(sorted(known_ids))})")
+    for check in checks:
+        section = data.checks.get(check.id)
+        if section is None:
+            problems.append(f"{rules_path}: at checks: missing section for check '{check.id}'")
+            continue
+        if section.category not in data.categories:
+            problems.append(f"{rules_path}: at checks.{check.id}.category: unknown category '{section.category}'")
+        declared = set(check.outcomes)
+        written = set(section.outcomes)
+        for missing in sorted(declared - written):
+            problems.append(f"{rules_path}: at checks.{check.id}.outcomes: missing outcome '{missing}'")
+        for extra in sorted(written - declared):
+            problems.append(
+                f"{rules_path}: at checks.{check.id}.outcomes.{extra}: check '{check.id}' has no such outcome"
+            )
+        for name, outcome in section.outcomes.items():
+            if outcome.category and outcome.category not in data.categories:
+                problems.append(
+                    f"{rules_path}: at checks.{check.id}.outcomes.{name}.category: unknown category '{outcome.category}'"
+                )
+        try:
+            configs[check.id] = check.config_model.model_validate(section.config)
+        except ValidationError as exc:
+            problems.append(_format_validation_error(str(rules_path), ("checks", check.id, "config"), exc))
+    all_outcomes = {f"{cid}.{o}" for cid, c in data.checks.items() for o in c.outcomes}
+    for advice in data.consumer_advice:
+        for ref in advice.when_outcomes:
+            if ref not in all_outcomes:
+                problems.append(f"{rules_path}: at consumer_advice.{advice.id}.when_outcomes: unknown finding '{ref}'")
+    if problems:
+        raise RulesError("\n".join(problems))
+    return Rules(data, configs, str(rules_path))
+
+
+class ConfigModel(Strict):
+    """Base class for a check's `config` section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+__all__ = ["Rules", "RulesError", "load_rules", "ConfigModel", "OutcomeRule", "Severity", "Verdict", "Field"]

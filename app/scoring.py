@@ -1,0 +1,175 @@
+"""Turn check outcomes into findings, a score, a grade and a verdict, entirely from rules.yaml.
+
+The method is published (GET /api/v1/rules and the README) and deterministic:
+- score = baseline + the sum over categories of (category weight x the category's points, capped);
+- positive points count only when no finding is of a severity listed in `bonus_blocked_by`, so a seal or a
+  tidy contact page cannot buy back a "no prescription needed" offer;
+- a critical finding forces `likely_rogue`; an outcome may force another verdict (`not_a_pharmacy`);
+- undetermined outcomes move nothing and lower coverage; too little coverage gives `unknown`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from checks.base import Outcome
+
+from .report import AdviceOut, CategoryOut, EvidenceOut, FindingOut, LinkOut
+from .rules import Rules
+
+SEVERITY_ORDER = ["critical", "high", "medium", "low", "info", "positive"]
+
+
+@dataclass
+class Scored:
+    verdict: str
+    score: int | None
+    grade: str | None
+    summary: str
+    coverage: float
+    categories: list[CategoryOut]
+    findings: list[FindingOut]
+    advice: list[AdviceOut]
+
+
+def build_findings(rules: Rules, outcomes: list[tuple[str, Outcome]]) -> list[FindingOut]:
+    findings = []
+    for check_id, outcome in outcomes:
+        rule = rules.outcome_rule(check_id, outcome.outcome)
+        findings.append(
+            FindingOut(
+                id=f"{check_id}.{outcome.outcome}",
+                check=check_id,
+                category=rules.category_of(check_id, outcome.outcome),
+                outcome=outcome.outcome,
+                severity=rule.severity,
+                points=rule.points if rule.determined else 0,
+                counted_points=0,
+                determined=rule.determined,
+                title=rule.title,
+                explanation=rule.explanation.strip(),
+                advice=rule.advice.strip(),
+                evidence=[EvidenceOut(url=e.url, snippet=e.snippet) for e in outcome.evidence],
+                verification_links=[LinkOut(label=l.label, url=l.url) for l in outcome.links],
+            )
+        )
+    findings.sort(key=lambda f: (SEVERITY_ORDER.index(f.severity), f.id))
+    return findings
+
+
+def _grade(rules: Rules, score: int) -> str:
+    for g in rules.data.scoring.grades:
+        if score >= g.min_score:
+            return g.grade
+    return rules.data.scoring.grades[-1].grade
+
+
+def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything: bool) -> Scored:
+    scoring = rules.data.scoring
+    blocked = any(f.severity in scoring.bonus_blocked_by for f in findings)
+    # Lookup of which finding each rule forces, in a stable order of precedence.
+    forced = {rule.forces_verdict for f in findings if (rule := rules.outcome_rule(f.check, f.outcome)).forces_verdict}
+
+    categories: list[CategoryOut] = []
+    total = 0.0
+    weight_all = 0.0
+    weight_covered = 0.0
+    for cat_id, cat in rules.data.categories.items():
+        in_cat = [f for f in findings if f.category == cat_id and f.determined]
+        penalty = sum(f.points for f in in_cat if f.points < 0)
+        bonus = 0 if blocked else sum(f.points for f in in_cat if f.points > 0)
+        capped_penalty = max(penalty, -cat.max_penalty)
+        capped_bonus = min(bonus, cat.max_bonus)
+        points = capped_penalty + capped_bonus
+        # Spread the caps back over the findings so each finding reports what it really moved.
+        for f in in_cat:
+            if f.points < 0:
+                f.counted_points = round(f.points * (capped_penalty / penalty)) if penalty else 0
+            elif f.points > 0:
+                f.counted_points = round(f.points * (capped_bonus / bonus)) if bonus else 0
+        total += cat.weight * points
+        if cat.weight > 0:
+            weight_all += cat.weight
+            if in_cat:
+                weight_covered += cat.weight
+        categories.append(
+            CategoryOut(
+                id=cat_id,
+                title=cat.title,
+                score=max(0, min(100, scoring.baseline + points)) if in_cat else None,
+                weight=cat.weight,
+                points=points,
+                findings=len([f for f in findings if f.category == cat_id]),
+            )
+        )
+
+    coverage = round(weight_covered / weight_all, 2) if weight_all else 0.0
+    covered_categories = sum(1 for c in categories if c.score is not None and c.weight > 0)
+    score = max(0, min(100, round(scoring.baseline + total)))
+    thresholds = scoring.verdicts
+
+    if not fetched_anything:
+        verdict = "unknown"
+    elif any(f.severity == "critical" for f in findings):
+        verdict = "likely_rogue"
+    elif "likely_rogue" in forced:
+        verdict = "likely_rogue"
+    elif "not_a_pharmacy" in forced:
+        verdict = "not_a_pharmacy"
+    elif "unknown" in forced:
+        verdict = "unknown"
+    elif covered_categories < thresholds.min_categories_for_verdict:
+        verdict = "unknown"
+    elif score <= thresholds.likely_rogue_max:
+        verdict = "likely_rogue"
+    elif score >= thresholds.likely_legitimate_min and "caution" not in forced:
+        verdict = "likely_legitimate"
+    else:
+        verdict = "caution"
+
+    scored_number = score if verdict not in ("unknown", "not_a_pharmacy") or fetched_anything else None
+    if not fetched_anything:
+        scored_number = None
+    finding_ids = {f.id for f in findings}
+    advice = [
+        AdviceOut(id=a.id, text=a.text.strip())
+        for a in rules.data.consumer_advice
+        if (not a.verdicts or verdict in a.verdicts)
+        and (not a.when_outcomes or finding_ids.intersection(a.when_outcomes))
+    ]
+    return Scored(
+        verdict=verdict,
+        score=scored_number,
+        grade=_grade(rules, scored_number) if scored_number is not None else None,
+        summary=rules.data.summaries[verdict].strip(),
+        coverage=coverage,
+        categories=categories,
+        findings=findings,
+        advice=advice,
+    )
+
+
+def scoring_table(rules: Rules) -> dict:
+    """The published scoring table: everything needed to recompute a score by hand."""
+    data = rules.data
+    return {
+        "algorithm_version": data.algorithm_version,
+        "method": __doc__.strip(),
+        "scoring": data.scoring.model_dump(),
+        "categories": {k: v.model_dump() for k, v in data.categories.items()},
+        "outcomes": [
+            {
+                "id": f"{check_id}.{name}",
+                "check": check_id,
+                "category": rule.category or check.category,
+                "severity": rule.severity,
+                "points": rule.points,
+                "determined": rule.determined,
+                "forces_verdict": rule.forces_verdict,
+                "title": rule.title,
+                "explanation": rule.explanation.strip(),
+            }
+            for check_id, check in data.checks.items()
+            for name, rule in check.outcomes.items()
+        ],
+    }

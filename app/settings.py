@@ -1,0 +1,94 @@
+"""Run-time settings shared by the CLI, the API and batches.
+
+Every setting has an embedded default so `pharmacheck serve` runs on a fresh machine with no configuration;
+the service reads overrides from `PHARMACHECK_*` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+
+class SettingsError(ValueError):
+    """An option has a value that cannot be used; the message says which option and why."""
+
+
+@dataclass(frozen=True)
+class ResolveEntry:
+    host: str
+    port: int
+    address: str
+
+
+def parse_resolve(value: str) -> ResolveEntry:
+    """Parse curl's HOST:PORT:ADDRESS (ADDRESS may be a bracketed IPv6 literal)."""
+    import ipaddress
+
+    host, sep, rest = value.partition(":")
+    port_text, sep2, address = rest.partition(":")
+    if not (sep and sep2 and host and port_text and address):
+        raise SettingsError(f"--resolve {value!r}: expected HOST:PORT:ADDRESS, e.g. shop.example:443:127.0.0.2")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SettingsError(f"--resolve {value!r}: port must be a number from 1 to 65535")
+    address = address.strip("[]")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise SettingsError(f"--resolve {value!r}: ADDRESS must be one IP address, not a name or a range") from None
+    return ResolveEntry(host.lower().rstrip("."), int(port_text), address)
+
+
+@dataclass(frozen=True)
+class Settings:
+    rules_path: str | None = None
+    known_sites_path: str | None = None
+    max_pages: int | None = None  # None: the crawl budget from rules.yaml
+    page_timeout: float = 10.0
+    check_timeout: float = 30.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 8.0
+    max_bytes: int = 2 * 1024 * 1024
+    max_decoded_bytes: int = 2 * 1024 * 1024
+    max_redirects: int = 5
+    allowed_ports: tuple[int, ...] = (80, 443)
+    resolve: tuple[ResolveEntry, ...] = ()
+    cacert: str | None = None
+    user_agent: str = "pharmacheck/0.1 (+online pharmacy legitimacy checker)"
+    max_concurrent_fetches: int = 32
+    max_concurrent_per_host: int = 4
+    record_path: str | None = None
+    replay_paths: tuple[str, ...] = ()
+    cache_ttl: int = 3600
+    extra: dict = field(default_factory=dict)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        kwargs: dict = {}
+        if env.get("PHARMACHECK_RULES"):
+            kwargs["rules_path"] = env["PHARMACHECK_RULES"]
+        if env.get("PHARMACHECK_KNOWN_SITES"):
+            kwargs["known_sites_path"] = env["PHARMACHECK_KNOWN_SITES"]
+        if env.get("PHARMACHECK_MAX_PAGES"):
+            kwargs["max_pages"] = _int(env, "PHARMACHECK_MAX_PAGES", 1, 50)
+        if env.get("PHARMACHECK_RESOLVE"):
+            kwargs["resolve"] = tuple(parse_resolve(v) for v in env["PHARMACHECK_RESOLVE"].split(",") if v.strip())
+        if env.get("PHARMACHECK_CACERT"):
+            kwargs["cacert"] = env["PHARMACHECK_CACERT"]
+        if env.get("PHARMACHECK_REPLAY"):
+            kwargs["replay_paths"] = tuple(p for p in env["PHARMACHECK_REPLAY"].split(os.pathsep) if p)
+        return cls(**kwargs)
+
+
+def _int(env: dict, name: str, lo: int, hi: int) -> int:
+    try:
+        value = int(env[name])
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {env[name]!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name}: must be between {lo} and {hi}, got {value}")
+    return value

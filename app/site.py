@@ -1,0 +1,61 @@
+"""What a check sees: the pages that were read, how they were fetched, and run-time context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from .page import Page
+
+
+@dataclass(frozen=True)
+class KnownSite:
+    domain: str
+    label: str
+    source: str
+
+
+@dataclass
+class PageRecord:
+    """One fetch attempt, successful or not, as it appears in the report."""
+
+    url: str
+    final_url: str = ""
+    status: int | None = None
+    bytes: int = 0
+    elapsed_ms: int = 0
+    https: bool = False
+    tls_valid: bool | None = None
+    content_type: str = ""
+    truncated: bool = False
+    kind: str = "start"
+    error: str | None = None
+    error_message: str = ""
+    from_archive: bool = False
+
+
+@dataclass
+class Site:
+    requested_url: str
+    final_url: str
+    domain: str  # registrable domain of the final URL
+    host: str
+    pages: list[Page] = field(default_factory=list)
+    records: list[PageRecord] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)
+    # Whether the plain-HTTP address of the site was seen redirecting to HTTPS (None: not observed).
+    http_upgrades_to_https: bool | None = None
+    known_sites: dict[str, KnownSite] = field(default_factory=dict)
+
+    @property
+    def start_page(self) -> Page | None:
+        return self.pages[0] if self.pages else None
+
+    @property
+    def pages_read(self) -> list[str]:
+        return [p.url for p in self.pages]
+
+    def texts(self) -> Iterator[tuple[Page, str]]:
+        for page in self.pages:
+            if page.text:
+                yield page, page.text

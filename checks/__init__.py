@@ -1,0 +1,15 @@
+"""One module per check. Each exposes `CHECK`; the order here is the order checks run and report."""
+
+from . import accreditation, contact, domain, known_sites, marketing, payment, prescription, storefront, transport
+
+ALL_CHECKS = [
+    storefront.CHECK,
+    prescription.CHECK,
+    accreditation.CHECK,
+    contact.CHECK,
+    payment.CHECK,
+    transport.CHECK,
+    domain.CHECK,
+    marketing.CHECK,
+    known_sites.CHECK,
+]
