@@ -263,7 +263,11 @@ class ArchiveIndex:
                 raise ArchiveError(f"--replay {file}: not a readable WARC file ({exc})") from None
         return cls(entries, files)
 
-    def lookup(self, url: str) -> _Entry | None:
+    def lookup(self, url: str | httpx.URL) -> _Entry | None:
+        if not self._entries:
+            return None
+        if isinstance(url, httpx.URL):  # already in httpx's normal form: only the fragment may need to go
+            return self._entries.get(str(url).split("#", 1)[0])
         return self._entries.get(archive_key(url))
 
 
@@ -286,7 +290,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
-        entry = self.index.lookup(url) if request.method in ("GET", "HEAD") else None
+        entry = self.index.lookup(request.url) if request.method in ("GET", "HEAD") else None
         if entry is None:
             raise FetchError("not_in_archive", f"{url} is not in the archive being replayed.")
         with open(entry.path, "rb") as handle:

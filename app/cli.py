@@ -180,9 +180,14 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
             sys.stderr.write("\n" if done == total else "")
             sys.stderr.flush()
 
-    evaluation = asyncio.run(evaluate(settings, sites, concurrency=args.concurrency,
-                                      progress=progress if sys.stderr.isatty() else None))
-    summary = evaluation.summary(show_misses=args.show_misses)
+    async def measure() -> dict:
+        evaluation = await evaluate(settings, sites, concurrency=args.concurrency,
+                                    progress=progress if sys.stderr.isatty() else None)
+        return evaluation.summary(show_misses=args.show_misses)
+
+    # asyncio.run formats its main task, result included, when it puts back the Ctrl-C handler (CPython 3.11's
+    # signal module reprs the handler it replaces), so the task returns the small summary, never 23,000 reports.
+    summary = asyncio.run(measure())
     print(json.dumps(summary, indent=2) if args.json else render_summary(summary))
     limit = args.max_false_accusations
     if limit is not None and summary["false_accusations"]["count"] > limit:

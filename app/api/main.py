@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.service import make_checker
+from app.pipeline import Checker
+from app.service import make_fetcher
 from app.settings import Settings
 
 from . import routes_checks, routes_meta
@@ -18,7 +19,7 @@ from .errors import install_error_handlers
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     # Built eagerly so that a broken rules file stops start-up with a clear message instead of failing requests.
-    checker = make_checker(settings)
+    checker = Checker(settings, fetcher=make_fetcher(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
