@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
-from warcio.archiveiterator import ArchiveIterator
+from warcio.archiveiterator import WARCIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -72,8 +72,8 @@ class WarcRecorder:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: BinaryIO = open(self.path, "wb")
-        except OSError as exc:
-            raise ArchiveError(f"--record {path}: cannot write: {exc.strerror or exc}") from None
+        except (OSError, ValueError) as exc:
+            raise ArchiveError(f"--record {path}: cannot write: {getattr(exc, 'strerror', None) or exc}") from None
         self._writer = WARCWriter(self._file, gzip=self.path.name.endswith(".gz"))
         self._write(self._writer.create_warcinfo_record(self.path.name, {
             "software": f"pharmacheck/{__version__}",
@@ -253,14 +253,18 @@ class ArchiveIndex:
         for file in files:
             try:
                 with open(file, "rb") as handle:
-                    iterator = ArchiveIterator(handle, no_record_parse=False)
+                    iterator = WARCIterator(handle)
+                    seen_any = False
                     for record in iterator:
+                        seen_any = True
                         kind = _record_kind(record)
                         uri = record.rec_headers.get_header("WARC-Target-URI")
                         if kind and uri:
                             entries[archive_key(uri)] = _Entry(str(file), iterator.get_record_offset(), kind)
             except (ArchiveLoadFailed, OSError, ValueError, EOFError) as exc:
                 raise ArchiveError(f"--replay {file}: not a readable WARC file ({exc})") from None
+            if not seen_any:
+                raise ArchiveError(f"--replay {file}: not a readable WARC file (it holds no records)")
         return cls(entries, files)
 
     def lookup(self, url: str | httpx.URL) -> _Entry | None:
@@ -295,7 +299,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             raise FetchError("not_in_archive", f"{url} is not in the archive being replayed.")
         with open(entry.path, "rb") as handle:
             handle.seek(entry.offset)
-            record = next(iter(ArchiveIterator(handle)))
+            record = next(iter(WARCIterator(handle)))
             if entry.kind == "fetch-error":
                 recorded = json.loads(record.content_stream().read(64 * 1024) or b"{}")
                 raise FetchError(recorded.get("code", "connect_error"), recorded.get("message", "The fetch failed when this archive was recorded."))
