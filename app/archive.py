@@ -313,10 +313,11 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             else:
                 body = record.raw_stream.read(self._max_body)
         status = int((http.get_statuscode() or "0").split()[0] or 0)
+        # A stream, not `content=`: httpx would read `content` at once, and the fetcher reads the raw stream itself.
         return httpx.Response(
             status_code=status,
             headers=headers,
-            content=body if request.method == "GET" else b"",
+            stream=httpx.ByteStream(body if request.method == "GET" else b""),
             request=request,
             extensions={"http_version": http.protocol.encode("ascii", "replace") if http.protocol else b"HTTP/1.1"},
         )

@@ -24,7 +24,7 @@ def _archive_transport(settings: Settings) -> tuple[httpx.AsyncBaseTransport | N
     if settings.replay_paths:
         transport = ReplayTransport(ArchiveIndex.load(settings.replay_paths), settings.max_bytes)
     else:
-        transport = PinnedTransport(settings, make_ssl_context(settings))
+        transport = PinnedTransport(settings, ssl_context=make_ssl_context(settings))
     if not settings.record_path:
         return transport, None
     recorder = WarcRecorder(settings.record_path)
