@@ -122,7 +122,11 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         verdict = "unknown"
     elif score <= thresholds.likely_rogue_max:
         verdict = "likely_rogue"
-    elif score >= thresholds.likely_legitimate_min and "caution" not in forced:
+    elif (
+        score >= thresholds.likely_legitimate_min
+        and "caution" not in forced
+        and (not thresholds.likely_legitimate_requires_any or any(f.id in thresholds.likely_legitimate_requires_any for f in findings))
+    ):
         verdict = "likely_legitimate"
     else:
         verdict = "caution"
