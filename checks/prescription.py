@@ -134,8 +134,17 @@ def _compiled(config: Config) -> _Compiled:
     return _cache[key]
 
 
+def _drug_matches(c: _Compiled, text: str, status: str, limit: int = 200):
+    """Matches of drugs of `status`, leaving out names that are part of an OTC product ("Viagra Connect")."""
+    otc_spans = [(m.start, m.end) for m in c.by_status["otc"].finditer(text, limit=200)] if status != "otc" else []
+    for m in c.by_status[status].finditer(text, limit=limit):
+        if any(a <= m.start < b for a, b in otc_spans):
+            continue
+        yield m
+
+
 def _names_prescription_drug(c: _Compiled, text: str) -> bool:
-    return any(ctx.has(c.by_status[s], text) for s in ("rx", "controlled", "unlicensed"))
+    return any(next(_drug_matches(c, text, s, limit=5), None) for s in ("rx", "controlled", "unlicensed"))
 
 
 def _is_offer(c: _Compiled, sents: list[ctx.Sentence], i: int, match_start: int, *, weak: bool) -> str | None:
@@ -196,7 +205,7 @@ def _offered(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, st
             m = c.strength_after[status].search(path)
             if m:
                 found.append((m.group(0).lower(), f"Product page: {page.url}"))
-    for m in names.finditer(page.text, limit=200):
+    for m in _drug_matches(c, page.text, status):
         s = sents[ctx.sentence_at(sents, m.start)].text
         if ctx.has(c.warning, s) or ctx.has(c.refusal, s):
             continue
