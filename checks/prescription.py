@@ -136,8 +136,10 @@ def _compiled(config: Config) -> _Compiled:
 
 def _drug_matches(c: _Compiled, text: str, status: str, limit: int = 200):
     """Matches of drugs of `status`, leaving out names that are part of an OTC product ("Viagra Connect")."""
-    otc_spans = [(m.start, m.end) for m in c.by_status["otc"].finditer(text, limit=200)] if status != "otc" else []
-    for m in c.by_status[status].finditer(text, limit=limit):
+    lowered = text.lower()
+    otc = ctx.narrowed(c.by_status["otc"], lowered)
+    otc_spans = [(m.start, m.end) for m in otc.finditer(text, limit=200)] if status != "otc" else []
+    for m in ctx.narrowed(c.by_status[status], lowered).finditer(text, limit=limit):
         if any(a <= m.start < b for a, b in otc_spans):
             continue
         yield m
@@ -242,8 +244,9 @@ def run(site: Site, config: Config):
         # The address of a page is part of what it says: /soma-without-doctor-rx is an offer in itself.
         if path and ctx.has(c.no_rx, path) and not ctx.has(c.warning, path) and not ctx.has(c.refusal, path):
             offers = (offers or Outcome("no-prescription-offer")).add(page.url, f"Page address: {page.url}")
+        lowered = text.lower()
         if sents:
-            for phrases, weak in ((c.no_rx, False), (c.without_rx, True)):
+            for phrases, weak in ((ctx.narrowed(c.no_rx, lowered), False), (ctx.narrowed(c.without_rx, lowered), True)):
                 for m in phrases.finditer(text, limit=30):
                     i = ctx.sentence_at(sents, m.start)
                     evidence = _is_offer(c, sents, i, m.start, weak=weak)
@@ -251,9 +254,13 @@ def run(site: Site, config: Config):
                         offers = (offers or Outcome("no-prescription-offer")).add(
                             page.url, snippet_around(evidence, 0, len(evidence)) if len(evidence) < 240 else m.snippet
                         )
-            requirement = _collect_own(c, page, sents, c.requirement, requirement, "required-stated")
-            verification = _collect_own(c, page, sents, c.verification, verification, "required-with-verification")
-            questionnaire = _collect_own(c, page, sents, c.questionnaire, questionnaire, "questionnaire-only")
+            requirement = _collect_own(c, page, sents, ctx.narrowed(c.requirement, lowered), requirement, "required-stated")
+            verification = _collect_own(
+                c, page, sents, ctx.narrowed(c.verification, lowered), verification, "required-with-verification"
+            )
+            questionnaire = _collect_own(
+                c, page, sents, ctx.narrowed(c.questionnaire, lowered), questionnaire, "questionnaire-only"
+            )
             if mention is None:
                 m = c.mention.search(text)
                 if m:

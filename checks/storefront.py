@@ -14,6 +14,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet
 
+from . import _context as ctx
 from .base import Check, Outcome
 from .domain import domain_words
 from .prescription import Drug
@@ -63,7 +64,8 @@ def run(site: Site, config: Config):
             ]
     for page in site.pages:
         for text in (page.title, page.text, " ".join(l.text for l in page.links)):
-            for phrases in (terms, drugs):
+            lowered = text.lower()
+            for phrases in (ctx.narrowed(terms, lowered), ctx.narrowed(drugs, lowered)):
                 for match in phrases.finditer(text, limit=100):
                     found.add(" ".join(match.phrase.lower().split()))
                     first = first or (page.url, match.snippet)
