@@ -183,11 +183,18 @@ def _own_policy(c: _Compiled, sentence: str, phrase_offset: int) -> bool:
     return True
 
 
+_PRESCRIBING = re.compile(r"prescri|doctor|physician|clinician|\bgp\b|specialist", re.I)
+
+
 def _collect_own(c: _Compiled, page: Page, sents, phrases: PhraseSet, outcome: Outcome | None, name: str):
     for m in phrases.finditer(page.text, limit=20):
         i = ctx.sentence_at(sents, m.start)
         s = sents[i]
         if s.is_question:
+            continue
+        # A questionnaire or consultation matters here only when it leads to a prescription, not a
+        # pharmacist's medication review.
+        if name == "questionnaire-only" and not (_PRESCRIBING.search(s.text) or _names_prescription_drug(c, s.text)):
             continue
         if _own_policy(c, s.text, m.start - s.start):
             outcome = outcome or Outcome(name)
