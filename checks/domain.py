@@ -22,6 +22,9 @@ class Config(ConfigModel):
     no_prescription_tokens: list[str]
     # Extra words (not drug names) that name a class of controlled drugs: "opioid", "steroids".
     controlled_class_tokens: list[str] = []
+    # Sales pitches that legitimate pharmacies do not put in their name: "cheap", "generic", a foreign
+    # country's pharmacy sold to another country's patients ("canadianpharmacy" on a .com).
+    sales_pitch_tokens: list[str] = []
     drugs: list[Drug]
     # Tokens shorter than this are ignored inside a domain: "soma" in "somatic" is noise.
     min_token_length: int = 5
@@ -34,6 +37,7 @@ OUTCOMES = (
     "controlled-drug-in-domain",
     "unlicensed-drug-in-domain",
     "rx-drug-in-domain",
+    "sales-pitch-in-domain",
     "plain-domain",
 )
 
@@ -68,6 +72,7 @@ def _token_table(config: Config) -> dict[str, list[str]]:
                 tokens |= {_squash(t) for t in config.controlled_class_tokens}
             tokens = {t for t in tokens if len(t) >= config.min_token_length and t not in ignore}
             table[outcome] = sorted(tokens, key=len, reverse=True)
+        table["sales-pitch-in-domain"] = sorted({_squash(t) for t in config.sales_pitch_tokens}, key=len, reverse=True)
         _tables[key] = table
     return _tables[key]
 

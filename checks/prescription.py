@@ -54,6 +54,9 @@ class Config(ConfigModel):
     offer_context: list[str]
     # Path words of a product page (/product/xanax-2mg): a drug named in such a path is on sale there.
     product_path_words: list[str]
+    # Words of a pharmacy that dispenses against prescriptions (refills, insurance, copays): a price list of
+    # prescription drugs beside them is a dispensing price list, not an offer without a prescription.
+    dispensing_context: list[str] = []
     drugs: list[Drug]
 
 
@@ -88,6 +91,7 @@ class _Compiled:
     third_party: PhraseSet
     offer: PhraseSet
     product_path: PhraseSet
+    dispensing: PhraseSet
     by_status: dict[str, PhraseSet] = field(default_factory=dict)
     strength_after: dict[str, re.Pattern] = field(default_factory=dict)
 
@@ -123,6 +127,7 @@ def _compiled(config: Config) -> _Compiled:
             third_party=PhraseSet(config.third_party_context),
             offer=PhraseSet(config.offer_context),
             product_path=PhraseSet(config.product_path_words),
+            dispensing=PhraseSet(config.dispensing_context),
         )
         for status in ("rx", "controlled", "unlicensed", "otc"):
             c.by_status[status] = PhraseSet(_names(config.drugs, status, include_ambiguous=False))
@@ -242,6 +247,7 @@ def run(site: Site, config: Config):
     verification: Outcome | None = None
     questionnaire: Outcome | None = None
     mention: Outcome | None = None
+    dispensing = False
     offered: dict[str, list[tuple[str, str, str]]] = {"rx": [], "controlled": [], "unlicensed": []}
 
     for page in site.pages:
@@ -268,6 +274,7 @@ def run(site: Site, config: Config):
             questionnaire = _collect_own(
                 c, page, sents, ctx.narrowed(c.questionnaire, lowered), questionnaire, "questionnaire-only"
             )
+            dispensing = dispensing or ctx.has(ctx.narrowed(c.dispensing, lowered), text)
             if mention is None:
                 m = c.mention.search(text)
                 if m:
@@ -304,7 +311,7 @@ def run(site: Site, config: Config):
             outcomes.append(drug_outcome("controlled-offered", offered["controlled"]))
     if offered["unlicensed"]:
         outcomes.append(drug_outcome("unlicensed-offered", offered["unlicensed"]))
-    if offered["rx"] and not required and not offers:
+    if offered["rx"] and not required and not offers and not dispensing:
         outcomes.append(drug_outcome("rx-drugs-without-requirement", offered["rx"]))
     return outcomes
 
