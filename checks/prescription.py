@@ -177,6 +177,28 @@ def _is_offer(c: _Compiled, sents: list[ctx.Sentence], i: int, match_start: int,
     return s
 
 
+def _answered_no(c: _Compiled, sents: list[ctx.Sentence], requirement: PhraseSet):
+    """Evidence for each "Do I need a prescription to order X?" answered "No" (without a requirement after it).
+
+    Only questions about buying or ordering, or naming a prescription drug, count; questions about OTC products,
+    vaccines and the like are legitimate "No"s.
+    """
+    for i, sent in enumerate(sents):
+        if not sent.is_question or not ctx.has(requirement, sent.text):
+            continue
+        question = sent.text
+        if not (ctx.has(c.offer, question) or _names_prescription_drug(c, question)):
+            continue
+        if ctx.has(c.otc, question) or ctx.has(c.by_status["otc"], question) or ctx.has(c.warning, question):
+            continue
+        answer = ctx.answer_to(sents, i)
+        if not ctx.answer_is_no(answer) or ctx.has(c.refusal, answer):
+            continue
+        if ctx.has(requirement, answer) or ctx.has(c.otc, answer) or ctx.has(c.warning, answer):
+            continue
+        yield f"{question} {answer}"
+
+
 def _own_policy(c: _Compiled, sentence: str, phrase_offset: int) -> bool:
     """A requirement or verification sentence that states the site's own policy, not advice about others."""
     if _NEGATED_BEFORE.search(sentence[:phrase_offset]):
@@ -267,6 +289,8 @@ def run(site: Site, config: Config):
                         offers = (offers or Outcome("no-prescription-offer")).add(
                             page.url, snippet_around(evidence, 0, len(evidence)) if len(evidence) < 240 else m.snippet
                         )
+            for evidence in _answered_no(c, sents, ctx.narrowed(c.requirement, lowered)):
+                offers = (offers or Outcome("no-prescription-offer")).add(page.url, evidence[:240])
             requirement = _collect_own(c, page, sents, ctx.narrowed(c.requirement, lowered), requirement, "required-stated")
             verification = _collect_own(
                 c, page, sents, ctx.narrowed(c.verification, lowered), verification, "required-with-verification"
