@@ -88,7 +88,9 @@ class WarcRecorder:
         self._writer.write_record(record)
         self._file.flush()
 
-    def write_exchange(self, request: httpx.Request, response: httpx.Response, body: bytes, truncated: bool) -> None:
+    def write_exchange(
+        self, request: httpx.Request, response: httpx.Response, body: bytes, truncated: bool, address: str | None = None
+    ) -> None:
         uri = str(request.url)
         version = response.extensions.get("http_version", b"HTTP/1.1").decode("ascii", "replace")
         reason = response.extensions.get("reason_phrase", b"").decode("latin-1", "replace")
@@ -99,6 +101,8 @@ class WarcRecorder:
             if k.decode("latin-1").lower() not in _FRAMING_HEADERS
         ]
         warc_headers = {"WARC-Truncated": "length"} if truncated else {}
+        if address:  # which machine served the page is evidence too (hosting, shared rogue networks)
+            warc_headers["WARC-IP-Address"] = address
         response_record = self._writer.create_warc_record(
             uri, "response", payload=BytesIO(body), length=len(body),
             http_headers=StatusAndHeaders(status_line, headers, protocol=version),
@@ -132,6 +136,15 @@ class WarcRecorder:
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
+
+
+def _server_address(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    try:
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+    except Exception:  # a transport that cannot say: the record simply has no address
+        return None
+    return str(peer[0]) if isinstance(peer, tuple) and peer else None
 
 
 class _TeeStream(httpx.AsyncByteStream):
@@ -188,11 +201,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             self.recorder.write_fetch_error(request, _classify(exc))
             raise
         declared = response.headers.get("content-length")
+        address = _server_address(response)  # asked now: once the body is read the connection may be gone
 
         def on_close(body: bytes, complete: bool, overflow: bool) -> None:
             # A body the fetcher stopped reading (size cap) is marked truncated; an unread empty body is not.
             unread = not complete and (declared is None or not declared.isdigit() or int(declared) > len(body))
-            self.recorder.write_exchange(request, response, body, truncated=overflow or unread)
+            self.recorder.write_exchange(request, response, body, truncated=overflow or unread, address=address)
 
         return httpx.Response(
             status_code=response.status_code,

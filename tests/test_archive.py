@@ -73,6 +73,7 @@ def test_warc_holds_every_exchange_and_the_report(sites, tmp_path):
     assert fetched <= set(responses) and fetched <= requests
     start = responses[sites.url("rogue-store.test")]
     assert start.http_headers.get_statuscode() == "200"
+    assert start.rec_headers.get_header("WARC-IP-Address") == sites.address
     assert "text/html" in start.http_headers.get_header("Content-Type")
     saved = [json.loads(body) for kind, uri, _, body in found if kind == "resource" and uri.startswith(REPORT_URI_PREFIX)]
     assert len(saved) == 1 and saved[0] == json.loads(report.model_dump_json())
