@@ -12,7 +12,7 @@ import httpx
 
 from .archive import ArchiveIndex, RecordingTransport, ReplayTransport, WarcRecorder
 from .fetch import Fetcher, PinnedTransport, make_ssl_context
-from .pipeline import Checker, ProgressCallback
+from .pipeline import Checker
 from .report import Report
 from .settings import Settings
 
@@ -43,8 +43,8 @@ class RecordingChecker(Checker):
         super().__init__(settings, fetcher=fetcher)
         self._recorder = recorder
 
-    async def check(self, url: str, progress: ProgressCallback | None = None) -> Report:
-        report = await super().check(url, progress)
+    async def check(self, url: str, *args, **kwargs) -> Report:
+        report = await super().check(url, *args, **kwargs)
         self._recorder.write_report(report)
         return report
 
