@@ -133,9 +133,30 @@ class Checker:
                 except asyncio.TimeoutError:
                     target = None
                 site.http_upgrades_to_https = bool(target and target.lower().startswith("https://")) if target is not None else None
+        if self.settings.confirm_registries and site.pages:
+            if progress:
+                progress("confirming", final_url)
+            await self.enrich(site, started)
         if progress:
             progress("scoring", final_url)
         return self.judge(site, started=started)
+
+    async def enrich(self, site: Site, started: float) -> None:
+        """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves."""
+        checks = [c for c in ALL_CHECKS if c.enrich is not None]
+
+        async def one(check):
+            try:
+                site.enrichments[check.id] = await check.enrich(site, self.fetcher, self.rules.config_for(check.id))
+            except Exception:  # a look-up must never cost the user the whole report
+                log.exception("look-up for %s failed on %s", check.id, site.final_url)
+
+        remaining = max(1.0, self.settings.check_timeout - (time.monotonic() - started))
+        tasks = [asyncio.ensure_future(one(c)) for c in checks]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=remaining)
+            for task in pending:
+                task.cancel()
 
     def judge(self, site: Site, *, started: float | None = None) -> Report:
         """Run every check on what was read and score it."""

@@ -60,6 +60,9 @@ class Settings:
     record_path: str | None = None
     replay_paths: tuple[str, ...] = ()
     cache_ttl: int = 3600
+    # Ask the registries a site claims (LegitScript, GPhC, ...) whether they list it; off by default because
+    # it sends the site's domain to those registries and adds their response time to every check.
+    confirm_registries: bool = False
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
@@ -81,6 +84,8 @@ class Settings:
             kwargs["cacert"] = env["PHARMACHECK_CACERT"]
         if env.get("PHARMACHECK_REPLAY"):
             kwargs["replay_paths"] = tuple(p for p in env["PHARMACHECK_REPLAY"].split(os.pathsep) if p)
+        if env.get("PHARMACHECK_CONFIRM_REGISTRIES", "").lower() in ("1", "true", "yes"):
+            kwargs["confirm_registries"] = True
         return cls(**kwargs)
 
 

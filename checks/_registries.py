@@ -1,0 +1,575 @@
+"""Finding accreditation claims on a site and tying each to the registry it names.
+
+A claim is something the site says about itself: a seal image, a badge line in a footer, "we are
+LegitScript-certified", a registration number. A mention is advice about registries in general ("look for the
+VIPPS seal"), which rogue sites copy word for word; it is not a claim and earns nothing either way. Everything
+that names a registry (hosts, URL shapes, wording, number formats) comes from rules.yaml, so this module holds
+only the method.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from app.domains import registrable_domain, split_host
+from app.page import Page
+from app.rules import ConfigModel
+from app.site import Site
+from app.textmatch import PhraseSet, snippet_around
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration (the `accreditation.config` section of rules.yaml)
+
+
+class EntryRule(ConfigModel):
+    """Which register entry a valid number opens: numbers fully matching `when` are of this kind."""
+
+    when: str
+    kind: str
+    url: str  # with {number}
+
+
+class NumberRule(ConfigModel):
+    """How a registration number for one register is cited, and which numbers can exist."""
+
+    kind: str  # what the cited number identifies ("premises", "registration"), shown in evidence
+    pattern: str  # finds a cited number in text; must have a (?P<number>...) group
+    valid: str  # a number that can exist fully matches this
+    entries: list[EntryRule] = []
+
+
+class LiveLookup(ConfigModel):
+    """How to ask the registry itself, when live confirmation is switched on."""
+
+    base_url: str  # scheme and host; kept apart from `path` so a mirror or a stand-in can be configured
+    path: str  # with {domain} or {number}
+    key: Literal["domain", "number"]
+    confirm_words: list[str]
+    deny_words: list[str] = []
+    # Words that, near this site's domain or the cited number, mean the registry classifies it as bad.
+    deny_near_key_words: list[str] = []
+    not_found_is_denial: bool = False
+    near_chars: int = 300
+    # For number look-ups: patterns (postcodes, say) that pick this pharmacy's own details out of its pages,
+    # to compare with the register entry.
+    identity_patterns: list[str] = []
+    documented: bool = False  # whether the registry documents this response format
+
+    def url_for(self, value: str) -> str:
+        return self.base_url.rstrip("/") + self.path.format(domain=value, number=value)
+
+
+class Registry(ConfigModel):
+    id: str
+    name: str
+    claim_phrases: list[str] = []
+    seal_markers: list[str] = []  # substrings of seal image/script file names, alt and title text
+    hosts: list[str]
+    lookalike_tokens: list[str] = []  # a non-registry host containing one of these imitates the registry
+    domain_in_link: list[str] = []  # regexes with (?P<domain>...) over a registry link
+    entry_in_link: list[str] = []  # regexes with (?P<number>...) over a registry link
+    lookup_url: str | None = None  # the registry's look-up for a domain, with {domain}
+    search_page: str | None = None  # where a consumer searches the register by hand
+    numbers: list[NumberRule] = []
+    backed_by_pharmacy_tld: bool = False  # a .pharmacy domain is itself this registry's proof
+    live: LiveLookup | None = None
+
+
+class MemberState(ConfigModel):
+    code: str
+    flag_words: list[str]  # country names and codes as they appear in logo file names, alt and title text
+    registry: str  # id of the registry that holds this state's register
+
+
+class EuLogo(ConfigModel):
+    logo_markers: list[str]
+    eu_flag_words: list[str]
+    states: list[MemberState]
+
+
+class ClaimContext(ConfigModel):
+    first_person: list[str]
+    claim_verbs: list[str]
+    advice_markers: list[str]
+    badge_words: list[str]
+    badge_max_words: int = 8
+    advice_page_words: list[str]  # in a page title or address, mark a guide or checklist
+    first_person_reach: int = 80  # characters between "we"/"our" and the accreditation verb
+
+
+class RegisterNames(ConfigModel):
+    lead_ins: list[str]  # "registered with", "licensed by": what makes a register name a claim
+    real: list[str]
+    fake: list[str] = []
+    us_states: list[str]
+
+
+class Config(ConfigModel):
+    claim_context: ClaimContext
+    registries: list[Registry]
+    eu_logo: EuLogo
+    register_names: RegisterNames
+
+    def registry(self, registry_id: str) -> Registry | None:
+        for r in self.registries:
+            if r.id == registry_id:
+                return r
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What was found
+
+
+@dataclass(frozen=True)
+class Claim:
+    registry: str
+    how: str  # "text", "badge", "image", "script", "number"
+    page_url: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class RegistryLink:
+    registry: str
+    page_url: str
+    url: str
+    https: bool
+    named_domain: str = ""  # registrable domain the link names, when it names one
+    named_number: str = ""
+    seal: bool = False  # an image link or a claim-worded anchor: the site presents it as its proof
+
+
+@dataclass(frozen=True)
+class WrongHostLink:
+    registry: str
+    page_url: str
+    url: str
+    why: str
+
+
+@dataclass(frozen=True)
+class CitedNumber:
+    registry: str
+    kind: str
+    number: str
+    valid: bool
+    page_url: str
+    snippet: str
+    entry_url: str | None
+
+
+@dataclass(frozen=True)
+class BadRegister:
+    page_url: str
+    snippet: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EuLogoSeen:
+    page_url: str
+    src: str
+    flag: str  # member state code, "EU" for the EU flag, "" when the image does not say
+    link: str
+    link_state: str  # member state whose register the link goes to, "" otherwise
+
+
+@dataclass
+class Findings:
+    claims: list[Claim] = field(default_factory=list)
+    links: list[RegistryLink] = field(default_factory=list)
+    wrong_hosts: list[WrongHostLink] = field(default_factory=list)
+    numbers: list[CitedNumber] = field(default_factory=list)
+    bad_registers: list[BadRegister] = field(default_factory=list)
+    eu_logos: list[EuLogoSeen] = field(default_factory=list)
+
+    def registries_claimed(self) -> list[str]:
+        seen: list[str] = []
+        for item in [*self.claims, *self.links, *self.numbers, *self.wrong_hosts]:
+            if item.registry not in seen:
+                seen.append(item.registry)
+        return seen
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def host_matches(host: str, hosts: list[str]) -> bool:
+    host = (host or "").lower().rstrip(".")
+    return any(host == h or host.endswith("." + h) for h in hosts)
+
+
+def _hostname(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def _phrases(items: tuple[str, ...]) -> PhraseSet:
+    return PhraseSet(items)
+
+
+def _contains_marker(haystack: str, markers: list[str]) -> str | None:
+    low = haystack.lower()
+    for marker in markers:
+        if marker.lower() in low:
+            return marker
+    return None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“(])")
+
+
+def sentences(text: str):
+    """(start offset, sentence) for each line of text, split again at sentence ends."""
+    offset = 0
+    for line in text.split("\n"):
+        pos = 0
+        for part in _SENTENCE_END.split(line):
+            start = line.find(part, pos)
+            pos = start + len(part)
+            if part.strip():
+                yield offset + start, part
+        offset += len(line) + 1
+
+
+def is_pharmacy_tld(site: Site) -> bool:
+    _, _, suffix = split_host(site.host or site.domain)
+    return suffix == "pharmacy"
+
+
+def _domain_like(token: str) -> str:
+    token = unquote(token).strip().lower()
+    if "://" in token:
+        token = _hostname(token)
+    token = token.split("/")[0].split("?")[0].strip(". ")
+    if not token or " " in token or "." not in token or "@" in token:
+        return ""
+    domain = registrable_domain(token)
+    # registrable_domain returns the input for unknown suffixes; only real suffixes name a site.
+    _, label, suffix = split_host(token)
+    return domain if label and suffix else ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Claim versus mention
+
+
+class ClaimReader:
+    """Decides whether a sentence is the site speaking about itself or giving advice about registries."""
+
+    def __init__(self, ctx: ClaimContext, site: Site):
+        self.ctx = ctx
+        self.advice = _phrases(tuple(ctx.advice_markers))
+        self.badge = _phrases(tuple(ctx.badge_words))
+        verbs = "|".join(sorted((re.escape(v) for v in ctx.claim_verbs), key=len, reverse=True))
+        subjects = [re.escape(w).replace(r"\ ", r"\s+") for w in ctx.first_person]
+        for name in self._site_names(site):
+            subjects.append(re.escape(name).replace(r"\ ", r"\s+"))
+        subject = "|".join(sorted(subjects, key=len, reverse=True))
+        reach = ctx.first_person_reach
+        self.first_person = re.compile(
+            rf"(?<!\w)(?:{subject})(?!\w)[^.!?\n]{{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)", re.IGNORECASE
+        )
+
+    @staticmethod
+    def _site_names(site: Site) -> list[str]:
+        names = []
+        _, label, _ = split_host(site.domain or "")
+        if label and len(label) >= 4:
+            names.append(label)
+        for page in site.pages:
+            for org in page.organizations:
+                if org.name and 4 <= len(org.name) <= 60:
+                    names.append(org.name)
+        return names
+
+    def is_advice_page(self, page: Page) -> bool:
+        words = _phrases(tuple(self.ctx.advice_page_words))
+        return bool(words.search(page.title) or words.search(unquote(urlsplit(page.url).path).replace("-", " ").replace("_", " ")))
+
+    def classify(self, sentence: str, *, advice_page: bool) -> Literal["claim", "badge", "mention"]:
+        has_advice = self.advice.search(sentence) is not None
+        if self.first_person.search(sentence) and not has_advice:
+            return "claim"
+        words = sentence.split()
+        if (
+            not advice_page
+            and not has_advice
+            and len(words) <= self.ctx.badge_max_words
+            and self.badge.search(sentence) is not None
+        ):
+            return "badge"
+        return "mention"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The scan
+
+
+class Scanner:
+    def __init__(self, site: Site, config: Config):
+        self.site = site
+        self.config = config
+        self.reader = ClaimReader(config.claim_context, site)
+        self.findings = Findings()
+        self._claim_phrases = {r.id: _phrases(tuple(r.claim_phrases)) for r in config.registries}
+
+    def scan(self) -> Findings:
+        for page in self.site.pages:
+            advice_page = self.reader.is_advice_page(page)
+            self._scan_text(page, advice_page)
+            self._scan_numbers(page)
+            self._scan_register_names(page)
+            self._scan_images(page, advice_page)
+            self._scan_links(page)
+            self._scan_scripts(page)
+        return self.findings
+
+    # -- text -----------------------------------------------------------------------------------------------
+    def _scan_text(self, page: Page, advice_page: bool) -> None:
+        if not page.text:
+            return
+        for start, sentence in sentences(page.text):
+            for registry in self.config.registries:
+                phrases = self._claim_phrases[registry.id]
+                m = phrases.search(sentence) if phrases else None
+                if m is None:
+                    continue
+                kind = self.reader.classify(sentence, advice_page=advice_page)
+                if kind == "mention":
+                    continue
+                snippet = snippet_around(page.text, start + m.start, start + m.end)
+                self.findings.claims.append(Claim(registry.id, "text" if kind == "claim" else "badge", page.url, snippet))
+
+    def _scan_numbers(self, page: Page) -> None:
+        if not page.text:
+            return
+        for registry in self.config.registries:
+            for rule in registry.numbers:
+                for m in _regex(rule.pattern).finditer(page.text):
+                    number = re.sub(r"[\s-]", "", m.group("number"))
+                    valid = bool(_regex(rule.valid).fullmatch(number))
+                    entry = next((e for e in rule.entries if _regex(e.when).fullmatch(number)), None) if valid else None
+                    self.findings.numbers.append(
+                        CitedNumber(
+                            registry=registry.id,
+                            kind=entry.kind if entry else rule.kind,
+                            number=number,
+                            valid=valid,
+                            page_url=page.url,
+                            snippet=snippet_around(page.text, m.start("number"), m.end("number")),
+                            entry_url=entry.url.format(number=number) if entry else None,
+                        )
+                    )
+                    if len(self.findings.numbers) > 50:
+                        return
+
+    def _scan_register_names(self, page: Page) -> None:
+        """A register cited as the site's regulator that does not exist ("General Health Pharmaceutical Council")."""
+        names = self.config.register_names
+        if not page.text:
+            return
+        lead = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.lead_ins)
+        body = r"((?:[A-Z][\w'’&-]*\s+|of\s+|and\s+|for\s+|the\s+){0,7}?(?:Council|Board(?:\s+of\s+Pharmacy)?|Association|Authority|Commission|Agency|Society|Federation|Institute|College)(?:\s+of\s+(?:[A-Z][\w'’-]*\s*){1,3})?)"
+        # Lead-ins match in any case; the name itself must be capitalised like a proper name.
+        pattern = re.compile(rf"(?i:{lead})\s+(?:(?i:the)\s+)?{body}")
+        real = [" ".join(r.lower().split()) for r in names.real]
+        fake = [" ".join(f.lower().split()) for f in names.fake]
+        states = {s.lower() for s in names.us_states}
+        for m in pattern.finditer(page.text):
+            name = " ".join(m.group(1).split()).strip(" ,.;")
+            low = name.lower()
+            if not any(w in low for w in ("pharm", "medic", "drug", "health")):
+                continue
+            if any(f in low for f in fake) or _bogus_state_board(name, states):
+                bogus = True
+            elif any(r == low or r in low for r in real):
+                bogus = False
+            else:
+                bogus = _imitates(low, real)
+            if bogus:
+                self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
+
+    # -- markup ---------------------------------------------------------------------------------------------
+    def _registry_for_marker(self, text: str) -> Registry | None:
+        for registry in self.config.registries:
+            if registry.seal_markers and _contains_marker(text, registry.seal_markers):
+                return registry
+        return None
+
+    def _scan_images(self, page: Page, advice_page: bool) -> None:
+        eu = self.config.eu_logo
+        for img in page.images:
+            file_name = unquote(urlsplit(img.src).path.rsplit("/", 1)[-1]) if img.src else ""
+            described = f"{img.alt} {img.title} {file_name}"
+            src_and_text = f"{img.alt} {img.title} {unquote(img.src)}"
+            if _contains_marker(src_and_text, eu.logo_markers):
+                self._eu_logo(page, img, described)
+                continue
+            registry = self._registry_for_marker(src_and_text)
+            if registry is None:
+                continue
+            if advice_page and not img.link:
+                continue  # an illustration in a guide, not the site's own seal
+            label = img.alt or img.title or img.src
+            self.findings.claims.append(Claim(registry.id, "image", page.url, f"Seal image: {label}"[:240]))
+            if img.link:
+                self._classify_link(page, img.link, registry, seal=True)
+
+    def _eu_logo(self, page: Page, img, described: str) -> None:
+        eu = self.config.eu_logo
+        tokens = set(re.split(r"[^a-z]+", described.lower()))
+        low = described.lower().replace("_", " ").replace("-", " ")
+        flag = ""
+        if any(w.replace("-", " ") in low for w in eu.eu_flag_words):
+            flag = "EU"
+        else:
+            for state in eu.states:
+                for word in state.flag_words:
+                    w = word.lower()
+                    if (len(w) <= 3 and w in tokens) or (len(w) > 3 and w in low):
+                        flag = state.code
+                        break
+                if flag:
+                    break
+        link_state = ""
+        if img.link:
+            host = _hostname(img.link)
+            for state in eu.states:
+                registry = self.config.registry(state.registry)
+                if registry and host_matches(host, registry.hosts):
+                    link_state = state.code
+                    break
+        self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state))
+
+    def _scan_links(self, page: Page) -> None:
+        linked_images = {img.link for img in page.images if img.link}
+        for link in page.links:
+            host = _hostname(link.url)
+            if not host:
+                continue
+            registry = next((r for r in self.config.registries if host_matches(host, r.hosts)), None)
+            if registry is not None:
+                if link.url in linked_images:
+                    continue  # judged with its image
+                phrases = self._claim_phrases[registry.id]
+                seal = bool(phrases and phrases.search(link.text)) and self.reader.badge.search(link.text) is not None
+                self._classify_link(page, link.url, registry, seal=seal)
+                continue
+            if link.url in linked_images:
+                continue
+            # A claim-worded anchor ("Verify our LegitScript certification") that leads elsewhere.
+            for candidate in self.config.registries:
+                phrases = self._claim_phrases[candidate.id]
+                if phrases and phrases.search(link.text) and self.reader.badge.search(link.text) is not None:
+                    self._classify_link(page, link.url, candidate, seal=True)
+                    break
+                if candidate.lookalike_tokens and _contains_marker(host, candidate.lookalike_tokens):
+                    self._classify_link(page, link.url, candidate, seal=True)
+                    break
+
+    def _scan_scripts(self, page: Page) -> None:
+        for src in page.scripts:
+            host = _hostname(src)
+            registry = self._registry_for_marker(unquote(src))
+            if registry is None:
+                continue
+            self.findings.claims.append(Claim(registry.id, "script", page.url, f"Seal script: {src}"[:240]))
+            if host_matches(host, registry.hosts):
+                number = _first_group(registry.entry_in_link, src, "number")
+                self.findings.links.append(
+                    RegistryLink(registry.id, page.url, src, src.lower().startswith("https://"), named_number=number or "", seal=True)
+                )
+            else:
+                self.findings.wrong_hosts.append(
+                    WrongHostLink(registry.id, page.url, src, f"the seal script is served from {host or 'the site'}, not {registry.name}")
+                )
+
+    def _classify_link(self, page: Page, url: str, registry: Registry, *, seal: bool) -> None:
+        host = _hostname(url)
+        if not host_matches(host, registry.hosts):
+            if registrable_domain(host) == self.site.domain:
+                why = f"it leads to {host}, the site itself, not to {registry.name}"
+            elif registry.lookalike_tokens and _contains_marker(host, registry.lookalike_tokens):
+                why = f"{host} imitates {registry.name}'s address"
+            else:
+                why = f"it leads to {host or 'an unknown place'}, not to {registry.name}"
+            self.findings.wrong_hosts.append(WrongHostLink(registry.id, page.url, url, why))
+            return
+        named = named_domain(url, registry)
+        number = _first_group(registry.entry_in_link, url, "number") or ""
+        self.findings.links.append(
+            RegistryLink(
+                registry.id, page.url, url, url.lower().startswith("https://"),
+                named_domain=named, named_number=number, seal=seal,
+            )
+        )
+
+
+def named_domain(url: str, registry: Registry) -> str:
+    """The registrable domain a registry link names (the site it vouches for), or ""."""
+    found = _first_group(registry.domain_in_link, url, "domain")
+    if found:
+        return _domain_like(found)
+    return "" if registry.domain_in_link else _generic_named_domain(url, registry)
+
+
+def _first_group(patterns: list[str], text: str, group: str) -> str | None:
+    for pattern in patterns:
+        m = _regex(pattern).search(text)
+        if m and m.group(group):
+            return unquote(m.group(group))
+    return None
+
+
+def _generic_named_domain(url: str, registry: Registry) -> str:
+    """A domain named anywhere in a registry link's query or path (for registries with no configured shape)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    candidates = [v for _, v in parse_qsl(parts.query)] + parts.path.split("/")
+    for token in candidates:
+        domain = _domain_like(token)
+        if domain and not host_matches(domain, registry.hosts) and not token.lower().endswith((".html", ".htm", ".php", ".aspx", ".jsp", ".png", ".jpg", ".gif", ".svg", ".js")):
+            return domain
+    return ""
+
+
+def _imitates(name: str, real: list[str]) -> bool:
+    """Every word of a real register's name with something inserted, or one word swapped: an imitation."""
+    words = [w for w in re.split(r"[^\w']+", name) if w and w not in ("the",)]
+    wset = set(words)
+    for r in real:
+        rwords = [w for w in re.split(r"[^\w']+", r) if w and w not in ("the",)]
+        if len(rwords) < 3 or "{state}" in r:
+            continue
+        rset = set(rwords)
+        if rset <= wset and words != rwords:
+            return True
+        if len(rset - wset) == 1 and len(wset - rset) == 1 and words[-1] == rwords[-1] and len(words) == len(rwords):
+            return True
+    return False
+
+
+def _bogus_state_board(name: str, states: set[str]) -> bool:
+    m = re.match(r"(?:the\s+)?(.+?)\s+State\s+Board\s+of\s+Pharmacy$", name, re.IGNORECASE)
+    return bool(m) and m.group(1).lower() not in states
+
+
+def scan(site: Site, config: Config) -> Findings:
+    return Scanner(site, config).scan()
