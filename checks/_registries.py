@@ -278,7 +278,9 @@ class ClaimReader:
         verbs = "|".join(sorted((re.escape(v) for v in ctx.claim_verbs), key=len, reverse=True))
         subjects = [re.escape(w).replace(r"\ ", r"\s+") for w in ctx.first_person]
         for name in self._site_names(site):
-            subjects.append(re.escape(name).replace(r"\ ", r"\s+"))
+            # "mapleleafmeds.com" calls itself "Maple Leaf Meds": letters of the name with optional gaps.
+            letters = [re.escape(c) for c in re.sub(r"[^\w]", "", name)]
+            subjects.append(r"[\s.-]?".join(letters))
         subject = "|".join(sorted(subjects, key=len, reverse=True))
         reach = ctx.first_person_reach
         self.first_person = re.compile(
