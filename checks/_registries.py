@@ -10,6 +10,7 @@ only the method.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -20,6 +21,9 @@ from app.page import Page
 from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
+
+# A hostile page can repeat a registry's name endlessly; this many hits are read and the rest ignored.
+MAX_TEXT_HITS = 2000
 
 # ---------------------------------------------------------------------------------------------------------------
 # Configuration (the `accreditation.config` section of rules.yaml)
@@ -329,6 +333,7 @@ class Scanner:
         self.reader = ClaimReader(config.claim_context, site)
         self.findings = Findings()
         self._claim_phrases = {r.id: _phrases(tuple(r.claim_phrases)) for r in config.registries}
+        self._any_claim_phrase = _phrases(tuple(p for r in config.registries for p in r.claim_phrases))
 
     def scan(self) -> Findings:
         for page in self.site.pages:
@@ -343,19 +348,30 @@ class Scanner:
 
     # -- text -----------------------------------------------------------------------------------------------
     def _scan_text(self, page: Page, advice_page: bool) -> None:
-        if not page.text:
+        if not page.text or not self._any_claim_phrase:
             return
-        for start, sentence in sentences(page.text):
+        spans: list[tuple[int, str]] | None = None
+        starts: list[int] = []
+        judged: set[int] = set()
+        # Only sentences that name some registry are read closely; on a long page that is a handful.
+        for hit in self._any_claim_phrase.finditer(page.text, limit=MAX_TEXT_HITS):
+            if spans is None:
+                spans = list(sentences(page.text))
+                starts = [start for start, _ in spans]
+            index = bisect_right(starts, hit.start) - 1
+            if index < 0 or index in judged:
+                continue
+            judged.add(index)
+            start, sentence = spans[index]
+            kind = self.reader.classify(sentence, advice_page=advice_page)
+            if kind == "mention":
+                continue
             for registry in self.config.registries:
                 phrases = self._claim_phrases[registry.id]
                 m = phrases.search(sentence) if phrases else None
-                if m is None:
-                    continue
-                kind = self.reader.classify(sentence, advice_page=advice_page)
-                if kind == "mention":
-                    continue
-                snippet = snippet_around(page.text, start + m.start, start + m.end)
-                self.findings.claims.append(Claim(registry.id, "text" if kind == "claim" else "badge", page.url, snippet))
+                if m is not None:
+                    snippet = snippet_around(page.text, start + m.start, start + m.end)
+                    self.findings.claims.append(Claim(registry.id, "text" if kind == "claim" else "badge", page.url, snippet))
 
     def _scan_numbers(self, page: Page) -> None:
         if not page.text:
@@ -419,7 +435,9 @@ class Scanner:
             file_name = unquote(urlsplit(img.src).path.rsplit("/", 1)[-1]) if img.src else ""
             described = f"{img.alt} {img.title} {file_name}"
             src_and_text = f"{img.alt} {img.title} {unquote(img.src)}"
-            if _contains_marker(src_and_text, eu.logo_markers):
+            # The common logo is recognised by its wording or file name, or by being an image that links to a
+            # national register of online sellers (which is what the genuine logo does).
+            if _contains_marker(src_and_text, eu.logo_markers) or (img.link and self._eu_register_state(img.link)):
                 self._eu_logo(page, img, described)
                 continue
             registry = self._registry_for_marker(src_and_text)
@@ -448,15 +466,17 @@ class Scanner:
                         break
                 if flag:
                     break
-        link_state = ""
-        if img.link:
-            host = _hostname(img.link)
-            for state in eu.states:
-                registry = self.config.registry(state.registry)
-                if registry and host_matches(host, registry.hosts):
-                    link_state = state.code
-                    break
+        link_state = self._eu_register_state(img.link) if img.link else ""
         self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state))
+
+    def _eu_register_state(self, url: str) -> str:
+        """The member state whose register of online sellers `url` is on, or ""."""
+        host = _hostname(url)
+        for state in self.config.eu_logo.states:
+            registry = self.config.registry(state.registry)
+            if registry and host_matches(host, registry.hosts):
+                return state.code
+        return ""
 
     def _scan_links(self, page: Page) -> None:
         linked_images = {img.link for img in page.images if img.link}
