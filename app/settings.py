@@ -63,6 +63,12 @@ class Settings:
     # Ask the registries a site claims (LegitScript, GPhC, ...) whether they list it; off by default because
     # it sends the site's domain to those registries and adds their response time to every check.
     confirm_registries: bool = False
+    # API access: with no keys configured the API is open to anyone at the anonymous rate; with keys, requests
+    # that present one get the keyed rate and requests without one are refused.
+    api_keys: tuple[str, ...] = ()
+    rate_limit_anonymous: str = "30/minute"
+    rate_limit_keyed: str = "600/minute"
+    max_batch_urls: int = 100
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
@@ -82,6 +88,11 @@ class Settings:
             kwargs["resolve"] = tuple(parse_resolve(v) for v in env["PHARMACHECK_RESOLVE"].split(",") if v.strip())
         if env.get("PHARMACHECK_CACERT"):
             kwargs["cacert"] = env["PHARMACHECK_CACERT"]
+        if env.get("PHARMACHECK_API_KEYS"):
+            kwargs["api_keys"] = tuple(k.strip() for k in env["PHARMACHECK_API_KEYS"].split(",") if k.strip())
+        for name, key in (("PHARMACHECK_RATE_LIMIT", "rate_limit_anonymous"), ("PHARMACHECK_RATE_LIMIT_KEYED", "rate_limit_keyed")):
+            if env.get(name):
+                kwargs[key] = _rate(env, name)
         if env.get("PHARMACHECK_REPLAY"):
             kwargs["replay_paths"] = tuple(p for p in env["PHARMACHECK_REPLAY"].split(os.pathsep) if p)
         if env.get("PHARMACHECK_CONFIRM_REGISTRIES", "").lower() in ("1", "true", "yes"):
@@ -97,3 +108,13 @@ def _int(env: dict, name: str, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise SettingsError(f"{name}: must be between {lo} and {hi}, got {value}")
     return value
+
+
+def _rate(env: dict, name: str) -> str:
+    from limits import parse
+
+    try:
+        parse(env[name])
+    except ValueError:
+        raise SettingsError(f"{name}: expected a rate such as '30/minute' or '1000/hour', got {env[name]!r}") from None
+    return env[name]
