@@ -413,9 +413,12 @@ class Scanner:
             low = name.lower()
             if not any(w in low for w in ("pharm", "medic", "drug", "health")):
                 continue
+            # A real name inside the phrase ("UK General Pharmaceutical Council") is real; all of a real name's
+            # words with something inserted or swapped ("General Health Pharmaceutical Council") is an imitation;
+            # a name we do not know at all is left alone.
             if any(f in low for f in fake) or _bogus_state_board(name, states):
                 bogus = True
-            elif any(r == low or r in low for r in real):
+            elif any(r in low for r in real if len(r.split()) >= 3):
                 bogus = False
             else:
                 bogus = _imitates(low, real)
@@ -583,7 +586,9 @@ def _imitates(name: str, real: list[str]) -> bool:
         rset = set(rwords)
         if rset <= wset and words != rwords:
             return True
-        if len(rset - wset) == 1 and len(wset - rset) == 1 and words[-1] == rwords[-1] and len(words) == len(rwords):
+        # One word swapped, but not the first: that is usually a place ("Alberta College of Pharmacy"), and a
+        # real register for another place is not an imitation.
+        if len(words) == len(rwords) and len(rset - wset) == 1 and len(wset - rset) == 1 and words[0] == rwords[0]:
             return True
     return False
 

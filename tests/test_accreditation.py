@@ -121,6 +121,25 @@ def test_numbers_open_the_right_register_entry(config):
     assert set(given.facts["registries"]) == {"gphc", "us-state-board"}
 
 
+@pytest.mark.parametrize(
+    "sentence, bogus",
+    [
+        ("We are registered with the General Health Pharmaceutical Council.", True),
+        ("Licensed by the General Pharmaceutical Board.", True),
+        ("We are registered with the UK General Pharmaceutical Council.", False),
+        ("Our pharmacists are members of the Royal Pharmaceutical Society of Great Britain.", False),
+        ("We are licensed by the Global Pharmacy Council.", False),  # unknown, not an imitation: left alone
+        ("Licensed by the Puerto Rico State Board of Pharmacy.", False),
+        ("Licensed by the Canadian State Board of Pharmacy.", True),
+    ],
+)
+def test_register_imitations_without_the_known_fakes_list(sentence, bogus, config):
+    names = config.register_names.model_copy(update={"fake": []})
+    cfg = config.model_copy(update={"register_names": names})
+    site = site_from_pages("https://example.com/", [page_from_text(sentence, "https://example.com/about")])
+    assert ("invalid-number" in outcomes(site, cfg)) is bogus
+
+
 def test_real_gphc_register_names_are_not_flagged(config):
     text = (
         "We are registered with the General Pharmaceutical Council (GPhC registration number 9010492). "
