@@ -151,6 +151,9 @@ async def _ask(fetcher, registry: Registry, key: str, site: Site) -> LookupResul
     except FetchError as exc:
         if exc.code == "http_error" and live.not_found_is_denial and re.search(r"\b(404|410)\b", exc.message):
             return LookupResult(registry.id, key, "denies", url, f"{registry.name} has no entry {key} (the look-up answered \"not found\").")
+        if exc.code == "http_error":
+            # It answered, just not with an entry page; without a documented format that proves nothing.
+            return LookupResult(registry.id, key, "inconclusive", url, f"{registry.name} gave no entry page for {key}: {exc.message}")
         return LookupResult(registry.id, key, "unreachable", url, f"{registry.name} could not be asked about {key}: {exc.message}")
     mime = result.content_type.split(";")[0].strip().lower()
     text = await asyncio.to_thread(parse_page, result.text, result.url) if mime in ("", "text/html", "application/xhtml+xml") else None

@@ -263,9 +263,16 @@ def test_gphc_entry_matching_the_sites_postcode_confirms(config, standin):
     assert [r.status for r in results] == ["confirms"]
 
 
-def test_gphc_number_missing_from_the_register_is_denied(config, standin):
+def test_gphc_number_missing_from_the_register(config, standin):
     site = html_site("https://madeup-chemist.co.uk/", "<p>Madeup Chemist, 1 High St, York YO1 7HH. GPhC premises number 1999999.</p>")
-    results = confirm(site, pointed_at(config, standin), standin.settings())
+    cfg = pointed_at(config, standin)
+    # The register's entry addresses are not documented, so a 404 is not taken as proof of absence...
+    assert [r.status for r in confirm(site, cfg, standin.settings())] == ["inconclusive"]
+    # ...unless the adapter is configured to, for a register whose look-up is known to answer 404 for no entry.
+    gphc = cfg.registry("gphc")
+    strict = gphc.model_copy(update={"live": gphc.live.model_copy(update={"not_found_is_denial": True})})
+    cfg = cfg.model_copy(update={"registries": [strict if r.id == "gphc" else r for r in cfg.registries]})
+    results = confirm(site, cfg, standin.settings())
     assert [r.status for r in results] == ["denies"]
     assert "not found" in results[0].detail
 
@@ -331,3 +338,43 @@ def test_pharmacy_tld_on_nabp_lists(config):
         counts[row["label"]][1] += 1
     assert counts["rogue"][0] == 0
     assert counts["legit"][0] > counts["legit"][1] // 3
+
+
+# --- hostile and malformed pages ---------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PREFIXES = [
+    "https://www.legitscript.com/websites/?checker_keywords=",
+    "https://www.legitscript.com/pharmacy/",
+    "https://static.legitscript.com/seals/",
+    "https://www.pharmacyregulation.org/registers/pharmacy/registrationnumber/",
+    "https://safe.pharmacy/?domain=",
+    "https://versandhandel.dimdi.de/",
+    "http://legitscript-verify.com/",
+    "/verify?",
+    "javascript:",
+]
+_WORDS = ["VIPPS", "LegitScript", "we are", "certified", "GPhC", "premises number", "EU common logo", "eu flag",
+          "registered with the", "General", "Pharmaceutical", "Council", "State Board of Pharmacy", "1234567", ".", "\n"]
+
+
+@given(
+    words=st.lists(st.sampled_from(_WORDS) | st.text(max_size=12), max_size=40),
+    hrefs=st.lists(st.tuples(st.sampled_from(_PREFIXES), st.text(max_size=40)), max_size=6),
+)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_arbitrary_pages_never_break_the_check(words, hrefs, config):
+    from html import escape
+
+    text = " ".join(words)
+    links = "".join(
+        f'<a href="{escape(p + s, quote=True)}"><img src="{escape(p + s, quote=True)}" alt="{escape(text[:40], quote=True)}"></a>'
+        for p, s in hrefs
+    )
+    html = f"<html><body><p>{escape(text)}</p>{links}<script src=\"{escape(hrefs[0][0] if hrefs else '', quote=True)}x.js\"></script></body></html>"
+    site = html_site("https://fuzz-pharmacy.com/", html)
+    for outcome in accreditation.run(site, config):
+        assert outcome.outcome in accreditation.OUTCOMES
+        assert len(outcome.evidence) <= 5
