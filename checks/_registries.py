@@ -309,12 +309,17 @@ class ClaimReader:
 
     def classify(self, sentence: str, *, advice_page: bool) -> Literal["claim", "badge", "mention"]:
         has_advice = self.advice.search(sentence) is not None
-        if self.first_person.search(sentence) and not has_advice:
+        speaking = self.first_person.search(sentence)
+        # Advice wording up to the end of "we ... accredited" makes it advice ("we recommend you look for VIPPS
+        # accredited pharmacies"); after it, it is the site's own pitch ("..., so you can order with confidence").
+        if speaking and self.advice.search(sentence[: speaking.end()]) is None:
             return "claim"
         words = sentence.split()
+        # A badge is a label ("VIPPS Accredited Pharmacy"), not a sentence about someone.
         if (
             not advice_page
             and not has_advice
+            and not sentence.rstrip().endswith((".", "!", "?"))
             and len(words) <= self.ctx.badge_max_words
             and self.badge.search(sentence) is not None
         ):

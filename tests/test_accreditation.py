@@ -157,6 +157,9 @@ def test_real_gphc_register_names_are_not_flagged(config):
     [
         ("We are VIPPS accredited by the NABP.", "claim"),
         ("Our pharmacy is LegitScript certified.", "claim"),
+        ("We are VIPPS accredited, so you can order with confidence.", "claim"),
+        ("Brightwell Rx is LegitScript certified.", "mention"),  # another site's name: not this one speaking
+        ("We recommend that you look for VIPPS accredited pharmacies.", "mention"),
         ("Maple Leaf Meds is a proud CIPA member.", "claim"),
         ("Wir sind im Versandhandelsregister des BfArM eingetragen.", "claim"),
         ("VIPPS Accredited Pharmacy", "badge"),
