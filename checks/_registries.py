@@ -181,6 +181,7 @@ class EuLogoSeen:
     flag: str  # member state code, "EU" for the EU flag, "" when the image does not say
     link: str
     link_state: str  # member state whose register the link goes to, "" otherwise
+    flag_named: bool = False  # the flag was named in words, not only guessed from a country code in a file name
 
 
 @dataclass
@@ -446,7 +447,7 @@ class Scanner:
             # The common logo is recognised by its wording or file name, or by being an image that links to a
             # national register of online sellers (which is what the genuine logo does).
             if _contains_marker(src_and_text, eu.logo_markers) or (img.link and self._eu_register_state(img.link)):
-                self._eu_logo(page, img, described)
+                self._eu_logo(page, img, file_name)
                 continue
             registry = self._registry_for_marker(src_and_text)
             if registry is None:
@@ -458,24 +459,29 @@ class Scanner:
             if img.link:
                 self._classify_link(page, img.link, registry, seal=True)
 
-    def _eu_logo(self, page: Page, img, described: str) -> None:
+    def _eu_logo(self, page: Page, img, file_name: str) -> None:
         eu = self.config.eu_logo
-        tokens = set(re.split(r"[^a-z]+", described.lower()))
-        low = described.lower().replace("_", " ").replace("-", " ")
-        flag = ""
-        if any(w.replace("-", " ") in low for w in eu.eu_flag_words):
-            flag = "EU"
+        words_text = " ".join(f"{img.alt} {img.title} {file_name}".lower().replace("_", " ").replace("-", " ").split())
+        file_tokens = set(re.split(r"[^a-z]+", file_name.lower()))
+        flag, named = "", False
+        if any(re.search(rf"(?<![a-z]){re.escape(w.lower().replace('-', ' ').replace('_', ' '))}(?![a-z])", words_text) for w in eu.eu_flag_words):
+            flag, named = "EU", True
         else:
             for state in eu.states:
                 for word in state.flag_words:
                     w = word.lower()
-                    if (len(w) <= 3 and w in tokens) or (len(w) > 3 and w in low):
+                    # Country codes only count in file names ("logo_DE.png"): in alt text "de", "it" and "at"
+                    # are ordinary words.
+                    if len(w) <= 3 and w in file_tokens:
                         flag = state.code
+                    elif len(w) > 3 and re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", words_text):
+                        flag, named = state.code, True
+                    if flag:
                         break
                 if flag:
                     break
         link_state = self._eu_register_state(img.link) if img.link else ""
-        self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state))
+        self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state, named))
 
     def _eu_register_state(self, url: str) -> str:
         """The member state whose register of online sellers `url` is on, or ""."""

@@ -155,11 +155,13 @@ def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings
         registry = config.registry(states[state_code].registry) if state_code else None
         links = verification_links(registry, site) if registry else []
         shown = logo.src or "the logo image"
-        wrong_flag = logo.flag == "EU" or bool(logo.flag and logo.link_state and logo.flag != logo.link_state)
+        # A flag guessed from a country code in a file name is too weak to contradict the register it links to.
+        mismatch = bool(logo.flag and logo.flag != "EU" and logo.link_state and logo.flag != logo.link_state and logo.flag_named)
+        wrong_flag = logo.flag == "EU" or mismatch
         if logo.flag == "EU":
             out.add("eu-logo-wrong-flag", registry.id if registry else "", logo.page_url,
                     f"EU common logo shows the EU flag, which the genuine logo never does: {shown}", links)
-        elif logo.flag and logo.link_state and logo.flag != logo.link_state:
+        elif mismatch:
             out.add("eu-logo-wrong-flag", registry.id if registry else "", logo.page_url,
                     f"EU common logo shows the flag of {logo.flag} but links to the register of {logo.link_state}: {logo.link}", links)
         if not logo.link:

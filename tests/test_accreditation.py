@@ -31,7 +31,7 @@ CASES = {
     "eu-logo-wrong-flag": ("https://euroapotheke24.com/", {"eu-logo-wrong-flag", "eu-logo-no-link"}),
     "eu-logo-no-link": ("https://rhein-apotheke-versand.de/", {"eu-logo-no-link"}),
     "eu-logo-linked": ("https://rhein-apotheke-versand.de/", {"registry-entry-link"}),
-    "eu-logo-flag-mismatch": ("https://pharma-outlet.eu/", {"eu-logo-wrong-flag"}),
+    "eu-logo-flag-mismatch": ("https://pharma-outlet.eu/", {"eu-logo-wrong-flag", "registry-entry-link"}),
     "registry-entry-link": ("https://harbourside-chemist.co.uk/", {"registry-entry-link"}),
     "number-given": ("https://parksidepharmacy.co.uk/", {"number-given"}),
     # Offline, a copied number that links to a real entry looks like any other entry link: only the live
@@ -104,6 +104,19 @@ def test_borrowed_legitscript_entry_names_both_domains(config):
 def test_eu_flag_logo_without_link(config):
     found = outcomes(site_for("eu-logo-wrong-flag"), config)
     assert "EU flag" in found["eu-logo-wrong-flag"].evidence[0].snippet
+
+
+def test_flag_mismatch_is_named_and_ordinary_words_are_not_flags(config):
+    found = outcomes(site_for("eu-logo-flag-mismatch"), config)
+    assert [e.snippet for e in found["eu-logo-wrong-flag"].evidence] == [
+        "EU common logo shows the flag of DE but links to the register of NL: https://www.aanbiedersmedicijnen.nl/aanbieders/12345"
+    ]
+    assert found["registry-entry-link"].facts["registries"] == ["register-fr"]
+
+
+def test_uk_logo_is_judged_against_the_uk_register(config):
+    found = outcomes(site_for("registry-entry-link"), config)
+    assert set(found["registry-entry-link"].facts["registries"]) == {"gphc", "mhra"}
 
 
 def test_invalid_number_and_nonexistent_registers(config):
