@@ -73,7 +73,10 @@ class Registry(ConfigModel):
     claim_phrases: list[str] = []
     seal_markers: list[str] = []  # substrings of seal image/script file names, alt and title text
     hosts: list[str]
-    lookalike_tokens: list[str] = []  # a non-registry host containing one of these imitates the registry
+    # Other sites of the body that runs the register (its news pages, its reporting service): genuine, but not
+    # the register, so a link there proves nothing either way.
+    owner_domains: list[str] = []
+    lookalike_tokens: list[str] = []  # a host with one of these as (part of) a label, not owned, imitates it
     domain_in_link: list[str] = []  # regexes with (?P<domain>...) over a registry link
     entry_in_link: list[str] = []  # regexes with (?P<number>...) over a registry link
     lookup_url: str | None = None  # the registry's look-up for a domain, with {domain}
@@ -514,7 +517,7 @@ class Scanner:
                 if phrases and phrases.search(link.text) and self.reader.badge.search(link.text) is not None:
                     self._classify_link(page, link.url, candidate, seal=True)
                     break
-                if candidate.lookalike_tokens and _contains_marker(host, candidate.lookalike_tokens):
+                if imitates_host(host, candidate):
                     self._classify_link(page, link.url, candidate, seal=True)
                     break
 
@@ -537,10 +540,13 @@ class Scanner:
 
     def _classify_link(self, page: Page, url: str, registry: Registry, *, seal: bool) -> None:
         host = _hostname(url)
+        if host_matches(host, registry.owner_domains) and not host_matches(host, registry.hosts):
+            self.findings.links.append(RegistryLink(registry.id, page.url, url, url.lower().startswith("https://"), seal=seal))
+            return
         if not host_matches(host, registry.hosts):
             if registrable_domain(host) == self.site.domain:
                 why = f"it leads to {host}, the site itself, not to {registry.name}"
-            elif registry.lookalike_tokens and _contains_marker(host, registry.lookalike_tokens):
+            elif imitates_host(host, registry):
                 why = f"{host} imitates {registry.name}'s address"
             else:
                 why = f"it leads to {host or 'an unknown place'}, not to {registry.name}"
@@ -564,6 +570,22 @@ def named_domain(url: str, registry: Registry) -> str:
     return "" if registry.domain_in_link else _generic_named_domain(url, registry)
 
 
+def imitates_host(host: str, registry: Registry) -> bool:
+    """A host that borrows the registry's name without being the registry ("legitscript-verify.com")."""
+    if not registry.lookalike_tokens or host_matches(host, registry.hosts + registry.owner_domains):
+        return False
+    parts = [p for p in re.split(r"[.-]", host.lower()) if p]
+    for token in registry.lookalike_tokens:
+        t = token.lower().replace("-", "")
+        # Short tokens ("cipa", "mhra") must be a whole label part, or "municipal" would imitate CIPA.
+        if any(p == t if len(t) <= 5 else t in p for p in parts):
+            return True
+    return False
+
+
+_TRACKING_PARAMS = {"ref", "referrer", "referer", "source", "return", "returnurl", "return_url", "redirect", "next", "back"}
+
+
 def _first_group(patterns: list[str], text: str, group: str) -> str | None:
     for pattern in patterns:
         m = _regex(pattern).search(text)
@@ -578,7 +600,10 @@ def _generic_named_domain(url: str, registry: Registry) -> str:
         parts = urlsplit(url)
     except ValueError:
         return ""
-    candidates = [v for _, v in parse_qsl(parts.query)] + parts.path.split("/")
+    # Tracking and return-address parameters name the linking site or a partner, not the registry entry.
+    candidates = [
+        v for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
+    ] + parts.path.split("/")
     for token in candidates:
         domain = _domain_like(token)
         if domain and not host_matches(domain, registry.hosts) and not token.lower().endswith((".html", ".htm", ".php", ".aspx", ".jsp", ".png", ".jpg", ".gif", ".svg", ".js")):

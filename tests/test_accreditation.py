@@ -394,3 +394,25 @@ def test_arbitrary_pages_never_break_the_check(words, hrefs, config):
     for outcome in accreditation.run(site, config):
         assert outcome.outcome in accreditation.OUTCOMES
         assert len(outcome.evidence) <= 5
+
+
+@pytest.mark.parametrize(
+    "href, expected",
+    [
+        ("https://www.principal.com/retirement", set()),  # "cipa" inside a word is not CIPA
+        ("https://yellowcard.mhra.gov.uk/", set()),  # the regulator's own reporting site is not a fake register
+        ("https://cipa-verify.org/members", {"link-to-wrong-host"}),
+        ("https://www.legitscriptverify.com/check", {"link-to-wrong-host"}),
+    ],
+)
+def test_plain_links_to_hosts_that_borrow_a_registry_name(href, expected, config):
+    html = f'<p>Read <a href="{href}">more here</a>.</p>'
+    assert set(outcomes(html_site("https://northstar-rx.com/", html), config)) == expected
+
+
+def test_tracking_parameters_do_not_name_the_vouched_site(config):
+    html = (
+        '<footer><a href="https://www.cipa.com/members/?utm_source=partner-pharmacy.com&ref=another.com">'
+        '<img src="/img/cipa-badge.png" alt="CIPA certified member"></a></footer>'
+    )
+    assert set(outcomes(html_site("https://northstar-rx.com/", html), config)) == {"registry-link-unspecific"}
