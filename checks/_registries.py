@@ -259,6 +259,11 @@ def is_pharmacy_tld(site: Site) -> bool:
     return suffix == "pharmacy"
 
 
+_FILE_EXTENSIONS = {"html", "htm", "php", "asp", "aspx", "jsp", "cfm", "png", "jpg", "jpeg", "gif", "svg", "webp",
+                    "js", "css", "pdf", "xml", "json", "txt"}
+_HOST_SHAPE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
+
+
 def _domain_like(token: str) -> str:
     token = unquote(token).strip().lower()
     if "://" in token:
@@ -266,10 +271,10 @@ def _domain_like(token: str) -> str:
     token = token.split("/")[0].split("?")[0].strip(". ")
     if not token or " " in token or "." not in token or "@" in token:
         return ""
-    domain = registrable_domain(token)
-    # registrable_domain returns the input for unknown suffixes; only real suffixes name a site.
-    _, label, suffix = split_host(token)
-    return domain if label and suffix else ""
+    # Only something shaped like a host name names a site ("v1.2" or "page.html?x" do not).
+    if not _HOST_SHAPE.fullmatch(token) or token.rsplit(".", 1)[-1] in _FILE_EXTENSIONS:
+        return ""
+    return registrable_domain(token)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -606,7 +611,7 @@ def _generic_named_domain(url: str, registry: Registry) -> str:
     ] + parts.path.split("/")
     for token in candidates:
         domain = _domain_like(token)
-        if domain and not host_matches(domain, registry.hosts) and not token.lower().endswith((".html", ".htm", ".php", ".aspx", ".jsp", ".png", ".jpg", ".gif", ".svg", ".js")):
+        if domain and not host_matches(domain, registry.hosts):
             return domain
     return ""
 
