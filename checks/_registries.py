@@ -83,6 +83,9 @@ class Registry(ConfigModel):
     search_page: str | None = None  # where a consumer searches the register by hand
     numbers: list[NumberRule] = []
     backed_by_pharmacy_tld: bool = False  # a .pharmacy domain is itself this registry's proof
+    # Whether a claim with no link is a warning sign. Where the register offers only a search form and
+    # legitimate pharmacies state the claim in words (US state licences), it is neither proof nor a warning.
+    unlinked_claim_is_red_flag: bool = True
     live: LiveLookup | None = None
 
 

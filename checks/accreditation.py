@@ -139,7 +139,7 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
         out.add("registry-link-unspecific", rid, l.page_url, f"{registry.name} seal links to {l.url}, which does not name {site.domain}", consumer_links)
     # A claim naming a register that does not exist is already reported as such.
     claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
-    if claims and not backed and not borrowed and not wrong and not unspecific:
+    if claims and not backed and not borrowed and not wrong and not unspecific and registry.unlinked_claim_is_red_flag:
         plain_http = [l for l in links if not l.https and l.named_domain == site.domain]
         claim = claims[0]
         snippet = claim.snippet

@@ -416,3 +416,10 @@ def test_tracking_parameters_do_not_name_the_vouched_site(config):
         '<img src="/img/cipa-badge.png" alt="CIPA certified member"></a></footer>'
     )
     assert set(outcomes(html_site("https://northstar-rx.com/", html), config)) == {"registry-link-unspecific"}
+
+
+def test_us_licence_statement_is_neither_proof_nor_warning(config):
+    html = "<p>Riverside Pharmacy is licensed by the Ohio Board of Pharmacy.</p><p>We are LegitScript certified.</p>"
+    found = outcomes(html_site("https://riversidepharmacy.com/", html), config)
+    assert set(found) == {"unbacked-claim"}
+    assert found["unbacked-claim"].facts["registries"] == ["legitscript"]
