@@ -19,6 +19,7 @@ from ._registries import CitedNumber, Config, Findings, Registry, is_pharmacy_tl
 from .base import Check, Outcome, VerificationLink
 
 CHECK_ID = "accreditation"
+MAX_EVIDENCE_CHARS = 400
 
 OUTCOMES = (
     "pharmacy-tld",
@@ -49,6 +50,8 @@ class _Collector:
         item = self.outcomes.get(outcome)
         if item is None:
             item = self.outcomes[outcome] = Outcome(outcome, facts={"registries": []})
+        if len(snippet) > MAX_EVIDENCE_CHARS:  # registry links from a hostile page can be kilobytes long
+            snippet = snippet[: MAX_EVIDENCE_CHARS - 1] + "…"
         item.add(page_url, snippet)
         if registry and registry not in item.facts["registries"]:
             item.facts["registries"].append(registry)

@@ -394,6 +394,7 @@ def test_arbitrary_pages_never_break_the_check(words, hrefs, config):
     for outcome in accreditation.run(site, config):
         assert outcome.outcome in accreditation.OUTCOMES
         assert len(outcome.evidence) <= 5
+        assert all(len(e.snippet) <= 400 for e in outcome.evidence)
 
 
 @pytest.mark.parametrize(
@@ -423,3 +424,15 @@ def test_us_licence_statement_is_neither_proof_nor_warning(config):
     found = outcomes(html_site("https://riversidepharmacy.com/", html), config)
     assert set(found) == {"unbacked-claim"}
     assert found["unbacked-claim"].facts["registries"] == ["legitscript"]
+
+
+def test_unlinked_seal_from_the_registry_host_is_still_unbacked(config):
+    html = '<footer><img src="https://static.legitscript.com/seals/4481123.png" alt="LegitScript approved"></footer>'
+    assert set(outcomes(html_site("https://brightwellrx.com/", html), config)) == {"unbacked-claim"}
+
+
+def test_long_registry_link_evidence_is_capped(config):
+    url = "https://www.legitscript.com/websites/?checker_keywords=other-pharmacy.com&x=" + "a" * 3000
+    html = f'<a href="{url}"><img src="https://static.legitscript.com/seals/1.png" alt="LegitScript"></a>'
+    found = outcomes(html_site("https://brightwellrx.com/", html), config)
+    assert len(found["link-for-other-site"].evidence[0].snippet) <= 400
