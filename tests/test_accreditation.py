@@ -323,6 +323,13 @@ def test_pipeline_asks_registries_only_when_asked(rules, config, standin):
     assert report.verdict != "likely_legitimate"
 
 
+def test_environment_switches_live_confirmation_on():
+    from app.settings import Settings
+
+    assert Settings.from_env({"PHARMACHECK_CONFIRM_REGISTRIES": "1"}).confirm_registries
+    assert not Settings.from_env({}).confirm_registries
+
+
 def test_cli_flag_switches_live_confirmation_on():
     from app.cli import build_parser, settings_from_args
 
