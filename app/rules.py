@@ -201,6 +201,9 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         except ValidationError as exc:
             problems.append(_format_validation_error(str(rules_path), ("checks", check.id, "config"), exc))
     all_outcomes = {f"{cid}.{o}" for cid, c in data.checks.items() for o in c.outcomes}
+    for ref in data.scoring.verdicts.likely_legitimate_requires_any:
+        if ref not in all_outcomes:
+            problems.append(f"{rules_path}: at scoring.verdicts.likely_legitimate_requires_any: unknown finding '{ref}'")
     for advice in data.consumer_advice:
         for ref in advice.when_outcomes:
             if ref not in all_outcomes:
