@@ -60,6 +60,7 @@ class Settings:
     record_path: str | None = None
     replay_paths: tuple[str, ...] = ()
     cache_ttl: int = 3600
+    public_url: str | None = None  # the service's own origin, for links that leave it (the bookmarklet)
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
@@ -79,6 +80,8 @@ class Settings:
             kwargs["resolve"] = tuple(parse_resolve(v) for v in env["PHARMACHECK_RESOLVE"].split(",") if v.strip())
         if env.get("PHARMACHECK_CACERT"):
             kwargs["cacert"] = env["PHARMACHECK_CACERT"]
+        if env.get("PHARMACHECK_PUBLIC_URL"):
+            kwargs["public_url"] = _public_url(env["PHARMACHECK_PUBLIC_URL"])
         if env.get("PHARMACHECK_REPLAY"):
             kwargs["replay_paths"] = tuple(p for p in env["PHARMACHECK_REPLAY"].split(os.pathsep) if p)
         return cls(**kwargs)
@@ -92,3 +95,12 @@ def _int(env: dict, name: str, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise SettingsError(f"{name}: must be between {lo} and {hi}, got {value}")
     return value
+
+
+def _public_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"PHARMACHECK_PUBLIC_URL: expected an http(s) origin such as https://pharmacheck.example, got {value!r}")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
