@@ -244,8 +244,11 @@ def _why(report: Report, rules: Rules) -> list[str]:
         lines.append(f"We could not read any page of this site ({reason}), so there is nothing to judge.")
         return lines
     critical = [f for f in report.findings if f.severity == "critical" and f.determined]
-    if critical:
+    if len(critical) == 1:
         lines.append(f"One serious danger sign is enough for this verdict on its own: {critical[0].title.rstrip('.')}.")
+    elif critical:
+        titles = "; ".join(f.title.rstrip(".") for f in critical)
+        lines.append(f"Any one of these serious danger signs is enough for this verdict on its own: {titles}.")
     if report.verdict == "not_a_pharmacy":
         lines.append("The pages we read do not offer medicines, so the pharmacy checks do not apply.")
     movers = sorted((f for f in report.findings if f.counted_points), key=lambda f: -abs(f.counted_points))

@@ -9,10 +9,12 @@
     if (el) { el.textContent = text || ""; }
   }
 
+  var pagesShown = -1;
+
   function showPages(pages) {
     var list = document.getElementById("progress-pages");
-    if (!list || !pages) { return; }
-    if (list.children.length === pages.length) { return; }
+    if (!list || !pages || !pages.length || pages.length === pagesShown) { return; }
+    pagesShown = pages.length;
     while (list.firstChild) { list.removeChild(list.firstChild); }
     for (var i = 0; i < pages.length; i++) {
       var item = document.createElement("li");
