@@ -217,6 +217,7 @@ def test_a_hostile_page_title_shows_as_text(page, service, sites):
     for i in range(notes.count()):  # open every "Also noted" with the keyboard
         notes.nth(i).focus()
         page.keyboard.press("Enter")
+    _screenshot(page, "report-hostile.png")
     text = page.locator("main").inner_text()
     assert '<script>alert("title")</script><img src=x onerror=alert(1)>' in text
     assert "<img src=x onerror=alert(2)>" in text
