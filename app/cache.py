@@ -26,8 +26,9 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # A site that could not be read at all is asked about again sooner: it may only have been down for a minute.
 UNREACHABLE_TTL = 120
-# A refused address stays answered for a short while so that a page refreshing on a finished check can show why.
-FAILURE_TTL = 60
+# A finished check stays answered for a short while, even when reports are not kept (cache_ttl 0) or a refusal is
+# not a report at all, so that the waiting page, reloading itself, finds the outcome instead of starting again.
+FINISHED_TTL = 60
 
 
 class CheckerBusy(Exception):
@@ -144,6 +145,9 @@ class ReportCache:
         if self.clock() - entry.stored < older_than:
             return False
         del self._reports[key]
+        job = self._jobs.get(key)
+        if job is not None and job.state != "running":
+            del self._jobs[key]
         return True
 
     def __len__(self) -> int:
@@ -155,22 +159,27 @@ class ReportCache:
         job = self._jobs.get(key)
         if job is None:
             return None
-        if not job.usable or (job.state == "failed" and job.finished is not None and self.clock() - job.finished > FAILURE_TTL):
+        if self._stale(job):
             del self._jobs[key]
             return None
         return job
+
+    def _stale(self, job: CheckJob) -> bool:
+        return not job.usable or (job.finished is not None and self.clock() - job.finished > FINISHED_TTL)
 
     def running(self) -> int:
         return sum(1 for j in self._jobs.values() if j.state == "running" and j.usable)
 
     def start(self, key: str) -> CheckJob:
-        """The check for `key`: the one already running or recently refused, or a new one started now.
+        """The check for `key`: the one running or just finished, or a new one started now.
 
         Must be called on the event loop that serves requests. Raises CheckerBusy when too many other sites
         are being checked.
         """
+        for stale in [k for k, j in self._jobs.items() if self._stale(j)]:
+            del self._jobs[stale]
         job = self.job(key)
-        if job is not None and job.state != "done":
+        if job is not None:
             return job
         if self.running() >= self.max_running:
             raise CheckerBusy(f"{self.max_running} sites are being checked right now; try again in a few seconds.")
@@ -196,8 +205,6 @@ class ReportCache:
             job.report, job.state = report, "done"
         finally:
             job.finished = self.clock()
-            if job.state == "done" and self._jobs.get(job.key) is job:
-                del self._jobs[job.key]
 
     async def wait(self, job: CheckJob, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the job to finish; True when it has. Never cancels the job."""

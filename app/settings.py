@@ -80,6 +80,8 @@ class Settings:
             kwargs["resolve"] = tuple(parse_resolve(v) for v in env["PHARMACHECK_RESOLVE"].split(",") if v.strip())
         if env.get("PHARMACHECK_CACERT"):
             kwargs["cacert"] = env["PHARMACHECK_CACERT"]
+        if env.get("PHARMACHECK_CACHE_TTL"):
+            kwargs["cache_ttl"] = _int(env, "PHARMACHECK_CACHE_TTL", 0, 7 * 24 * 3600)
         if env.get("PHARMACHECK_PUBLIC_URL"):
             kwargs["public_url"] = _public_url(env["PHARMACHECK_PUBLIC_URL"])
         if env.get("PHARMACHECK_REPLAY"):

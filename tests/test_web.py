@@ -454,3 +454,28 @@ def test_cache_evicts_the_least_recently_used_report():
     for name in ("a", "b", "c"):
         cache.put(f"https://{name}.example/", hostile_report(f"https://{name}.example/"))
     assert cache.get("https://a.example/") is None and cache.get("https://c.example/") is not None
+
+
+def test_without_kept_reports_a_finished_check_is_still_found_by_the_reloading_page():
+    now = [0.0]
+
+    async def scenario():
+        stub = _StubChecker()
+        stub.release.set()
+        cache = ReportCache(stub, ttl=0, clock=lambda: now[0])
+        job = cache.start("https://example.com/")
+        await cache.wait(job, 5)
+        assert cache.get("https://example.com/") is None
+        assert cache.start("https://example.com/") is job and job.report is not None
+        assert len(stub.calls) == 1
+        now[0] += 61
+        await cache.wait(cache.start("https://example.com/"), 5)
+        assert len(stub.calls) == 2
+
+    asyncio.run(scenario())
+
+
+def test_cache_ttl_is_read_from_the_environment():
+    assert Settings.from_env({"PHARMACHECK_CACHE_TTL": "0"}).cache_ttl == 0
+    with pytest.raises(SettingsError, match="PHARMACHECK_CACHE_TTL"):
+        Settings.from_env({"PHARMACHECK_CACHE_TTL": "soon"})
