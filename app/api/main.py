@@ -14,6 +14,7 @@ from app.service import make_fetcher
 from app.settings import Settings
 
 from . import routes_checks, routes_meta, routes_web
+from .access import AccessControl
 from .errors import install_error_handlers
 from .headers import SecurityHeadersMiddleware
 from .templating import STATIC_DIR
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.checker = checker
     app.state.settings = settings
     app.state.reports = reports
+    app.state.access = AccessControl(settings)
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(routes_meta.router)
