@@ -479,3 +479,30 @@ def test_cache_ttl_is_read_from_the_environment():
     assert Settings.from_env({"PHARMACHECK_CACHE_TTL": "0"}).cache_ttl == 0
     with pytest.raises(SettingsError, match="PHARMACHECK_CACHE_TTL"):
         Settings.from_env({"PHARMACHECK_CACHE_TTL": "soon"})
+
+
+def test_the_page_limits_new_checks_per_visitor_but_not_kept_reports(sites):
+    app = create_app(sites.settings(rate_limit_anonymous="2/minute"))
+    with TestClient(app) as c:
+        for n in (1, 2):
+            assert c.get("/report", params={"url": sites.url("good-pharmacy.test", f"/?n={n}")}).status_code == 200
+        again = c.get("/report", params={"url": sites.url("good-pharmacy.test", "/?n=1")})
+        assert again.status_code == 200  # a kept report costs nothing
+        over = c.get("/report", params={"url": sites.url("good-pharmacy.test", "/?n=3")}, headers=HTML)
+        assert over.status_code == 429 and int(over.headers["retry-after"]) > 0
+        assert "Try again in" in soup(over).find(class_="error-message").get_text()
+
+
+def test_with_api_keys_the_page_works_without_one_and_its_json_link_too(sites):
+    app = create_app(sites.settings(api_keys=("s3cret-key",)))
+    url = sites.url("rogue-store.test")
+    with TestClient(app) as c:
+        page = soup(c.get("/report", params={"url": url}))
+        assert page.select_one(".verdict-label")["data-verdict"] == "likely_rogue"
+        json_url = page.find("a", string="This report as JSON")["href"]
+        assert json_url.startswith("/report.json?")
+        data = c.get(json_url)
+        assert data.status_code == 200 and data.json()["verdict"] == "likely_rogue"
+        assert c.get("/api/v1/checks", params={"url": url}).status_code == 401
+        missing = c.get("/report.json", params={"url": "https://never-checked.example/"})
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_checked"

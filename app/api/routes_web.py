@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -92,6 +93,22 @@ def _busy(request: Request, exc: CheckerBusy) -> Response:
     return _error(request, 503, "pharmacheck is busy", str(exc), headers={"Retry-After": str(exc.retry_after)})
 
 
+def _over_limit(request: Request) -> int | None:
+    """Seconds to wait when this visitor has started too many new checks, else None.
+
+    The page needs no API key, so it uses the anonymous rate per client address, counted apart from the API;
+    showing a kept report or joining a running check costs nothing.
+    """
+    access = getattr(request.app.state, "access", None)
+    if access is None:
+        return None
+    identity = "web:" + (request.client.host if request.client else "unknown")
+    if access.limiter.hit(access.anonymous, identity):
+        return None
+    reset, _remaining = access.limiter.get_window_stats(access.anonymous, identity)
+    return max(1, int(reset - time.time()) + 1)
+
+
 def _failed(request: Request, job: CheckJob) -> Response:
     if job.error_code == "internal_error":
         return _error(request, 500, "The check went wrong", job.error_message)
@@ -121,6 +138,9 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
 
     report = reports.get(key)
     if report is None:
+        if reports.job(key) is None and (retry_after := _over_limit(request)) is not None:
+            return _error(request, 429, "Too many checks", f"You have started many checks in a short time. Try again in {retry_after} seconds.",
+                          headers={"Retry-After": str(retry_after)})
         try:
             job = reports.start(key)
         except CheckerBusy as exc:
@@ -137,11 +157,33 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
             )
         report = job.report
     view = report_view(report, request.app.state.checker.rules, key)
+    if request.app.state.settings.api_keys:
+        view["json_url"] = "/report.json?" + urlencode({"url": key})  # the API would ask for a key
     return render(
         request, "report.html", headers={"Cache-Control": "private, max-age=60"},
         page_title=f"{view['label']}: {_display_host(report.final_url)} · pharmacheck", noindex=True,
         report=report, view=view,
     )
+
+
+@router.get("/report.json")
+async def report_json(request: Request, url: str | None = None) -> Response:
+    """A kept report as JSON, for the page's JSON link when the API needs a key. Never starts a check."""
+    reports = _reports(request)
+    try:
+        key = reports.canonical(url or "")
+    except FetchError as exc:
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=400)
+    report = reports.get(key)
+    if report is None:
+        job = reports.job(key)
+        report = job.report if job is not None else None
+    if report is None:
+        return JSONResponse(
+            {"error": {"code": "not_checked", "message": f"This site has not been checked recently; open {_report_url(key)} first."}},
+            status_code=404,
+        )
+    return Response(report.model_dump_json(), media_type="application/json")
 
 
 @router.get("/report/status")
