@@ -225,3 +225,15 @@ def test_a_hostile_page_title_shows_as_text(page, service, sites):
     for href in page.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
         assert not href.lower().startswith(("javascript:", "data:"))
     assert page.csp_errors == []
+
+
+def test_a_bad_address_gets_a_page_that_says_what_was_wrong(page, service):
+    page.goto(service.origin + "/")
+    field = page.get_by_label("Pharmacy website address")
+    field.fill("ftp://pharmacy.example/")
+    with page.expect_navigation() as navigation:
+        field.press("Enter")
+    assert navigation.value.status == 400
+    assert "Only http:// and https://" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Pharmacy website address").input_value() == "ftp://pharmacy.example/"
+    _screenshot(page, "error.png")

@@ -506,3 +506,49 @@ def test_with_api_keys_the_page_works_without_one_and_its_json_link_too(sites):
         assert c.get("/api/v1/checks", params={"url": url}).status_code == 401
         missing = c.get("/report.json", params={"url": "https://never-checked.example/"})
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_checked"
+
+
+def test_a_site_that_cannot_be_reached_gets_a_report_that_says_so(sites):
+    import socket
+
+    from app.settings import ResolveEntry
+
+    with socket.socket() as s:  # a port on the fixture address that nothing listens on
+        s.bind((sites.address, 0))
+        closed = s.getsockname()[1]
+    settings = sites.settings()
+    settings = settings.with_(
+        resolve=settings.resolve + (ResolveEntry("closed-shop.test", closed, sites.address),),
+        allowed_ports=settings.allowed_ports + (closed,),
+    )
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/report", params={"url": f"https://closed-shop.test:{closed}/"}, headers=HTML)
+    assert r.status_code == 200
+    page = soup(r)
+    assert page.select_one(".verdict-label")["data-verdict"] == "unknown"
+    assert page.select_one(".verdict-grey") and "No score" in page.select_one(".score").get_text()
+    assert "could not read any page" in page.find(id="why-heading").find_parent("section").get_text()
+    assert "not read" in page.find(id="pages-heading").find_parent("section").get_text()
+
+
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+_label = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=12)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTPS", ""]),
+    labels=st.lists(_label, min_size=1, max_size=3),
+    port=st.sampled_from(["", ":80", ":443", ":8443"]),
+    path=st.text(alphabet="abc/%.-_~?=&#", max_size=20),
+    spaces=st.sampled_from(["", " ", "\t"]),
+)
+def test_canonical_url_is_stable_and_refuses_like_the_pipeline(scheme, labels, port, path, spaces):
+    given_url = f"{spaces}{scheme + '://' if scheme else ''}{'.'.join(labels)}{port}{path}{spaces}"
+    try:
+        key = canonical_url(given_url)
+    except FetchError:
+        return
+    assert canonical_url(key) == key
+    assert "#" not in key and key == key.strip()
