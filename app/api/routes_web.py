@@ -65,6 +65,9 @@ STAGES = {
 
 PAGE_KINDS = {"start": "Start page"}
 
+# Within an area: problems first, worst first, then good signs, then plain notes.
+READING_ORDER = ["critical", "high", "medium", "low", "positive", "info"]
+
 _HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 
 
@@ -322,6 +325,7 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         groups.append(("other", "Other", None, 0))
     for area_id, title, score, points in groups:
         in_area = [f for f in report.findings if (f.category == area_id) or (area_id == "other" and f.category not in known)]
+        in_area.sort(key=lambda f: READING_ORDER.index(f.severity) if f.severity in READING_ORDER else len(READING_ORDER))
         shown = [f for f in in_area if f.determined or f.severity != "info"]
         notes = [f for f in in_area if not (f.determined or f.severity != "info")]
         status, tone = _area_status(in_area, score, points)
