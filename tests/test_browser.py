@@ -59,6 +59,7 @@ class _Service:
     def __init__(self, app):
         import uvicorn
 
+        self.app = app
         self.port = _free_port("127.0.0.1")
         self.origin = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
@@ -165,6 +166,33 @@ def test_paste_an_address_and_read_the_verdict(page, service, sites):
     assert page.csp_errors == []
 
 
+def test_with_javascript_the_waiting_page_follows_the_check_page_by_page(page, service, sites, monkeypatch):
+    fetcher = service.app.state.checker.fetcher
+    real_fetch = fetcher.fetch
+
+    async def slow_fetch(url, *args, **kwargs):  # a slow pharmacy, so that there is time to watch
+        import asyncio
+
+        await asyncio.sleep(0.8)
+        return await real_fetch(url, *args, **kwargs)
+
+    monkeypatch.setattr(fetcher, "fetch", slow_fetch)
+    address = sites.url("rogue-store.test", "/?from=slow")
+    page.goto(service.origin + "/")
+    page.get_by_label("Pharmacy website address").fill(address)
+    page.get_by_label("Pharmacy website address").press("Enter")
+    page.wait_for_selector("#progress")
+    # The script replaces the "Opening" line by "Reading" and lists the pages as the check reaches them.
+    page.locator("#progress-stage", has_text="Reading").wait_for()
+    assert page.locator("#progress-page").inner_text().startswith(sites.url("rogue-store.test"))
+    assert page.locator("#progress-pages li").count() >= 2
+    assert page.get_by_role("status").is_visible()
+    _screenshot(page, "progress.png")
+    page.wait_for_selector(".verdict-label")
+    assert page.locator(".verdict-label").get_attribute("data-verdict") == "likely_rogue"
+    assert page.csp_errors == []
+
+
 def test_without_javascript_the_waiting_page_refreshes_into_the_report(browser, service, sites):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 900})
     page = context.new_page()
@@ -172,7 +200,7 @@ def test_without_javascript_the_waiting_page_refreshes_into_the_report(browser, 
         response = page.goto(service.origin + "/report?url=" + sites.url("rogue-store.test"))
         assert response.status == 202
         assert "Checking" in page.locator("h1").inner_text()
-        _screenshot(page, "progress.png")
+        _screenshot(page, "progress-no-javascript.png")
         page.wait_for_selector(".verdict-label", timeout=20_000)
         assert page.locator(".verdict-label").inner_text() == "Likely rogue: do not buy here"
         assert page.locator(".verdict-red").is_visible()

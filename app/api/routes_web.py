@@ -154,7 +154,7 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
         if job.state == "running":
             return render(
                 request, "progress.html", status_code=202, headers={"Cache-Control": "no-store"},
-                page_title="Checking… · pharmacheck", noindex=True, key=key, job=job,
+                page_title="Checking… · pharmacheck", noindex=True, key=key, host=_display_host(key), job=job,
                 stage_text=STAGES.get(job.stage, "Checking"), report_url=_report_url(key),
                 status_url="/report/status?" + urlencode({"url": key}), refresh_seconds=REFRESH_SECONDS,
             )
