@@ -153,11 +153,11 @@ def test_start_page_and_its_content_security_policy(page, service):
 
 
 def test_paste_an_address_and_read_the_verdict(page, service, sites):
-    verdict = _check_through_the_form(page, service, sites.url("good-pharmacy.test"))
+    verdict = _check_through_the_form(page, service, sites.url("us-pharmacy.test"))
     assert verdict == "Likely legitimate"
     assert "Score" in page.locator(".score").inner_text()
     assert page.locator("section.area").count() == 5
-    assert parse_qs(urlsplit(page.url).query)["url"] == [sites.url("good-pharmacy.test")]
+    assert parse_qs(urlsplit(page.url).query)["url"] == [sites.url("us-pharmacy.test")]
     _screenshot(page, "report-legitimate.png")
     # The JSON of the same report is one click away.
     with page.expect_response(lambda r: "/api/v1/checks" in r.url) as answer:

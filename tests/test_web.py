@@ -173,7 +173,7 @@ def test_every_link_to_another_site_carries_rel_noopener_noreferrer_nofollow(cli
 
 
 def test_legitimate_report_and_json_of_the_same_report(client, sites, counted_checks):
-    url = sites.url("good-pharmacy.test")
+    url = sites.url("us-pharmacy.test")
     page = soup(client.get("/report", params={"url": url}))
     assert page.select_one(".verdict-label")["data-verdict"] == "likely_legitimate"
     assert page.select_one(".verdict-green") and page.select_one(".lamp-green.on")
