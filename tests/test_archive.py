@@ -203,6 +203,8 @@ def test_api_says_reports_come_from_an_archive(sites, tmp_path):
         report = client.get("/api/v1/checks", params={"url": sites.url("rogue-store.test")}).json()
         assert report["from_archive"] is True and report["verdict"] == "likely_rogue"
         assert client.get("/healthz").json()["from_archive"] is True
+        page = client.get("/report", params={"url": sites.url("rogue-store.test")}, headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "Replayed from an archive" in page.text
 
 
 def test_live_fetcher_is_not_from_archive(sites):
