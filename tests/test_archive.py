@@ -7,6 +7,7 @@ import gzip
 import json
 import socket
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -209,3 +210,37 @@ def test_api_says_reports_come_from_an_archive(sites, tmp_path):
 
 def test_live_fetcher_is_not_from_archive(sites):
     assert Fetcher(sites.settings()).from_archive is False
+
+
+def test_registry_look_ups_are_recorded_and_replayed(rules, tmp_path_factory):
+    """Evidence from asking a registry (here a stand-in on loopback) is kept and replayed like any page."""
+    from app.pipeline import Checker
+    from app.rules import Rules
+    from tests.registry_standin import GPHC, LEGITSCRIPT, StandIn
+
+    fixtures = Path(__file__).parent / "fixtures" / "accreditation"
+    standin = StandIn(tmp_path_factory.mktemp("registries"),
+                      sites={"quickmedsdirect.co.uk": (fixtures / "copied-gphc-number.html").read_text(encoding="utf-8")})
+    try:
+        config = rules.config_for("accreditation")
+        bases = {"legitscript": standin.base_url(LEGITSCRIPT), "gphc": standin.base_url(GPHC)}
+        registries = [r.model_copy(update={"live": r.live.model_copy(update={"base_url": bases[r.id]})})
+                      if r.live and r.id in bases else r for r in config.registries]
+        local_rules = Rules(rules.data, {**rules.check_configs, "accreditation": config.model_copy(update={"registries": registries})}, rules.path)
+        url = f"https://quickmedsdirect.co.uk:{standin.port}/"
+        warc = tmp_path_factory.mktemp("evidence") / "registry.warc.gz"
+
+        def run(settings):
+            async def go():
+                async with Checker(settings, rules=local_rules, fetcher=make_fetcher(settings)) as checker:
+                    return await checker.check(url)
+            return asyncio.run(go())
+
+        live = run(standin.settings(confirm_registries=True, record_path=str(warc)))
+        asked = len(standin.requests)
+        replayed = run(Settings(replay_paths=(str(warc),), allowed_ports=(80, 443, standin.port), confirm_registries=True))
+    finally:
+        standin.close()
+    assert len(standin.requests) == asked, "the replay must not reach the registry"
+    assert "accreditation.registry-denies" in {f.id for f in live.findings}
+    assert fingerprint(replayed) == fingerprint(live)
