@@ -135,12 +135,19 @@ def _pyap_addresses(text: str, url: str) -> list[FoundAddress]:
             if m.end() <= last_end:
                 continue
             lo = max(0, m.start() - ANCHOR_WINDOW_BEFORE)
-            window = text[lo : m.end() + ANCHOR_WINDOW_AFTER]
+            # pyap's grammars expect commas between address lines, not line breaks; the substitution keeps
+            # offsets unchanged so matches map back onto the page text.
+            window = text[lo : m.end() + ANCHOR_WINDOW_AFTER].replace(",\n", ", ").replace("\n", ",")
             for parsed in pyap.parse(window, country=country):
                 fields = parsed.as_dict()
                 start = lo + int(fields.get("match_start") or 0)
                 end = lo + int(fields.get("match_end") or 0)
                 full = str(fields.get("full_address") or "")
+                # pyap's match_start can be off by a character or two; re-anchor on the address's first word.
+                first = full.split(" ", 1)[0].rstrip(",")
+                found_at = text.find(first, max(lo, start - 5), start + len(first) + 5) if first else -1
+                if found_at != -1:
+                    start = found_at
                 if start > 0 and text[start - 1].isalnum() and " " in full:
                     # The window cut a word in two; the address starts at the next whole word.
                     cut = full.index(" ") + 1
