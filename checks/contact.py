@@ -138,9 +138,25 @@ def _localities(page: Page, config: Config, names: dict[str, str]) -> list[Found
     return found
 
 
+_PHONE_SHAPE = re.compile(r"(?:\+|\(|\b)\d[\d\s().\-/]{5,}\d")
+MAX_PHONE_LINES = 300
+
+
+def _phone_lines(text: str) -> str:
+    """Only the lines that hold something shaped like a phone number, each once.
+
+    phonenumbers' matcher tries every digit run; on a long catalogue page that is seconds of work. Contact
+    lines sit in headers and footers, so when there are too many candidates both ends of the page are kept.
+    """
+    lines = list(dict.fromkeys(line for line in text.split("\n") if _PHONE_SHAPE.search(line)))
+    if len(lines) > MAX_PHONE_LINES:
+        lines = lines[: MAX_PHONE_LINES // 2] + lines[-MAX_PHONE_LINES // 2 :]
+    return "\n".join(lines)[:MAX_PHONE_TEXT]
+
+
 def _phones(page: Page, regions: list[str]) -> list[Phone]:
     found: dict[str, Phone] = {}
-    text = page.text[:MAX_PHONE_TEXT]
+    text = _phone_lines(page.text)
     candidates: list[tuple[str, str]] = []  # (raw, snippet)
     for region in regions:
         for i, m in enumerate(phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)):
