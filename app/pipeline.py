@@ -75,10 +75,26 @@ class Checker:
         record.truncated = result.truncated
         record.from_archive = result.from_archive
         # Parsing is CPU-bound; running it off the event loop keeps one large page from stalling the service.
-        page = await asyncio.to_thread(
-            parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
-        )
+        try:
+            page = await asyncio.to_thread(
+                parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
+            )
+        except (RecursionError, MemoryError, ValueError) as exc:
+            log.warning("could not parse %s: %s", result.url, type(exc).__name__)
+            record.error, record.error_message = "parse_error", "The page could not be read as HTML."
+            return record, None, result
         return record, page, result
+
+    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult):
+        """A start page that only forwards the visitor (meta refresh) is replaced by the page it forwards to."""
+        target = page.meta_refresh
+        if not target or len(page.text) > 500 or normalise(target) == normalise(result.url):
+            return record, page, result
+        new_record, new_page, new_result = await self._fetch_page(target, "start")
+        if new_page is None or new_result is None:
+            return record, page, result
+        new_result.redirects = [*result.redirects, result.url, *new_result.redirects]
+        return new_record, new_page, new_result
 
     async def check(self, url: str, progress: ProgressCallback | None = None) -> Report:
         """Fetch and judge one site. Raises FetchError only for input that is invalid or refused."""
@@ -91,6 +107,8 @@ class Checker:
         record, start_page, result = await self._fetch_page(requested, "start")
         if record.error in ("invalid_url", "blocked_destination"):
             raise FetchError(record.error, record.error_message)
+        if start_page is not None and result is not None and start_page.meta_refresh:
+            record, start_page, result = await self._follow_meta_refresh(record, start_page, result)
         final_url = result.url if result else requested
         domain = registrable_domain(final_url)
         site = Site(
@@ -105,8 +123,6 @@ class Checker:
 
         if start_page is not None:
             site.pages.append(start_page)
-            if start_page.meta_refresh and registrable_domain(start_page.meta_refresh) == domain:
-                pass  # a same-site refresh target is crawled like any other link below
             seen = {normalise(requested), normalise(final_url)}
             plan = choose_pages(start_page, domain, self.rules.data.crawl.targets, self.page_budget - 1, seen)
             http_probe = None

@@ -59,6 +59,12 @@ class VerdictThresholds(Strict):
     likely_legitimate_min: int
     likely_rogue_max: int
     min_categories_for_verdict: int = 2
+    # Words can be copied; when this lists finding ids, `likely_legitimate` also needs one of them (evidence
+    # that can be verified, such as a .pharmacy domain or a registry link naming the site).
+    likely_legitimate_requires_any: list[str] = []
+    # When set, a low score alone gives `likely_rogue` only if some finding has one of these severities, so a
+    # pile of small gaps (no HTTPS, no contact page in what was read) reads as caution, not as an accusation.
+    likely_rogue_requires_severity: list[Severity] = []
 
 
 class ScoringRule(Strict):

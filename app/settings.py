@@ -60,6 +60,12 @@ class Settings:
     record_path: str | None = None
     replay_paths: tuple[str, ...] = ()
     cache_ttl: int = 3600
+    # API access: with no keys configured the API is open to anyone at the anonymous rate; with keys, requests
+    # that present one get the keyed rate and requests without one are refused.
+    api_keys: tuple[str, ...] = ()
+    rate_limit_anonymous: str = "30/minute"
+    rate_limit_keyed: str = "600/minute"
+    max_batch_urls: int = 100
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
@@ -79,6 +85,11 @@ class Settings:
             kwargs["resolve"] = tuple(parse_resolve(v) for v in env["PHARMACHECK_RESOLVE"].split(",") if v.strip())
         if env.get("PHARMACHECK_CACERT"):
             kwargs["cacert"] = env["PHARMACHECK_CACERT"]
+        if env.get("PHARMACHECK_API_KEYS"):
+            kwargs["api_keys"] = tuple(k.strip() for k in env["PHARMACHECK_API_KEYS"].split(",") if k.strip())
+        for name, key in (("PHARMACHECK_RATE_LIMIT", "rate_limit_anonymous"), ("PHARMACHECK_RATE_LIMIT_KEYED", "rate_limit_keyed")):
+            if env.get(name):
+                kwargs[key] = _rate(env, name)
         if env.get("PHARMACHECK_REPLAY"):
             kwargs["replay_paths"] = tuple(p for p in env["PHARMACHECK_REPLAY"].split(os.pathsep) if p)
         return cls(**kwargs)
@@ -92,3 +103,13 @@ def _int(env: dict, name: str, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise SettingsError(f"{name}: must be between {lo} and {hi}, got {value}")
     return value
+
+
+def _rate(env: dict, name: str) -> str:
+    from limits import parse
+
+    try:
+        parse(env[name])
+    except ValueError:
+        raise SettingsError(f"{name}: expected a rate such as '30/minute' or '1000/hour', got {env[name]!r}") from None
+    return env[name]

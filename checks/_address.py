@@ -201,6 +201,33 @@ def _pattern_addresses(text: str, url: str, street_words: dict, tld_country: str
     return found
 
 
+# Nouns that follow a count ("100 Tablets", "30 Days") and so never start a street name.
+_COUNTED = (
+    r"(?:Tablets?|Pills?|Capsules?|Caps|Mg|Ml|Mcg|Packs?|Doses?|Units?|Days?|Weeks?|Hours?|Minutes?|Items?|"
+    r"Orders?|Years?|Customers?|Boxes?|Bottles?|Refills?|Stores?|Pharmacies|Locations?|Reviews?|Stars?)\b"
+)
+
+
+@lru_cache(maxsize=8)
+def _street_and_town(en_words: tuple) -> re.Pattern:
+    # "3 Mill Lane, Bristol": an English street and town with no postcode. Every word is title-case, which is
+    # what keeps "take 2 tablets a day" and "1 Way to save" out.
+    titled = "|".join(re.escape(w.title()) for w in sorted(set(en_words), key=len, reverse=True))
+    return re.compile(
+        rf"(?<![\w,])\d{{1,4}}[A-Za-z]?,?\s+(?:(?!{_COUNTED})[A-Z][a-z'’\-]+\s+){{1,3}}(?:{titled})\b\.?,?\s+[A-Z][a-z]{{2,}}(?:[ \-][A-Z][a-z]+)?\b"
+    )
+
+
+def _street_without_postcode(text: str, url: str, street_words: dict, tld_country: str) -> list[FoundAddress]:
+    pattern = _street_and_town(tuple(street_words.get("en", ())))
+    found = []
+    for i, m in enumerate(pattern.finditer(text)):
+        if i >= MAX_ANCHORS_PER_COUNTRY:
+            break
+        found.append(FoundAddress(STREET, tld_country, _norm(m.group(0)), url, "text", "", m.start()))
+    return found
+
+
 def _po_boxes(text: str, url: str) -> list[FoundAddress]:
     found = []
     for i, m in enumerate(_PO_BOX.finditer(text)):
@@ -220,6 +247,11 @@ def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "
         # Addresses sit in headers, footers and contact blocks: keep both ends of a very long page.
         text = text[: MAX_TEXT - 60_000] + "\n" + text[-60_000:]
     found = _pyap_addresses(text, url) + _pattern_addresses(text, url, street_words, tld_country) + _po_boxes(text, url)
+    # A street and town without a postcode is read only where no parser found a fuller address.
+    found += [
+        a for a in _street_without_postcode(text, url, street_words, tld_country)
+        if not any(abs(a.start - b.start) < 80 for b in found)
+    ]
     # A PO box that pyap already read as part of an address is the same finding.
     result: list[FoundAddress] = []
     for a in sorted(found, key=lambda a: (a.start, a.kind != STREET)):

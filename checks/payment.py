@@ -20,7 +20,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
-from ._context import negated, refused, sentence_bounds
+from ._offers import negated, refused, sentence_bounds
 from .base import Check, Outcome
 
 

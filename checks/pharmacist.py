@@ -14,7 +14,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
-from ._context import negated
+from ._offers import negated
 from .base import Check, Outcome
 
 

@@ -67,6 +67,7 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--us-split-across-tags", "US"),
         ("address-street--canada", "CA"),
         ("address-street--uk", "GB"),
+        ("address-street--uk-without-postcode", "GB"),
         ("address-street--ireland", "IE"),
         ("address-street--germany-impressum", "DE"),
         ("address-street--austria", "AT"),

@@ -7,7 +7,7 @@ import pytest
 from app.page import Form, FormInput, page_from_text, parse_page
 from app.pipeline import run_checks, site_from_pages
 from app.site import PageRecord, Site
-from checks._context import negated, refused
+from checks._offers import negated, refused
 from checks.transport import classify_form
 from tests.conftest import shared_data_or_skip
 

@@ -12,6 +12,7 @@ from app.service import make_fetcher
 from app.settings import Settings
 
 from . import routes_checks, routes_meta
+from .access import AccessControl
 from .errors import install_error_handlers
 
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.checker = checker
     app.state.settings = settings
+    app.state.access = AccessControl(settings)
     install_error_handlers(app)
     app.include_router(routes_meta.router)
     app.include_router(routes_checks.router)
