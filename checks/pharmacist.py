@@ -64,6 +64,8 @@ def run(site: Site, config: Config):
                 number = m.group(1) if m.groups() else m.group(0)
                 if not re.search(r"\d", number) or negated(page.text, m.start(), m.end()):
                     continue
+                if licence and number in licence.facts["numbers"]:
+                    break
                 licence = licence or Outcome("licence-number", facts={"numbers": []})
                 licence.facts["numbers"].append(number)
                 licence.add(page.url, snippet_around(page.text, m.start(), m.end(), radius=60))

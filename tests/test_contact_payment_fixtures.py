@@ -193,3 +193,8 @@ def test_card_form_over_http_makes_the_site_likely_rogue(rules):
 
     report = judge_site(rules, read_fixture("payment", "card-form-over-http"))
     assert report.verdict == "likely_rogue"
+
+
+def test_regulator_registration_number_counts_company_number_does_not(rules):
+    produced, _ = outcomes_for(rules, "contact", "licence-number--regulator-registration")
+    assert produced["licence-number"].facts["numbers"] == ["1098765"]
