@@ -38,6 +38,9 @@ class Channel(ConfigModel):
     # When given, a phrase only counts if one of these also occurs in its sentence (a "gift card" is a payment
     # channel only in a sentence about paying, not on a shop shelf).
     context: list[str] = []
+    # A phrase does not count in a sentence holding one of these ("refunds are made by bank transfer" is about
+    # the shop paying the buyer back, not the buyer paying).
+    exclude_context: list[str] = []
 
 
 class Config(ConfigModel):
@@ -100,14 +103,16 @@ def _hosts(page: Page) -> list[tuple[str, str]]:
     return urls
 
 
-def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None):
+def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None, exclude: PhraseSet | None = None):
     """Matches of `phrases` in the page text that are offered, not warned against; and those refused."""
     offered, refusals = [], []
     text = page.text
     for m in phrases.finditer(text, limit=MAX_MATCHES_PER_PAGE):
-        if context is not None:
+        if context is not None or exclude is not None:
             s, e = sentence_bounds(text, m.start, m.end)
-            if not context.search(text[s:e]):
+            if context is not None and not context.search(text[s:e]):
+                continue
+            if exclude is not None and exclude.search(text[s:e]):
                 continue
         if refused(text, m.start, m.end):
             refusals.append(m)
@@ -150,7 +155,8 @@ def run(site: Site, config: Config):
         for channel in config.red_flag_channels:
             matcher = PhraseSet(tuple(channel.phrases))
             context = PhraseSet(tuple(channel.context)) if channel.context else None
-            offered, _ = _text_offers(page, matcher, context)
+            exclude = PhraseSet(tuple(channel.exclude_context)) if channel.exclude_context else None
+            offered, _ = _text_offers(page, matcher, context, exclude)
             found = [Seen(channel.name, page.url, m.snippet) for m in offered]
             if context is None:
                 found += [Seen(channel.name, page.url, where) for words, where in images if matcher.search(words)]

@@ -163,7 +163,8 @@ RED = {"red-flag-only", "red-flag-with-cards"}
 
 @pytest.mark.parametrize(
     "name",
-    ["none-found--western-blot", "cards-via-gateway--gift-card-sold-in-shop", "cards-via-gateway--safety-advice"],
+    ["none-found--western-blot", "cards-via-gateway--gift-card-sold-in-shop", "cards-via-gateway--safety-advice",
+     "cards-via-gateway--refund-by-bank-transfer"],
 )
 def test_false_friends_are_not_red_flags(rules, name):
     produced, _ = outcomes_for(rules, "payment", name)
