@@ -270,6 +270,9 @@ def address_from_org(org: StructuredOrg, url: str, countries: dict[str, str]) ->
         kind = PO_BOX
     elif org.street and (re.search(r"\d", org.street) or len(org.street.split()) >= 2) and (org.locality or org.postal_code):
         kind = STREET
+    elif org.street and re.search(r"\d", org.street) and ("," in org.street or len(org.street.split()) >= 4):
+        # The whole address written into streetAddress as one string.
+        kind = STREET
     else:
         kind = LOCALITY
     return FoundAddress(kind, country, org.address_text, url, org.source, org.postal_code)

@@ -167,6 +167,9 @@ def _phones(page: Page, regions: list[str]) -> list[Phone]:
     for link in page.links:
         if link.url.lower().startswith("tel:"):
             candidates.append((link.url[4:], f"Phone link: {link.text or link.url}"))
+    for org in page.organizations:
+        if org.telephone:
+            candidates.append((org.telephone, f"schema.org telephone: {org.telephone}"))
     for raw, snippet in candidates:
         region, _, digits = raw.rpartition(":") if ":" in raw and not raw.startswith("+") else ("", "", raw)
         for default in ([region] if region else regions):
@@ -207,6 +210,10 @@ def _emails(page: Page) -> list[tuple[str, str, str]]:
             address = link.url[7:].split("?", 1)[0].strip().lower()
             if "@" in address:
                 found.append((address, page.url, f"Email link: {address}"))
+    for org in page.organizations:
+        if "@" in org.email:
+            address = org.email.lower().removeprefix("mailto:").strip()
+            found.append((address, page.url, f"schema.org email: {address}"))
     m = _PROTECTED_EMAIL.search(text)
     if m and not found:
         found.append(("", page.url, snippet_around(text, m.start(), m.end(), radius=50)))

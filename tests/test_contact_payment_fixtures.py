@@ -199,3 +199,14 @@ def test_card_form_over_http_makes_the_site_likely_rogue(rules):
 def test_regulator_registration_number_counts_company_number_does_not(rules):
     produced, _ = outcomes_for(rules, "contact", "licence-number--regulator-registration")
     assert produced["licence-number"].facts["numbers"] == ["1098765"]
+
+
+def test_structured_data_phone_email_and_one_string_address(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-found--json-ld-only")
+    assert {"phone-found", "email-found", "address-street"} <= set(produced)
+    assert "+15035550110" in produced["phone-found"].evidence[0].snippet
+
+
+def test_payment_logos_are_read_from_alt_text_and_file_names(rules):
+    produced, _ = outcomes_for(rules, "payment", "red-flag-with-cards--payment-logos")
+    assert produced["red-flag-with-cards"].facts["channels"] == ["Cryptocurrency", "Money transfer (Western Union, MoneyGram)"]
