@@ -41,6 +41,9 @@ class Channel(ConfigModel):
     # A phrase does not count in a sentence holding one of these ("refunds are made by bank transfer" is about
     # the shop paying the buyer back, not the buyer paying).
     exclude_context: list[str] = []
+    # A channel some legitimate shops also offer (bank transfer in much of Europe): offered alone it is its own,
+    # milder outcome.
+    also_legitimate: bool = False
 
 
 class Config(ConfigModel):
@@ -55,6 +58,7 @@ class Config(ConfigModel):
 
 OUTCOMES = (
     "red-flag-only",
+    "bank-transfer-only",
     "red-flag-with-cards",
     "cards-via-gateway",
     "cards-no-gateway-seen",
@@ -172,9 +176,15 @@ def run(site: Site, config: Config):
     outcomes: list[Outcome] = []
     has_cards = bool(cards or gateways)
     channel_names = {c.id: c.name for c in config.red_flag_channels}
+    milder = {c.id for c in config.red_flag_channels if c.also_legitimate}
     if red:
-        outcome = Outcome("red-flag-with-cards" if has_cards else "red-flag-only",
-                          facts={"channels": sorted(channel_names[c] for c in red)})
+        if has_cards:
+            outcome_id = "red-flag-with-cards"
+        elif set(red) <= milder:
+            outcome_id = "bank-transfer-only"
+        else:
+            outcome_id = "red-flag-only"
+        outcome = Outcome(outcome_id, facts={"channels": sorted(channel_names[c] for c in red)})
         for channel_id, seen in red.items():
             outcome.add(seen[0].url, f"{seen[0].label}: {seen[0].snippet}")
         for s in (gateways or cards)[:1]:
