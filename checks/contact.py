@@ -76,7 +76,7 @@ _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-
 _PROTECTED_EMAIL = re.compile(r"\[email\s*(?:&#160;|\u00a0)?\s*protected\]", re.I)
 _NOT_EMAIL_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css", "ico", "pdf"}
 _COPYRIGHT = re.compile(
-    r"(?:©|\(c\)|copyright)\s*(?:(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?)?\s*,?\s*(?:by\s+)?"
+    r"(?:©|\(c\)|copyright)(?:\s*(?:©|\(c\)|copyright))?\s*(?:(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?)?\s*,?\s*(?:by\s+)?"
     r"([A-Z0-9][\w&'’.\-]*(?:[ ][A-Za-z0-9&'’.\-]+){0,6})",
     re.I,
 )

@@ -102,3 +102,21 @@ def test_labelled_pages_never_made_likely_rogue_by_these_checks():
         rule = rules.outcome_rule(check_id, outcome)
         if c["legit"] and rule.points < 0 and rule.determined:
             assert rule.severity in ("low", "info") or key == "contact.address-not-found", (key, c)
+
+
+@pytest.mark.parametrize(
+    "footer,jsonld_name,conflict",
+    [
+        ("© Copyright 2024 Good Pharmacy LLC. All rights reserved.", "Good Pharmacy", False),
+        ("Copyright © 2019–2024 GoodPharmacy Holdings Inc", "Good Pharmacy", False),  # both in the domain name
+        ("© 2024 Maple Leaf Drugs Inc. All rights reserved.", "Sunrise Wellness Trading Ltd", True),
+    ],
+)
+def test_business_names_agree_or_conflict(rules, footer, jsonld_name, conflict):
+    html = (
+        '<html><head><script type="application/ld+json">{"@type":"Pharmacy","name":"%s"}</script></head>'
+        "<body><p>Order online.</p><footer>%s</footer></body></html>" % (jsonld_name, footer)
+    )
+    site = site_from_pages("https://www.goodpharmacy.com/", [parse_page(html, "https://www.goodpharmacy.com/")])
+    outcomes, _ = run_checks(rules, site)
+    assert ("names-conflict" in {o.outcome for c, o in outcomes if c == "contact"}) is conflict
