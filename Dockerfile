@@ -3,8 +3,7 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PHARMACHECK_RULES=/srv/pharmacheck/rules.yaml
+    PIP_NO_CACHE_DIR=1
 
 WORKDIR /srv/pharmacheck
 COPY pyproject.toml README.md rules.yaml ./

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from urllib.parse import urlsplit
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -124,7 +125,22 @@ class Checker:
         if start_page is not None:
             site.pages.append(start_page)
             seen = {normalise(requested), normalise(final_url)}
-            plan = choose_pages(start_page, domain, self.rules.data.crawl.targets, self.page_budget - 1, seen)
+            budget = self.page_budget - 1
+            link_sources = [start_page]
+            # A check started from a deep page (a product page, the bookmarklet on a checkout) would otherwise
+            # never see the home page, where the navigation to contact and policy pages lives.
+            home = _home_of(final_url)
+            if budget > 0 and normalise(home) not in seen:
+                if progress:
+                    progress("reading", home)
+                home_record, home_page, _ = await self._fetch_page(home, "home")
+                site.records.append(home_record)
+                seen.add(normalise(home))
+                budget -= 1
+                if home_page is not None:
+                    site.pages.append(home_page)
+                    link_sources.append(home_page)
+            plan = choose_pages(link_sources, domain, self.rules.data.crawl.targets, budget, seen)
             http_probe = None
             if final_url.lower().startswith("https://"):
                 http_probe = asyncio.ensure_future(self.fetcher.probe_redirect(f"http://{host_of(final_url)}/"))
@@ -149,13 +165,39 @@ class Checker:
                 except asyncio.TimeoutError:
                     target = None
                 site.http_upgrades_to_https = bool(target and target.lower().startswith("https://")) if target is not None else None
+        if self.settings.confirm_registries and site.pages:
+            if progress:
+                progress("confirming", final_url)
+            await self.enrich(site, started)
         if progress:
             progress("scoring", final_url)
         return self.judge(site, started=started)
 
+    async def enrich(self, site: Site, started: float) -> None:
+        """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves."""
+        checks = [c for c in ALL_CHECKS if c.enrich is not None]
+
+        async def one(check):
+            try:
+                site.enrichments[check.id] = await check.enrich(site, self.fetcher, self.rules.config_for(check.id))
+            except Exception:  # a look-up must never cost the user the whole report
+                log.exception("look-up for %s failed on %s", check.id, site.final_url)
+
+        remaining = max(1.0, self.settings.check_timeout - (time.monotonic() - started))
+        tasks = [asyncio.ensure_future(one(c)) for c in checks]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=remaining)
+            for task in pending:
+                task.cancel()
+
     def judge(self, site: Site, *, started: float | None = None) -> Report:
         """Run every check on what was read and score it."""
         return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive)
+
+
+def _home_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def run_checks(rules: Rules, site: Site) -> tuple[list[tuple[str, Outcome]], list[ErrorOut]]:

@@ -18,7 +18,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 Severity = Literal["critical", "high", "medium", "low", "info", "positive"]
 Verdict = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown"]
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "rules.yaml"
+def _default_rules_path() -> Path:
+    """The project's rules.yaml when run from a checkout, else the copy installed under <prefix>/share."""
+    import sys
+
+    beside_source = Path(__file__).resolve().parent.parent / "rules.yaml"
+    if beside_source.is_file():
+        return beside_source
+    installed = Path(sys.prefix) / "share" / "pharmacheck" / "rules.yaml"
+    return installed if installed.is_file() else beside_source
+
+
+DEFAULT_RULES_PATH = _default_rules_path()
 
 
 class RulesError(Exception):
@@ -201,6 +212,9 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         except ValidationError as exc:
             problems.append(_format_validation_error(str(rules_path), ("checks", check.id, "config"), exc))
     all_outcomes = {f"{cid}.{o}" for cid, c in data.checks.items() for o in c.outcomes}
+    for ref in data.scoring.verdicts.likely_legitimate_requires_any:
+        if ref not in all_outcomes:
+            problems.append(f"{rules_path}: at scoring.verdicts.likely_legitimate_requires_any: unknown finding '{ref}'")
     for advice in data.consumer_advice:
         for ref in advice.when_outcomes:
             if ref not in all_outcomes:

@@ -72,9 +72,16 @@ def test_crawl_picks_same_site_pages_by_link_text_then_path(rules):
     <a href="https://shop.acme.example/faq">FAQ</a><a href="https://evil.example/about">About us</a>
     <a href="mailto:x@acme.example">Email</a><a href="/how-to-order">Ordering</a>"""
     page = parse_page(html, "https://www.acme.example/")
-    plan = dict(choose_pages(page, "acme.example", rules.data.crawl.targets, 4, set()))
+    plan = dict(choose_pages([page], "acme.example", rules.data.crawl.targets, 4, set()))
     assert plan["contact"] == "https://www.acme.example/help/reach-us"
     assert plan["faq"] == "https://shop.acme.example/faq"  # same registrable domain
     assert plan["prescription"] == "https://www.acme.example/how-to-order"
     assert "about" not in plan  # another domain is never crawled
-    assert len(choose_pages(page, "acme.example", rules.data.crawl.targets, 1, set())) == 1
+    assert len(choose_pages([page], "acme.example", rules.data.crawl.targets, 1, set())) == 1
+
+
+def test_crawl_reads_links_of_every_page_given(rules):
+    deep = parse_page('<a href="/cart">Cart</a>', "https://acme.example/product/1")
+    home = parse_page('<a href="/contact">Contact us</a>', "https://acme.example/")
+    plan = dict(choose_pages([deep, home], "acme.example", rules.data.crawl.targets, 3, set()))
+    assert plan["contact"] == "https://acme.example/contact"

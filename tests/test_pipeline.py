@@ -42,3 +42,11 @@ def test_unreachable_site_is_unknown_with_error(sites):
     report = _check(sites, "closed-site.test", resolve=sites.settings().resolve + closed)
     assert report.verdict == "unknown" and report.score is None
     assert report.errors and report.errors[0].code == "connect_error"
+
+
+def test_deep_start_page_also_reads_the_home_page_and_its_links(sites):
+    report = _check(sites, "rogue-store.test", "/faq")
+    kinds = {p.kind: p.url for p in report.pages}
+    assert kinds["home"] == sites.url("rogue-store.test", "/")
+    assert kinds["contact"] == sites.url("rogue-store.test", "/contact")
+    assert report.verdict == "likely_rogue"

@@ -98,3 +98,9 @@ def test_missing_file_and_bad_yaml_are_clear(tmp_path):
     bad.write_text("scoring: [unclosed\n", encoding="utf-8")
     with pytest.raises(RulesError, match="not valid YAML"):
         load_rules(bad)
+
+
+def test_verdict_rule_naming_an_unknown_finding_is_reported(tmp_path):
+    path = _write(tmp_path, lambda d: d["scoring"]["verdicts"].update(likely_legitimate_requires_any=["accreditation.gold-star"]))
+    with pytest.raises(RulesError, match="unknown finding 'accreditation.gold-star'"):
+        load_rules(path)

@@ -1,4 +1,8 @@
-"""POST/GET /api/v1/checks (one site) and POST /api/v1/batches (many sites, streamed as JSON lines)."""
+"""POST/GET /api/v1/checks (one site) and POST /api/v1/batches (many sites, streamed as JSON lines).
+
+One-site checks go through the report cache the web page uses, so a site checked in the last hour
+(Settings.cache_ttl) answers at once with the same report, and a request for a site being checked joins that check.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from app.cache import ReportCache
 from app.netpolicy import FetchError
 from app.pipeline import Checker
 from app.report import ErrorResponse, Report
 
 from .access import require_quota
-from .deps import get_checker
+from .deps import get_checker, get_reports
 from .errors import APIError
 
 router = APIRouter(prefix="/api/v1", tags=["checks"])
@@ -24,6 +29,7 @@ ERRORS = {
     401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
     422: {"model": ErrorResponse, "description": "Malformed request"},
     429: {"model": ErrorResponse, "description": "Rate limit reached"},
+    503: {"model": ErrorResponse, "description": "Too many sites are being checked at once; retry after Retry-After seconds"},
 }
 
 BATCH_CONCURRENCY = 4
@@ -38,16 +44,16 @@ class BatchRequest(BaseModel):
 
 
 @router.post("/checks", response_model=Report, responses=ERRORS, dependencies=[Depends(require_quota)])
-async def create_check(body: CheckRequest, checker: Checker = Depends(get_checker)) -> Report:
-    return await checker.check(body.url)
+async def create_check(body: CheckRequest, reports: ReportCache = Depends(get_reports)) -> Report:
+    return await reports.check(body.url)
 
 
 @router.get("/checks", response_model=Report, responses=ERRORS, dependencies=[Depends(require_quota)])
 async def get_check(
     url: str = Query(..., min_length=1, max_length=2048, description="Address of the pharmacy site"),
-    checker: Checker = Depends(get_checker),
+    reports: ReportCache = Depends(get_reports),
 ) -> Report:
-    return await checker.check(url)
+    return await reports.check(url)
 
 
 @router.post(
