@@ -69,6 +69,9 @@ OUTCOMES = (
 
 _PERCENT = re.compile(r"\d{1,2}(?:[.,]\d)?\s?%")
 MAX_MATCHES_PER_PAGE = 20
+# A payment list ("We accept:" then one method per line) is read as one sentence.
+LIST_ITEM_MAX = 60
+LIST_MAX_ITEMS = 8
 
 
 @dataclass
@@ -107,16 +110,32 @@ def _hosts(page: Page) -> list[tuple[str, str]]:
     return urls
 
 
+def _with_list_lead_in(text: str, start: int, end: int) -> str:
+    """The sentence, and when it is a short list item, the line that introduces the list ("We accept:")."""
+    s, e = sentence_bounds(text, start, end)
+    sentence = text[s:e]
+    if e - s > LIST_ITEM_MAX:
+        return sentence
+    lines = text[max(0, s - 600) : s].split("\n")[:-1] if s else []
+    for line in reversed(lines[-LIST_MAX_ITEMS:]):
+        line = line.strip()
+        if not line:
+            continue
+        if len(line) > LIST_ITEM_MAX or line.endswith(":"):
+            return line + "\n" + sentence
+    return sentence
+
+
 def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None, exclude: PhraseSet | None = None):
     """Matches of `phrases` in the page text that are offered, not warned against; and those refused."""
     offered, refusals = [], []
     text = page.text
     for m in phrases.finditer(text, limit=MAX_MATCHES_PER_PAGE):
         if context is not None or exclude is not None:
-            s, e = sentence_bounds(text, m.start, m.end)
-            if context is not None and not context.search(text[s:e]):
+            sentence = _with_list_lead_in(text, m.start, m.end)
+            if context is not None and not context.search(sentence):
                 continue
-            if exclude is not None and exclude.search(text[s:e]):
+            if exclude is not None and exclude.search(sentence):
                 continue
         if refused(text, m.start, m.end):
             refusals.append(m)
