@@ -125,7 +125,8 @@ def _at_or_ch(window: str, tld_country: str) -> str:
     return tld_country if tld_country in ("AT", "CH") else ""
 
 
-def _pyap_addresses(text: str, url: str) -> list[FoundAddress]:
+def _pyap_addresses(text: str, url: str, street_words: dict | None = None) -> list[FoundAddress]:
+    en_words = re.compile(rf"(?i)\b(?:{_words((street_words or {}).get('en', ()) or ['street'])})\b")
     found: list[FoundAddress] = []
     for country, anchor in (("US", _US_ANCHOR), ("CA", _CA_ANCHOR), ("GB", _GB_ANCHOR)):
         last_end = -1
@@ -159,7 +160,10 @@ def _pyap_addresses(text: str, url: str) -> list[FoundAddress]:
                 if kind == STREET and not (fields.get("street_number") or fields.get("street_type") or fields.get("building_id")):
                     # pyap's GB grammar accepts a bare place name before the town; without a number or a street
                     # type it is a town and postcode, not a street address.
-                    if not re.search(r"\d", str(fields.get("full_street") or "")):
+                    # A street name is still a street ("Coronation Road, High Wycombe, HP12 3TB").
+                    if not re.search(r"\d", str(fields.get("full_street") or "")) and not en_words.search(
+                        full.replace(str(fields.get("postal_code") or ""), "")
+                    ):
                         kind = LOCALITY
                 found.append(
                     FoundAddress(kind, country, _norm(full), url, "text",
@@ -246,7 +250,7 @@ def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "
     if len(text) > MAX_TEXT:
         # Addresses sit in headers, footers and contact blocks: keep both ends of a very long page.
         text = text[: MAX_TEXT - 60_000] + "\n" + text[-60_000:]
-    found = _pyap_addresses(text, url) + _pattern_addresses(text, url, street_words, tld_country) + _po_boxes(text, url)
+    found = _pyap_addresses(text, url, street_words) + _pattern_addresses(text, url, street_words, tld_country) + _po_boxes(text, url)
     # A street and town without a postcode is read only where no parser found a fuller address.
     found += [
         a for a in _street_without_postcode(text, url, street_words, tld_country)

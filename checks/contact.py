@@ -154,7 +154,13 @@ def _phone_lines(text: str) -> str:
     for m in _PHONE_SHAPE.finditer(text):
         lo = max(0, m.start() - PHONE_CONTEXT)
         line_start = text.rfind("\n", lo, m.start())
-        windows.append(text[(line_start + 1 if line_start != -1 else lo) : m.end() + 2].split("\n", 1)[0])
+        if line_start != -1:
+            lo = line_start + 1
+        elif lo and not text[lo - 1].isspace():
+            # Start the window at a whole word so the evidence does not begin mid-word.
+            space = text.find(" ", lo, m.start())
+            lo = space + 1 if space != -1 else lo
+        windows.append(text[lo : m.end() + 2].split("\n", 1)[0])
     windows = list(dict.fromkeys(windows))
     if len(windows) > MAX_PHONE_CANDIDATES:
         windows = windows[: MAX_PHONE_CANDIDATES // 2] + windows[-MAX_PHONE_CANDIDATES // 2 :]
@@ -356,9 +362,14 @@ def run(site: Site, config: Config):
         by_kind[a.kind].append(a)
     claimed = _claimed_countries(facts.addresses)
     address_outcome: Outcome | None = None
-    for kind, outcome_id in ((STREET, "address-street"), (PO_BOX, "address-po-box-only"), (LOCALITY, "address-locality-only")):
+    # "Only a city or country" is a claim about the whole site, so it needs the pages that would carry more;
+    # otherwise the city is reported with the pages read, as not found so far.
+    locality_outcome = "address-locality-only" if contact_page_read else "address-not-found-partial"
+    for kind, outcome_id in ((STREET, "address-street"), (PO_BOX, "address-po-box-only"), (LOCALITY, locality_outcome)):
         if by_kind[kind]:
-            address_outcome = Outcome(outcome_id, facts={"countries": claimed})
+            address_outcome = Outcome(outcome_id, facts={"countries": claimed, "pages_read": site.pages_read})
+            if outcome_id == "address-not-found-partial":
+                address_outcome.add(site.final_url, note)
             for a in by_kind[kind]:
                 where = " (schema.org data)" if a.source != "text" else ""
                 address_outcome.add(a.url, a.text + where)

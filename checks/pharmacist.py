@@ -26,6 +26,9 @@ class Config(ConfigModel):
     licence_patterns: list[str]
 
 
+# Numbers that sit next to a regulator's name but are not a licence ("... Council. Telephone number 020...").
+_OTHER_NUMBER = re.compile(r"(?i)\b(?:phone|telephone|tel|fax|vat|company|order|account|tracking|mobile)\b")
+
 OUTCOMES = ("pharmacist-available", "pharmacist-in-charge", "licence-number", "regulator-named", "pharmacist-not-found")
 
 
@@ -63,6 +66,9 @@ def run(site: Site, config: Config):
             for m in pattern.finditer(page.text):
                 number = m.group(1) if m.groups() else m.group(0)
                 if not re.search(r"\d", number) or negated(page.text, m.start(), m.end()):
+                    continue
+                lead = page.text[max(m.start(), m.start(1) - 25) : m.start(1)]
+                if _OTHER_NUMBER.search(lead):
                     continue
                 if licence and number in licence.facts["numbers"]:
                     break

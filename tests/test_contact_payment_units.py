@@ -120,3 +120,15 @@ def test_business_names_agree_or_conflict(rules, footer, jsonld_name, conflict):
     site = site_from_pages("https://www.goodpharmacy.com/", [parse_page(html, "https://www.goodpharmacy.com/")])
     outcomes, _ = run_checks(rules, site)
     assert ("names-conflict" in {o.outcome for c, o in outcomes if c == "contact"}) is conflict
+
+
+def test_city_only_is_a_finding_only_once_the_contact_page_was_read(rules):
+    text = "We are a family pharmacy based in Vancouver, Canada."
+    start_only = site_from_pages("https://shop.example/", [page_from_text(text, "https://shop.example/")])
+    with_contact = site_from_pages("https://shop.example/", [page_from_text(text, "https://shop.example/about", kind="about")])
+    first, _ = run_checks(rules, start_only)
+    second, _ = run_checks(rules, with_contact)
+    partial = next(o for c, o in first if c == "contact" and o.outcome.startswith("address"))
+    assert partial.outcome == "address-not-found-partial"
+    assert any("Vancouver" in e.snippet for e in partial.evidence)
+    assert "address-locality-only" in {o.outcome for c, o in second}
