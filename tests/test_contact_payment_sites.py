@@ -48,3 +48,8 @@ def test_po_box_free_mail_and_money_transfers_found_on_inner_pages(sites):
     assert {e.url for e in red.evidence} == {faq_url}
     assert "no chargeback" in red.explanation
     assert finding(report, "payment.incentive-outside-cards").evidence[0].url == faq_url
+
+
+def test_red_flag_payment_brings_card_advice(sites):
+    report = check(sites, "offshore-pills.test")
+    assert "pay-by-card" in {a.id for a in report.advice}
