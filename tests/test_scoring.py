@@ -21,24 +21,24 @@ def test_critical_finding_forces_likely_rogue_whatever_the_score(rules):
         ("prescription", "no-prescription-offer"),
         ("accreditation", "pharmacy-tld"),
         ("accreditation", "verified-link"),
-        ("contact", "address-found"),
+        ("contact", "address-street"),
     )
     assert scored.verdict == "likely_rogue"
 
 
 def test_bonuses_are_not_counted_next_to_a_serious_failure(rules):
-    scored = _score(rules, ("payment", "red-flag-only"), ("accreditation", "pharmacy-tld"), ("contact", "address-found"))
+    scored = _score(rules, ("payment", "red-flag-only"), ("accreditation", "pharmacy-tld"), ("contact", "address-street"))
     positive = [f for f in scored.findings if f.points > 0]
     assert positive and all(f.counted_points == 0 for f in positive)
     assert scored.score == rules.data.scoring.baseline + rules.outcome_rule("payment", "red-flag-only").points
 
 
 def test_score_is_baseline_plus_points(rules):
-    scored = _score(rules, ("prescription", "required-with-verification"), ("contact", "address-found"))
+    scored = _score(rules, ("prescription", "required-with-verification"), ("contact", "address-street"))
     expected = (
         rules.data.scoring.baseline
         + rules.outcome_rule("prescription", "required-with-verification").points
-        + rules.outcome_rule("contact", "address-found").points
+        + rules.outcome_rule("contact", "address-street").points
     )
     assert scored.score == expected
     assert sum(f.counted_points for f in scored.findings) == expected - rules.data.scoring.baseline
@@ -58,14 +58,14 @@ def test_category_penalty_cap_bounds_one_area(rules):
 
 
 def test_undetermined_outcomes_move_nothing_and_lower_coverage(rules):
-    scored = _score(rules, ("payment", "none-found"), ("contact", "address-found"))
+    scored = _score(rules, ("payment", "none-found"), ("contact", "address-street"))
     payment = next(c for c in scored.categories if c.id == "payment")
     assert payment.score is None
     assert scored.coverage < 1.0
 
 
 def test_too_little_coverage_is_unknown(rules):
-    scored = _score(rules, ("contact", "address-found"))
+    scored = _score(rules, ("contact", "address-street"))
     assert scored.verdict == "unknown"
 
 

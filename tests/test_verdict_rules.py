@@ -14,9 +14,9 @@ def _score(rules, *pairs):
 def test_words_alone_do_not_earn_likely_legitimate(rules):
     words = (
         ("prescription", "required-with-verification"),
-        ("contact", "address-found"),
+        ("contact", "address-street"),
         ("contact", "phone-found"),
-        ("payment", "cards"),
+        ("payment", "cards-via-gateway"),
         ("transport", "https-valid"),
     )
     scored = _score(rules, *words)
