@@ -244,3 +244,12 @@ def test_registry_look_ups_are_recorded_and_replayed(rules, tmp_path_factory):
     assert len(standin.requests) == asked, "the replay must not reach the registry"
     assert "accreditation.registry-denies" in {f.id for f in live.findings}
     assert fingerprint(replayed) == fingerprint(live)
+
+
+def test_service_started_with_record_files_each_report(sites, tmp_path):
+    warc = tmp_path / "service.warc.gz"
+    with TestClient(create_app(sites.settings(record_path=str(warc)))) as client:
+        report = client.get("/api/v1/checks", params={"url": sites.url("rogue-store.test")}).json()
+        assert report["from_archive"] is False
+    saved = [json.loads(body) for kind, uri, _, body in records(warc) if kind == "resource"]
+    assert [r["url"] for r in saved] == [report["url"]] and saved[0]["verdict"] == report["verdict"]
