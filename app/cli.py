@@ -40,6 +40,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
+
+
 def _shared_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", metavar="PATH", help="rules file to use instead of the built-in rules.yaml")
     p.add_argument("--known-sites", metavar="FILE", help="CSV domain,label,source of sites known to be legit or rogue")
@@ -78,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("labels", help="CSV file with the columns url,label (label legit or rogue)")
     evaluate.add_argument("--concurrency", type=_positive_int, default=8, metavar="N")
     evaluate.add_argument("--json", action="store_true", help="print the measures as JSON")
-    evaluate.add_argument("--show-misses", type=int, default=25, metavar="N",
+    evaluate.add_argument("--show-misses", type=_count, default=25, metavar="N",
                           help="list at most N of each kind of unconfident answer (errors are always listed in full)")
-    evaluate.add_argument("--max-false-accusations", type=int, default=None, metavar="N",
+    evaluate.add_argument("--max-false-accusations", type=_count, default=None, metavar="N",
                           help="exit with status 1 when more than N legit sites are called likely_rogue")
     _shared_options(evaluate)
 

@@ -136,6 +136,8 @@ def test_eval_cli_rejects_bad_labels(tmp_path, capsys):
     bad.write_text("url,label\nhttps://a.example/,unsure\n")
     assert main(["eval", str(bad)]) == 2
     assert "label must be legit or rogue" in capsys.readouterr().err
+    assert main(["eval", str(bad), "--show-misses", "-1"]) == 2
+    assert "must be 0 or more" in capsys.readouterr().err
 
 
 def test_pages_to_warc_builds_a_replayable_set(tmp_path, capsys):
