@@ -348,6 +348,20 @@ class Fetcher:
             deadline = asyncio.get_running_loop().time() + self.settings.page_timeout
             return await self._fetch_following(url, destination, started, deadline, require_html)
 
+    @asynccontextmanager
+    async def _host_slot(self, host: str, deadline: float):
+        # Waiting for a busy site counts against the page's deadline like any other wait.
+        slot = self.hosts.slot(host)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await slot.__aenter__()
+        except TimeoutError:
+            raise self._timeout_error() from None
+        try:
+            yield
+        finally:
+            await slot.__aexit__(None, None, None)
+
     def _timeout_error(self) -> FetchError:
         return FetchError("timeout", f"The page did not arrive within {self.settings.page_timeout:g} seconds.")
 
@@ -356,7 +370,7 @@ class Fetcher:
     ) -> FetchResult:
         redirects: list[str] = []
         for _hop in range(self.settings.max_redirects + 1):
-            async with self.hosts.slot(destination.host):
+            async with self._host_slot(destination.host, deadline):
                 response = await self._send(destination, deadline)
                 try:
                     location = response.headers.get("location")
@@ -440,10 +454,11 @@ class Fetcher:
         """Where one request to `url` redirects to (None when it does not redirect or cannot be reached)."""
         try:
             destination = self.check(url)
-            async with self._global_slot(), self.hosts.slot(destination.host):
+            async with self._global_slot():
                 deadline = asyncio.get_running_loop().time() + self.settings.page_timeout
-                response = await self._send(destination, deadline)
-                await response.aclose()
+                async with self._host_slot(destination.host, deadline):
+                    response = await self._send(destination, deadline)
+                    await response.aclose()
             location = response.headers.get("location")
             if response.status_code in REDIRECT_CODES and location:
                 return resolve_location(destination.url, location, self.settings.allowed_ports, self.settings.resolve).url

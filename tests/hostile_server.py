@@ -126,6 +126,13 @@ class Canary:
 
     async def _close(self):
         self._server.close()
+        _cancel_others()
+
+
+def _cancel_others():
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.cancel()
 
 
 class HostileServer:
@@ -149,6 +156,7 @@ class HostileServer:
 
     async def _close(self):
         self._server.close()
+        _cancel_others()
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
