@@ -220,8 +220,9 @@ def looks_binary(body: bytes, content_type: str) -> bool:
         return False
     if head.startswith(_BINARY_MAGIC):
         return True
+    # Text, in any single-byte or UTF-8 encoding, has no NUL bytes and hardly any other control characters.
     control = sum(1 for b in head if b < 9 or 13 < b < 32)
-    return control > len(head) // 10
+    return b"\x00" in head or control > len(head) // 20
 
 
 def _classify(exc: BaseException) -> FetchError:

@@ -175,7 +175,7 @@ def parse_ipv4_number_forms(host: str) -> ipaddress.IPv4Address | None:
     for p in parts:
         try:
             if p[:2].lower() == "0x":
-                numbers.append(int(p[2:] or "0", 16))
+                numbers.append(int(p[2:], 16))  # a bare "0x" is refused, as inet_aton does
             elif len(p) > 1 and p.startswith("0"):
                 numbers.append(int(p, 8))
             else:

@@ -6,9 +6,12 @@ means a hostile page is bounded once, here, rather than in every check.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -324,6 +327,18 @@ def _lang(soup: BeautifulSoup) -> str:
     if isinstance(meta, Tag) and meta.get("content"):
         return clean_text(str(meta.get("content")), 20).lower()
     return ""
+
+
+# Parsing and judging pages is CPU work. It runs in threads so the event loop keeps serving (/healthz, other
+# checks' I/O), and in only two of them: more CPU-bound threads would not finish sooner under the GIL, they would
+# only make the event loop wait longer for its turn.
+_ANALYSIS_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pharmacheck-analysis")
+
+
+async def run_analysis(fn, /, *args, **kwargs):
+    """Run CPU-bound page work (parse, judge) off the event loop, at most two at a time per process."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_ANALYSIS_THREADS, functools.partial(fn, *args, **kwargs))
 
 
 def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: bool = False, kind: str = "start") -> Page:

@@ -16,7 +16,7 @@ from .domains import host_of, registrable_domain
 from .fetch import Fetcher, FetchResult
 from .known_sites import load_known_sites
 from .netpolicy import FetchError, validate_url
-from .page import Page, parse_page
+from .page import Page, parse_page, run_analysis
 from .report import ErrorOut, PageOut, Report
 from .rules import Rules, load_rules
 from .scoring import build_findings, score_findings
@@ -75,7 +75,7 @@ class Checker:
         record.truncated = result.truncated
         record.from_archive = result.from_archive
         # Parsing is CPU-bound; running it off the event loop keeps one large page from stalling the service.
-        page = await asyncio.to_thread(
+        page = await run_analysis(
             parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
         )
         return record, page, result
@@ -135,7 +135,8 @@ class Checker:
                 site.http_upgrades_to_https = bool(target and target.lower().startswith("https://")) if target is not None else None
         if progress:
             progress("scoring", final_url)
-        return self.judge(site, started=started)
+        # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
+        return await run_analysis(self.judge, site, started=started)
 
     def judge(self, site: Site, *, started: float | None = None) -> Report:
         """Run every check on what was read and score it."""
