@@ -58,7 +58,9 @@ class Checker:
     def page_budget(self) -> int:
         return self.settings.max_pages or self.rules.data.crawl.max_pages
 
-    async def _fetch_page(self, url: str, kind: str) -> tuple[PageRecord, Page | None, FetchResult | None]:
+    async def _fetch_page(
+        self, url: str, kind: str, deadline: float | None = None
+    ) -> tuple[PageRecord, Page | None, FetchResult | None]:
         record = PageRecord(url=url, kind=kind)
         try:
             result = await self.fetcher.fetch(url)
@@ -75,9 +77,16 @@ class Checker:
         record.truncated = result.truncated
         record.from_archive = result.from_archive
         # Parsing is CPU-bound; running it off the event loop keeps one large page from stalling the service.
-        page = await run_analysis(
+        parsing = run_analysis(
             parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
         )
+        try:
+            # The check's deadline covers waiting for a parsing thread too, not only the network.
+            remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
+            page = await asyncio.wait_for(parsing, timeout=remaining)
+        except asyncio.TimeoutError:
+            record.error, record.error_message = "timeout", "The check ran out of time while reading this page."
+            return record, None, result
         return record, page, result
 
     async def check(self, url: str, progress: ProgressCallback | None = None) -> Report:
@@ -88,7 +97,7 @@ class Checker:
         if progress:
             progress("fetching", requested)
 
-        record, start_page, result = await self._fetch_page(requested, "start")
+        record, start_page, result = await self._fetch_page(requested, "start", started + self.settings.check_timeout)
         if record.error in ("invalid_url", "blocked_destination"):
             raise FetchError(record.error, record.error_message)
         final_url = result.url if result else requested
