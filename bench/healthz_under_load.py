@@ -3,7 +3,7 @@
 Run from the project root:  python -m bench.healthz_under_load [--targets 50]
 The service runs under uvicorn on loopback; fifty checks are started at once against fifty different hosts
 (all served by the hostile server on 127.0.0.2 through exact --resolve allowances), each misbehaving in one
-way; a separate thread asks /healthz every 100 ms and records how long each answer took.
+way; a separate process asks /healthz every 100 ms and records how long each answer took.
 """
 
 from __future__ import annotations
@@ -34,6 +34,17 @@ def _serve_hostile(queue, stop) -> None:
     queue.put((hostile.address, hostile.port))
     stop.wait()
     hostile.close()
+
+
+def _probe(base: str, results, stop) -> None:
+    latencies = []
+    with httpx.Client(base_url=base, timeout=60) as probe:
+        while not stop.is_set():
+            t = time.monotonic()
+            probe.get("/healthz").raise_for_status()
+            latencies.append(time.monotonic() - t)
+            time.sleep(0.1)
+    results.put(latencies)
 
 
 def main() -> int:
@@ -69,17 +80,6 @@ def main() -> int:
             probe.get("/healthz").raise_for_status()
             idle.append(time.monotonic() - t)
 
-    latencies: list[float] = []
-    stop = threading.Event()
-
-    def prober():
-        with httpx.Client(base_url=base, timeout=60) as probe:
-            while not stop.is_set():
-                t = time.monotonic()
-                probe.get("/healthz").raise_for_status()
-                latencies.append(time.monotonic() - t)
-                time.sleep(0.1)
-
     async def load():
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:
             started = time.monotonic()
@@ -89,11 +89,16 @@ def main() -> int:
             ))
             return time.monotonic() - started, responses
 
-    probe_thread = threading.Thread(target=prober, daemon=True)
-    probe_thread.start()
+    # The prober is a process of its own too: in the service's process it would queue for the same GIL and
+    # report its own waits as the service's.
+    results, stop_probe = ctx.Queue(), ctx.Event()
+    probe_process = ctx.Process(target=_probe, args=(base, results, stop_probe), daemon=True)
+    probe_process.start()
+    time.sleep(1.0)
     took, responses = asyncio.run(load())
-    stop.set()
-    probe_thread.join(10)
+    stop_probe.set()
+    latencies = results.get(timeout=60)
+    probe_process.join(10)
     server.should_exit = True
     thread.join(10)
     stop_hostile.set()

@@ -223,3 +223,14 @@ def test_numeric_host_parser_agrees_with_inet_aton(text):
         assert mine == theirs  # whatever we accept means what the system resolver would connect to
     if theirs == "invalid":
         assert mine == "invalid"
+
+
+def test_service_settings_from_environment():
+    from app.settings import SettingsError
+
+    s = Settings.from_env({"PHARMACHECK_ALLOW_PORTS": "8443", "PHARMACHECK_RESOLVE": "shop.test:8443:127.0.0.2"})
+    assert s.allowed_ports == (80, 443, 8443)
+    assert check_url("https://shop.test:8443/", s.allowed_ports, s.resolve).port == 8443
+    for bad in ({"PHARMACHECK_ALLOW_PORTS": "70000"}, {"PHARMACHECK_RESOLVE": "shop.test:80:169.254.169.254"}):
+        with pytest.raises(SettingsError):
+            Settings.from_env(bad)
