@@ -52,6 +52,8 @@ def _shared_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-port", action="append", type=int, default=[], metavar="PORT",
                    help="also allow this destination port besides 80 and 443")
     p.add_argument("--record", metavar="FILE.warc.gz", help="write every request and response, and the report, to a WARC file")
+    p.add_argument("--confirm-registries", action="store_true",
+                   help="ask each registry a site claims (LegitScript, GPhC, ...) whether it lists the site")
     p.add_argument("--replay", action="append", default=[], metavar="WARC",
                    help="answer every fetch from this WARC file or folder of WARC files; nothing touches the network")
 
@@ -98,6 +100,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         allowed_ports=ports,
         record_path=getattr(args, "record", None),
         replay_paths=tuple(getattr(args, "replay", []) or []) or base.replay_paths,
+        confirm_registries=getattr(args, "confirm_registries", False) or base.confirm_registries,
     )
 
 

@@ -24,12 +24,12 @@ def _path_matches(url: str, fragments: list[str]) -> bool:
     return any(f.lower() in path for f in fragments)
 
 
-def choose_pages(start: Page, domain: str, targets: list[CrawlTarget], budget: int, seen: set[str]) -> list[tuple[str, str]]:
-    """(kind, url) pairs to fetch, at most `budget`, one per target kind, best targets first."""
+def choose_pages(pages: list[Page], domain: str, targets: list[CrawlTarget], budget: int, seen: set[str]) -> list[tuple[str, str]]:
+    """(kind, url) pairs to fetch from the links of `pages`, at most `budget`, one per target kind, best first."""
     if budget <= 0:
         return []
     candidates = []
-    for link in start.links:
+    for link in (link for page in pages for link in page.links):
         scheme = urlsplit(link.url).scheme.lower()
         if scheme not in ("http", "https"):
             continue

@@ -30,7 +30,21 @@ def registrable_domain(host_or_url: str) -> str:
     sub, domain, suffix = split_host(host)
     if domain and suffix:
         return f"{domain}.{suffix}"
-    return host
+    if _is_ip(host):
+        return host
+    # A suffix the public list does not know (an intranet or reserved name): treat the last two labels as the
+    # registrable part, which is what such names almost always mean.
+    return ".".join(host.split(".")[-2:])
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
 
 
 def same_site(url: str, domain: str) -> bool:

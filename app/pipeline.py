@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from urllib.parse import urlsplit
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -87,7 +88,22 @@ class Checker:
         except asyncio.TimeoutError:
             record.error, record.error_message = "timeout", "The check ran out of time while reading this page."
             return record, None, result
+        except (RecursionError, MemoryError, ValueError) as exc:
+            log.warning("could not parse %s: %s", result.url, type(exc).__name__)
+            record.error, record.error_message = "parse_error", "The page could not be read as HTML."
+            return record, None, result
         return record, page, result
+
+    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult):
+        """A start page that only forwards the visitor (meta refresh) is replaced by the page it forwards to."""
+        target = page.meta_refresh
+        if not target or len(page.text) > 500 or normalise(target) == normalise(result.url):
+            return record, page, result
+        new_record, new_page, new_result = await self._fetch_page(target, "start")
+        if new_page is None or new_result is None:
+            return record, page, result
+        new_result.redirects = [*result.redirects, result.url, *new_result.redirects]
+        return new_record, new_page, new_result
 
     async def check(self, url: str, progress: ProgressCallback | None = None) -> Report:
         """Fetch and judge one site. Raises FetchError only for input that is invalid or refused."""
@@ -100,6 +116,8 @@ class Checker:
         record, start_page, result = await self._fetch_page(requested, "start", started + self.settings.check_timeout)
         if record.error in ("invalid_url", "blocked_destination"):
             raise FetchError(record.error, record.error_message)
+        if start_page is not None and result is not None and start_page.meta_refresh:
+            record, start_page, result = await self._follow_meta_refresh(record, start_page, result)
         final_url = result.url if result else requested
         domain = registrable_domain(final_url)
         site = Site(
@@ -114,10 +132,23 @@ class Checker:
 
         if start_page is not None:
             site.pages.append(start_page)
-            if start_page.meta_refresh and registrable_domain(start_page.meta_refresh) == domain:
-                pass  # a same-site refresh target is crawled like any other link below
             seen = {normalise(requested), normalise(final_url)}
-            plan = choose_pages(start_page, domain, self.rules.data.crawl.targets, self.page_budget - 1, seen)
+            budget = self.page_budget - 1
+            link_sources = [start_page]
+            # A check started from a deep page (a product page, the bookmarklet on a checkout) would otherwise
+            # never see the home page, where the navigation to contact and policy pages lives.
+            home = _home_of(final_url)
+            if budget > 0 and normalise(home) not in seen:
+                if progress:
+                    progress("reading", home)
+                home_record, home_page, _ = await self._fetch_page(home, "home", started + self.settings.check_timeout)
+                site.records.append(home_record)
+                seen.add(normalise(home))
+                budget -= 1
+                if home_page is not None:
+                    site.pages.append(home_page)
+                    link_sources.append(home_page)
+            plan = choose_pages(link_sources, domain, self.rules.data.crawl.targets, budget, seen)
             http_probe = None
             if final_url.lower().startswith("https://"):
                 http_probe = asyncio.ensure_future(self.fetcher.probe_redirect(f"http://{host_of(final_url)}/"))
@@ -142,14 +173,40 @@ class Checker:
                 except asyncio.TimeoutError:
                     target = None
                 site.http_upgrades_to_https = bool(target and target.lower().startswith("https://")) if target is not None else None
+        if self.settings.confirm_registries and site.pages:
+            if progress:
+                progress("confirming", final_url)
+            await self.enrich(site, started)
         if progress:
             progress("scoring", final_url)
         # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
         return await run_analysis(self.judge, site, started=started)
 
+    async def enrich(self, site: Site, started: float) -> None:
+        """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves."""
+        checks = [c for c in ALL_CHECKS if c.enrich is not None]
+
+        async def one(check):
+            try:
+                site.enrichments[check.id] = await check.enrich(site, self.fetcher, self.rules.config_for(check.id))
+            except Exception:  # a look-up must never cost the user the whole report
+                log.exception("look-up for %s failed on %s", check.id, site.final_url)
+
+        remaining = max(1.0, self.settings.check_timeout - (time.monotonic() - started))
+        tasks = [asyncio.ensure_future(one(c)) for c in checks]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=remaining)
+            for task in pending:
+                task.cancel()
+
     def judge(self, site: Site, *, started: float | None = None) -> Report:
         """Run every check on what was read and score it."""
         return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive)
+
+
+def _home_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def run_checks(rules: Rules, site: Site) -> tuple[list[tuple[str, Outcome]], list[ErrorOut]]:

@@ -18,7 +18,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 Severity = Literal["critical", "high", "medium", "low", "info", "positive"]
 Verdict = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown"]
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent.parent / "rules.yaml"
+def _default_rules_path() -> Path:
+    """The project's rules.yaml when run from a checkout, else the copy installed under <prefix>/share."""
+    import sys
+
+    beside_source = Path(__file__).resolve().parent.parent / "rules.yaml"
+    if beside_source.is_file():
+        return beside_source
+    installed = Path(sys.prefix) / "share" / "pharmacheck" / "rules.yaml"
+    return installed if installed.is_file() else beside_source
+
+
+DEFAULT_RULES_PATH = _default_rules_path()
 
 
 class RulesError(Exception):
@@ -59,6 +70,12 @@ class VerdictThresholds(Strict):
     likely_legitimate_min: int
     likely_rogue_max: int
     min_categories_for_verdict: int = 2
+    # Words can be copied; when this lists finding ids, `likely_legitimate` also needs one of them (evidence
+    # that can be verified, such as a .pharmacy domain or a registry link naming the site).
+    likely_legitimate_requires_any: list[str] = []
+    # When set, a low score alone gives `likely_rogue` only if some finding has one of these severities, so a
+    # pile of small gaps (no HTTPS, no contact page in what was read) reads as caution, not as an accusation.
+    likely_rogue_requires_severity: list[Severity] = []
 
 
 class ScoringRule(Strict):
@@ -195,6 +212,9 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         except ValidationError as exc:
             problems.append(_format_validation_error(str(rules_path), ("checks", check.id, "config"), exc))
     all_outcomes = {f"{cid}.{o}" for cid, c in data.checks.items() for o in c.outcomes}
+    for ref in data.scoring.verdicts.likely_legitimate_requires_any:
+        if ref not in all_outcomes:
+            problems.append(f"{rules_path}: at scoring.verdicts.likely_legitimate_requires_any: unknown finding '{ref}'")
     for advice in data.consumer_advice:
         for ref in advice.when_outcomes:
             if ref not in all_outcomes:

@@ -120,9 +120,16 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         verdict = "unknown"
     elif covered_categories < thresholds.min_categories_for_verdict:
         verdict = "unknown"
-    elif score <= thresholds.likely_rogue_max:
+    elif score <= thresholds.likely_rogue_max and (
+        not thresholds.likely_rogue_requires_severity
+        or any(f.severity in thresholds.likely_rogue_requires_severity for f in findings if f.points < 0)
+    ):
         verdict = "likely_rogue"
-    elif score >= thresholds.likely_legitimate_min and "caution" not in forced:
+    elif (
+        score >= thresholds.likely_legitimate_min
+        and "caution" not in forced
+        and (not thresholds.likely_legitimate_requires_any or any(f.id in thresholds.likely_legitimate_requires_any for f in findings))
+    ):
         verdict = "likely_legitimate"
     else:
         verdict = "caution"

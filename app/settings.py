@@ -67,6 +67,16 @@ class Settings:
     record_path: str | None = None
     replay_paths: tuple[str, ...] = ()
     cache_ttl: int = 3600
+    # Ask the registries a site claims (LegitScript, GPhC, ...) whether they list it; off by default because
+    # it sends the site's domain to those registries and adds their response time to every check.
+    confirm_registries: bool = False
+    public_url: str | None = None  # the service's own origin, for links that leave it (the bookmarklet)
+    # API access: with no keys configured the API is open to anyone at the anonymous rate; with keys, requests
+    # that present one get the keyed rate and requests without one are refused.
+    api_keys: tuple[str, ...] = ()
+    rate_limit_anonymous: str = "30/minute"
+    rate_limit_keyed: str = "600/minute"
+    max_batch_urls: int = 100
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
@@ -89,8 +99,19 @@ class Settings:
             kwargs["allowed_ports"] = tuple(sorted({80, 443, *extra_ports}))
         if env.get("PHARMACHECK_CACERT"):
             kwargs["cacert"] = env["PHARMACHECK_CACERT"]
+        if env.get("PHARMACHECK_CACHE_TTL"):
+            kwargs["cache_ttl"] = _int(env, "PHARMACHECK_CACHE_TTL", 0, 7 * 24 * 3600)
+        if env.get("PHARMACHECK_PUBLIC_URL"):
+            kwargs["public_url"] = _public_url(env["PHARMACHECK_PUBLIC_URL"])
+        if env.get("PHARMACHECK_API_KEYS"):
+            kwargs["api_keys"] = tuple(k.strip() for k in env["PHARMACHECK_API_KEYS"].split(",") if k.strip())
+        for name, key in (("PHARMACHECK_RATE_LIMIT", "rate_limit_anonymous"), ("PHARMACHECK_RATE_LIMIT_KEYED", "rate_limit_keyed")):
+            if env.get(name):
+                kwargs[key] = _rate(env, name)
         if env.get("PHARMACHECK_REPLAY"):
             kwargs["replay_paths"] = tuple(p for p in env["PHARMACHECK_REPLAY"].split(os.pathsep) if p)
+        if env.get("PHARMACHECK_CONFIRM_REGISTRIES", "").lower() in ("1", "true", "yes"):
+            kwargs["confirm_registries"] = True
         return cls(**kwargs)
 
 
@@ -108,3 +129,20 @@ def _int(env: dict, name: str, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise SettingsError(f"{name}: must be between {lo} and {hi}, got {value}")
     return value
+
+
+def _public_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"PHARMACHECK_PUBLIC_URL: expected an http(s) origin such as https://pharmacheck.example, got {value!r}")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+def _rate(env: dict, name: str) -> str:
+    from limits import parse
+
+    try:
+        parse(env[name])
+    except ValueError:
+        raise SettingsError(f"{name}: expected a rate such as '30/minute' or '1000/hour', got {env[name]!r}") from None
+    return env[name]

@@ -46,6 +46,8 @@ class Site:
     # Whether the plain-HTTP address of the site was seen redirecting to HTTPS (None: not observed).
     http_upgrades_to_https: bool | None = None
     known_sites: dict[str, KnownSite] = field(default_factory=dict)
+    # Results of checks' optional outside look-ups, by check id (see checks.base.Check.enrich).
+    enrichments: dict[str, object] = field(default_factory=dict)
 
     @property
     def start_page(self) -> Page | None:

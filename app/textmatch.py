@@ -18,7 +18,8 @@ MAX_SNIPPET = 240
 def _phrase_pattern(phrase: str) -> str:
     parts = []
     for word in phrase.strip().split():
-        parts.append(re.escape(word).replace(r"\*", r"\w{0,3}"))
+        # Pages write apostrophes both ways ("don't", "don’t"); a phrase written with either matches both.
+        parts.append(re.escape(word).replace(r"\*", r"\w{0,3}").replace("’", "'").replace("'", "['’]"))
     return r"\s+".join(parts)
 
 

@@ -1,12 +1,13 @@
 """One module per check. Each exposes `CHECK`; the order here is the order checks run and report."""
 
-from . import accreditation, contact, domain, known_sites, marketing, payment, prescription, storefront, transport
+from . import accreditation, contact, domain, known_sites, marketing, payment, pharmacist, prescription, storefront, transport
 
 ALL_CHECKS = [
     storefront.CHECK,
     prescription.CHECK,
     accreditation.CHECK,
     contact.CHECK,
+    pharmacist.CHECK,
     payment.CHECK,
     transport.CHECK,
     domain.CHECK,

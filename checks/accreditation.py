@@ -1,78 +1,211 @@
 """Accreditation: seals and registry claims, worth something only when tied to the real registry.
 
-First version: a `.pharmacy` domain; claims in text or images; links to registry hosts that name this domain.
+Every claim on the pages read (seal images, seal scripts, badge lines, first-person statements, registration
+numbers, the EU common logo) is found by `_registries.scan` and judged here against the registry it names:
+a link to the genuine registry that names this site is worth something; a claim with no such link is a red
+flag; a link to the wrong place or to another site's entry is worse. When live confirmation is switched on,
+`confirm` asks each claimed registry itself (through the pipeline's fetcher) before the check runs, and the
+answers are reported too.
 """
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from app.domains import registrable_domain, split_host
-from app.rules import ConfigModel
 from app.site import Site
-from app.textmatch import PhraseSet
 
+from . import _registry_lookup
+from ._registries import CitedNumber, Config, Findings, Registry, is_pharmacy_tld, named_domain, scan
 from .base import Check, Outcome, VerificationLink
 
+CHECK_ID = "accreditation"
+MAX_EVIDENCE_CHARS = 400
 
-class Registry(ConfigModel):
-    id: str
-    name: str
-    claim_phrases: list[str]
-    hosts: list[str]
-    lookup_url: str | None = None  # with {domain}
+OUTCOMES = (
+    "pharmacy-tld",
+    "verified-link",
+    "registry-entry-link",
+    "number-given",
+    "registry-link-unspecific",
+    "link-to-wrong-host",
+    "link-for-other-site",
+    "unbacked-claim",
+    "invalid-number",
+    "eu-logo-wrong-flag",
+    "eu-logo-no-link",
+    "registry-confirms",
+    "registry-denies",
+    "registry-unreachable",
+    "registry-inconclusive",
+)
 
 
-class Config(ConfigModel):
-    registries: list[Registry]
+class _Collector:
+    """One outcome per id, with the evidence and verification links of every registry that produced it."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, Outcome] = {}
+
+    def add(self, outcome: str, registry: str, page_url: str, snippet: str, links: list[VerificationLink] = ()) -> None:
+        item = self.outcomes.get(outcome)
+        if item is None:
+            item = self.outcomes[outcome] = Outcome(outcome, facts={"registries": []})
+        if len(snippet) > MAX_EVIDENCE_CHARS:  # registry links from a hostile page can be kilobytes long
+            snippet = snippet[: MAX_EVIDENCE_CHARS - 1] + "…"
+        item.add(page_url, snippet)
+        if registry and registry not in item.facts["registries"]:
+            item.facts["registries"].append(registry)
+        for link in links:
+            if all(link.url != have.url for have in item.links):
+                item.links.append(link)
+
+    def result(self) -> list[Outcome]:
+        return [self.outcomes[o] for o in OUTCOMES if o in self.outcomes]
 
 
-OUTCOMES = ("pharmacy-tld", "verified-link", "link-for-other-site", "unbacked-claim")
+def verification_links(registry: Registry, site: Site, numbers: list[CitedNumber] = ()) -> list[VerificationLink]:
+    """The links a consumer can open to confirm the claim on the registry's own site."""
+    links: list[VerificationLink] = []
+    if registry.lookup_url and site.domain:
+        links.append(VerificationLink(f"Look up {site.domain} at {registry.name}", registry.lookup_url.format(domain=site.domain)))
+    for number in numbers:
+        if number.entry_url and all(l.url != number.entry_url for l in links):
+            links.append(VerificationLink(f"Open {registry.name} entry {number.number} ({number.kind})", number.entry_url))
+    if not links and registry.search_page:
+        links.append(VerificationLink(f"Search for {site.domain or 'this pharmacy'} in {registry.name}", registry.search_page))
+    return links[:4]
 
 
-def _host_matches(host: str, hosts: list[str]) -> bool:
-    return any(host == h or host.endswith("." + h) for h in hosts)
+def judge(site: Site, config: Config, found: Findings, lookups: list | None = None) -> list[Outcome]:
+    out = _Collector()
+    pharmacy_tld = is_pharmacy_tld(site)
+    if pharmacy_tld:
+        nabp = next((r for r in config.registries if r.backed_by_pharmacy_tld), None)
+        out.add(
+            "pharmacy-tld", nabp.id if nabp else "", site.final_url,
+            f"{site.domain} is a .pharmacy domain, which NABP grants only after verifying the pharmacy",
+            verification_links(nabp, site) if nabp else [],
+        )
+
+    for registry_id in found.registries_claimed():
+        registry = config.registry(registry_id)
+        if registry is not None:
+            _judge_registry(out, site, registry, found, pharmacy_tld)
+
+    _judge_eu_logos(out, site, config, found)
+
+    for bad in found.bad_registers:
+        out.add("invalid-number", "", bad.page_url, f"Names a register that does not exist ({bad.name}): {bad.snippet}")
+
+    for result in lookups or []:
+        registry = config.registry(result.registry)
+        links = [_registry_lookup.lookup_link(registry, result)] if registry else []
+        out.add(f"registry-{result.status}", result.registry, result.url, result.detail, links)
+    return out.result()
+
+
+def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Findings, pharmacy_tld: bool) -> None:
+    rid = registry.id
+    claims = [c for c in found.claims if c.registry == rid]
+    links = [l for l in found.links if l.registry == rid]
+    wrong = [w for w in found.wrong_hosts if w.registry == rid]
+    numbers = [n for n in found.numbers if n.registry == rid]
+    valid_numbers = list(dict.fromkeys(n.number for n in numbers if n.valid))
+    consumer_links = verification_links(registry, site, [n for n in numbers if n.valid])
+
+    borrowed = [l for l in links if l.named_domain and l.named_domain != site.domain and (l.seal or claims)]
+    for l in borrowed:
+        out.add("link-for-other-site", rid, l.page_url, f"{registry.name} link for {l.named_domain}, not {site.domain}: {l.url}", consumer_links)
+    for w in wrong:
+        out.add("link-to-wrong-host", rid, w.page_url, f"{registry.name} seal or claim links to {w.url}: {w.why}", consumer_links)
+    for n in numbers:
+        if not n.valid:
+            out.add("invalid-number", rid, n.page_url, f"{registry.name} {n.kind} number {n.number} cannot exist: {n.snippet}", consumer_links)
+
+    verified = [l for l in links if l.https and l.named_domain == site.domain]
+    entries = [l for l in links if l.https and l.named_number and not l.named_domain]
+    for l in verified:
+        out.add("verified-link", rid, l.page_url, f"{registry.name} link for {site.domain}: {l.url}", consumer_links)
+    if not verified:
+        for l in entries:
+            entry_links = [VerificationLink(f"Open the {registry.name} entry the site links to", l.url), *consumer_links]
+            out.add("registry-entry-link", rid, l.page_url, f"{registry.name} entry {l.named_number} (check that it names this pharmacy): {l.url}", entry_links)
+        linked_numbers = {l.named_number for l in entries}
+        for n in numbers:
+            if n.valid and n.number not in linked_numbers:
+                out.add("number-given", rid, n.page_url, f"{registry.name} {n.kind} number {n.number}: {n.snippet}", consumer_links)
+
+    backed = verified or entries or valid_numbers or (registry.backed_by_pharmacy_tld and pharmacy_tld)
+    unspecific = [l for l in links if l.https and l.seal and not l.named_domain and not l.named_number]
+    if not backed and unspecific:
+        l = unspecific[0]
+        out.add("registry-link-unspecific", rid, l.page_url, f"{registry.name} seal links to {l.url}, which does not name {site.domain}", consumer_links)
+    # A claim naming a register that does not exist is already reported as such.
+    claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
+    if claims and not backed and not borrowed and not wrong and not unspecific and registry.unlinked_claim_is_red_flag:
+        plain_http = [l for l in links if not l.https and l.named_domain == site.domain]
+        claim = claims[0]
+        snippet = claim.snippet
+        if plain_http:
+            snippet = f"{snippet} (the registry link uses plain HTTP, so it cannot be trusted: {plain_http[0].url})"
+        out.add("unbacked-claim", rid, claim.page_url, f"{registry.name}: {snippet}", consumer_links)
+
+
+def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings) -> None:
+    states = {s.code: s for s in config.eu_logo.states}
+    for logo in found.eu_logos:
+        state_code = logo.link_state or (logo.flag if logo.flag in states else "")
+        registry = config.registry(states[state_code].registry) if state_code else None
+        links = verification_links(registry, site) if registry else []
+        shown = logo.src or "the logo image"
+        # A flag guessed from a country code in a file name is too weak to contradict the register it links to.
+        mismatch = bool(logo.flag and logo.flag != "EU" and logo.link_state and logo.flag != logo.link_state and logo.flag_named)
+        wrong_flag = logo.flag == "EU" or mismatch
+        if logo.flag == "EU":
+            out.add("eu-logo-wrong-flag", registry.id if registry else "", logo.page_url,
+                    f"EU common logo shows the EU flag, which the genuine logo never does: {shown}", links)
+        elif mismatch:
+            out.add("eu-logo-wrong-flag", registry.id if registry else "", logo.page_url,
+                    f"EU common logo shows the flag of {logo.flag} but links to the register of {logo.link_state}: {logo.link}", links)
+        if not logo.link:
+            out.add("eu-logo-no-link", registry.id if registry else "", logo.page_url,
+                    f"EU common logo does not link to a national register: {shown}", links)
+            continue
+        if registry is None or not logo.link_state:
+            out.add("link-to-wrong-host", "", logo.page_url,
+                    f"EU common logo links to {logo.link}, which is not a national register of online sellers", links)
+            continue
+        if wrong_flag:
+            continue  # a logo that is not authentic earns nothing from where it links
+        named = named_domain(logo.link, registry)
+        https = logo.link.lower().startswith("https://")
+        if named and named != site.domain:
+            out.add("link-for-other-site", registry.id, logo.page_url, f"EU common logo links to the register entry for {named}: {logo.link}", links)
+        elif named and https:
+            out.add("verified-link", registry.id, logo.page_url, f"EU common logo links to {registry.name} for {site.domain}: {logo.link}", links)
+        elif https and _points_at_entry(logo.link):
+            entry = [VerificationLink(f"Open the {registry.name} entry the logo links to", logo.link), *links]
+            out.add("registry-entry-link", registry.id, logo.page_url,
+                    f"EU common logo links to an entry in {registry.name} (check that it names this pharmacy): {logo.link}", entry)
+        else:
+            out.add("unbacked-claim", registry.id, logo.page_url,
+                    f"EU common logo links only to {registry.name}'s front page, not to this seller's entry: {logo.link}", links)
+
+
+def _points_at_entry(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.query) or parts.path.strip("/").count("/") >= 1 or any(c.isdigit() for c in parts.path)
 
 
 def run(site: Site, config: Config):
-    outcomes: list[Outcome] = []
-    _, _, suffix = split_host(site.host or site.domain)
-    if suffix == "pharmacy":
-        outcomes.append(Outcome("pharmacy-tld").add(site.final_url, f"{site.domain} is a .pharmacy domain"))
-    if not site.pages:
-        return outcomes
-    for registry in config.registries:
-        phrases = PhraseSet(tuple(registry.claim_phrases))
-        claim = None
-        linked_ok = None
-        linked_other = None
-        for page in site.pages:
-            m = phrases.search(page.text)
-            if m and not claim:
-                claim = (page.url, m.snippet)
-            for img in page.images:
-                if not claim and phrases.search(f"{img.alt} {img.title} {unquote(img.src)}"):
-                    claim = (page.url, f"Image: {img.alt or img.src}")
-            for link in page.links:
-                parts = urlsplit(link.url)
-                if not _host_matches((parts.hostname or "").lower(), registry.hosts):
-                    continue
-                target = unquote(link.url).lower()
-                if site.domain and site.domain in target and parts.scheme == "https":
-                    linked_ok = (page.url, link.url)
-                elif any(registrable_domain(tok) not in ("", site.domain) and "." in tok for tok in target.replace("=", "/").split("/")[3:] if tok.count(".") >= 1 and " " not in tok):
-                    linked_other = (page.url, link.url)
-        links = [VerificationLink(f"Look up {site.domain} at {registry.name}", registry.lookup_url.format(domain=site.domain))] if registry.lookup_url else []
-        if linked_other:
-            o = Outcome("link-for-other-site", links=links, facts={"registry": registry.id})
-            outcomes.append(o.add(linked_other[0], f"{registry.name} link for another site: {linked_other[1]}"))
-        elif linked_ok:
-            o = Outcome("verified-link", links=links, facts={"registry": registry.id})
-            outcomes.append(o.add(linked_ok[0], f"{registry.name} link: {linked_ok[1]}"))
-        elif claim:
-            o = Outcome("unbacked-claim", links=links, facts={"registry": registry.id})
-            outcomes.append(o.add(*claim))
-    return outcomes
+    found = scan(site, config) if site.pages else Findings()
+    lookups = site.enrichments.get(CHECK_ID)
+    return judge(site, config, found, lookups)
 
 
-CHECK = Check(id="accreditation", outcomes=OUTCOMES, config_model=Config, run=run)
+async def confirm(site: Site, fetcher, config: Config):
+    """Ask each claimed registry about this site; the results are read by `run` from `site.enrichments`."""
+    return await _registry_lookup.confirm(site, fetcher, config)
+
+
+CHECK = Check(id=CHECK_ID, outcomes=OUTCOMES, config_model=Config, run=run, enrich=confirm)

@@ -8,7 +8,7 @@ check can produce is declared here and must have an entry in rules.yaml.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 from app.rules import ConfigModel
 from app.site import Site
@@ -50,6 +50,9 @@ class Check:
     outcomes: tuple[str, ...]
     config_model: type[ConfigModel]
     run: Callable[[Site, Any], Iterable[Outcome]]
+    # Optional look-up outside the site (a registry, say), run before `run` only when the user asks for live
+    # confirmation: enrich(site, fetcher, config) -> anything; the result is stored in site.enrichments[id].
+    enrich: Callable[[Site, Any, Any], Awaitable[Any]] | None = None
 
     def __post_init__(self) -> None:
         if len(set(self.outcomes)) != len(self.outcomes):

@@ -1,52 +1,467 @@
-"""Contact and identity: can the consumer find out who runs the pharmacy and where?
+"""Contact and identity: can the consumer find out who runs the pharmacy, and where?
 
-First version: a street address, a phone number and an email address anywhere on the pages read, or in the
-site's schema.org data.
+Reads every page fetched and the site's schema.org data for:
+- a postal address, classified as a full street address, a PO box or mail-forwarding address, or only a city
+  or country (see checks/_address.py for the parsers);
+- phone numbers, parsed and validated with `phonenumbers`, with the country each belongs to;
+- email addresses, and whether the only ones are free-mail accounts;
+- whether the business name and the address agree across schema.org data, footers and the contact page.
+
+"Not found" outcomes name the pages that were read and say whether a contact or about page was among them,
+because an address missing from a product page means little and one missing from the contact page a lot. A
+site that says it has no address or no phone line gets its own outcome, distinct from one that is merely
+silent.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from dataclasses import dataclass, field
 
+import phonenumbers
+
+from app.domains import registrable_domain
+from app.page import Page
 from app.rules import ConfigModel
 from app.site import Site
-from app.textmatch import snippet_around
+from app.textmatch import PhraseSet, snippet_around
 
+from ._address import LOCALITY, PO_BOX, STREET, FoundAddress, address_from_org, country_code, find_addresses
 from .base import Check, Outcome
+
+MAX_PHONE_TEXT = 300_000
+MAX_PHONES_PER_PAGE = 30
 
 
 class Config(ConfigModel):
-    street_words: list[str]
+    # Street words by language: "en" serves Ireland and Australia, "de" Germany/Austria/Switzerland, "fr"
+    # France, "in" India; US, Canadian and British addresses are read by pyap's own grammar.
+    street_words: dict[str, list[str]]
+    # ISO 3166 code -> the names a page may use for the country.
+    countries: dict[str, list[str]]
+    location_cues: list[str]
+    mail_forwarding_phrases: list[str]
+    address_withheld_phrases: list[str]
+    phone_withheld_phrases: list[str]
+    # "yahoo.*" matches yahoo.com, yahoo.co.uk and every other yahoo domain.
+    free_mail_domains: list[str]
+    # Words too common in pharmacy names to tell two businesses apart.
+    generic_name_words: list[str]
+    contact_page_kinds: list[str] = ["contact", "about"]
 
 
-OUTCOMES = ("address-found", "phone-found", "email-found", "no-contact-found")
+OUTCOMES = (
+    "address-street",
+    "address-po-box-only",
+    "address-locality-only",
+    "address-withheld",
+    "address-not-found",
+    "address-not-found-partial",
+    "phone-found",
+    "phone-other-country",
+    "phone-withheld",
+    "phone-not-found",
+    "email-found",
+    "email-free-mail-only",
+    "email-not-found",
+    "no-contact-found",
+    "identity-consistent",
+    "countries-conflict",
+    "names-conflict",
+)
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}")
-_PHONE = re.compile(r"(?:\+|\b)\d[\d\s().-]{7,16}\d\b")
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![\w-])")
+# Cloudflare replaces addresses with this placeholder; the page has an email address we cannot read.
+_PROTECTED_EMAIL = re.compile(r"\[email\s*(?:&#160;|\u00a0)?\s*protected\]", re.I)
+_NOT_EMAIL_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css", "ico", "pdf"}
+_COPYRIGHT = re.compile(
+    r"(?:©|\(c\)|copyright)(?:\s*(?:©|\(c\)|copyright))?\s*(?:(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?)?\s*,?\s*(?:by\s+)?"
+    r"([A-Z0-9][\w&'’.\-]*(?:[ ][A-Za-z0-9&'’.\-]+){0,6})",
+    re.I,
+)
+_LEGAL_SUFFIXES = {
+    "inc", "ltd", "llc", "llp", "lp", "limited", "gmbh", "bv", "nv", "pty", "plc", "corp", "corporation",
+    "company", "co", "ag", "sa", "sarl", "sas", "srl", "pvt", "private", "ug", "kg", "ohg", "oy", "ab", "as",
+    "all", "rights", "reserved", "the",
+}
+
+
+@dataclass
+class Phone:
+    e164: str
+    region: str
+    country_code: int
+    toll_free: bool
+    url: str
+    snippet: str
+
+
+@dataclass
+class ContactFacts:
+    addresses: list[FoundAddress] = field(default_factory=list)
+    phones: list[Phone] = field(default_factory=list)
+    emails: list[tuple[str, str, str]] = field(default_factory=list)  # (address or "", url, snippet)
+    names: list[tuple[str, str, str]] = field(default_factory=list)  # (name, url, where)
+
+
+def tld_country(url: str) -> str:
+    host = re.sub(r"^[a-z]+://", "", url.lower()).split("/", 1)[0].split(":", 1)[0]
+    tld = host.rsplit(".", 1)[-1]
+    if tld == "uk":
+        return "GB"
+    code = tld.upper()
+    return code if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS else ""
+
+
+def _country_names(config: Config) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for code, aliases in config.countries.items():
+        for alias in aliases:
+            names[" ".join(alias.lower().replace(".", "").split())] = code
+    return names
+
+
+def _localities(page: Page, config: Config, names: dict[str, str]) -> list[FoundAddress]:
+    """City or country statements ("based in Vancouver, Canada") when no street is given."""
+    cues = PhraseSet(tuple(config.location_cues))
+    country_words = PhraseSet(tuple(alias for aliases in config.countries.values() for alias in aliases))
+    found = []
+    for m in cues.finditer(page.text, limit=20):
+        after = page.text[m.end : m.end + 60].split("\n", 1)[0]
+        place = re.match(r"\s+(?:the\s+)?([A-Z][\w'’.\-]*(?:[ ,]+[A-Z][\w'’.\-]*){0,3})", after)
+        if not place:
+            continue
+        country_match = country_words.search(place.group(1))
+        country = names.get(" ".join(country_match.phrase.lower().replace(".", "").split()), "") if country_match else ""
+        found.append(FoundAddress(LOCALITY, country, m.phrase + place.group(0), page.url, "text", "", m.start))
+    return found
+
+
+_PHONE_SHAPE = re.compile(r"(?:\+|\(|\b)\d[\d\s().\-/]{5,24}\d")
+MAX_PHONE_CANDIDATES = 300
+PHONE_CONTEXT = 40
+
+
+def _phone_lines(text: str) -> str:
+    """Short windows around each phone-shaped run of digits, each once, one per line.
+
+    phonenumbers' matcher tries every digit run and costs ~0.1 ms each; a catalogue page or a hostile page can
+    hold a hundred thousand. Contact numbers sit in headers and footers, so when there are too many candidates
+    both ends of the page are kept.
+    """
+    windows: list[str] = []
+    for m in _PHONE_SHAPE.finditer(text):
+        lo = max(0, m.start() - PHONE_CONTEXT)
+        line_start = text.rfind("\n", lo, m.start())
+        if line_start != -1:
+            lo = line_start + 1
+        elif lo and not text[lo - 1].isspace():
+            # Start the window at a whole word so the evidence does not begin mid-word.
+            space = text.find(" ", lo, m.start())
+            lo = space + 1 if space != -1 else lo
+        windows.append(text[lo : m.end() + 2].split("\n", 1)[0])
+    windows = list(dict.fromkeys(windows))
+    if len(windows) > MAX_PHONE_CANDIDATES:
+        windows = windows[: MAX_PHONE_CANDIDATES // 2] + windows[-MAX_PHONE_CANDIDATES // 2 :]
+    return "\n".join(windows)
+
+
+def _phones(page: Page, regions: list[str]) -> list[Phone]:
+    found: dict[str, Phone] = {}
+    text = _phone_lines(page.text)
+    candidates: list[tuple[str, str]] = []  # (raw, snippet)
+    for region in regions:
+        matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID, max_tries=2 * MAX_PHONE_CANDIDATES)
+        for i, m in enumerate(matcher):
+            if i >= MAX_PHONES_PER_PAGE:
+                break
+            candidates.append((m.raw_string if m.raw_string.startswith("+") else f"{region}:{m.raw_string}",
+                               snippet_around(text, m.start, m.end, radius=50)))
+    for link in page.links:
+        if link.url.lower().startswith("tel:"):
+            candidates.append((link.url[4:], f"Phone link: {link.text or link.url}"))
+    for org in page.organizations:
+        if org.telephone:
+            candidates.append((org.telephone, f"schema.org telephone: {org.telephone}"))
+    for raw, snippet in candidates:
+        region, _, digits = raw.rpartition(":") if ":" in raw and not raw.startswith("+") else ("", "", raw)
+        for default in ([region] if region else regions):
+            try:
+                number = phonenumbers.parse(digits, default or None)
+            except phonenumbers.NumberParseException:
+                continue
+            if not phonenumbers.is_valid_number(number):
+                continue
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            kind = phonenumbers.number_type(number)
+            found.setdefault(
+                e164,
+                Phone(
+                    e164,
+                    phonenumbers.region_code_for_number(number) or "",
+                    number.country_code,
+                    kind in (phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.SHARED_COST,
+                             phonenumbers.PhoneNumberType.UAN),
+                    page.url,
+                    snippet,
+                ),
+            )
+            break
+    return list(found.values())
+
+
+def _emails(page: Page) -> list[tuple[str, str, str]]:
+    found = []
+    text = page.text[:MAX_PHONE_TEXT]
+    for m in _EMAIL.finditer(text):
+        address = m.group(0).lower().rstrip(".")
+        if address.rsplit(".", 1)[-1] in _NOT_EMAIL_TLDS:
+            continue
+        found.append((address, page.url, snippet_around(text, m.start(), m.end(), radius=50)))
+    for link in page.links:
+        if link.url.lower().startswith("mailto:"):
+            address = link.url[7:].split("?", 1)[0].strip().lower()
+            if "@" in address:
+                found.append((address, page.url, f"Email link: {address}"))
+    for org in page.organizations:
+        if "@" in org.email:
+            address = org.email.lower().removeprefix("mailto:").strip()
+            found.append((address, page.url, f"schema.org email: {address}"))
+    m = _PROTECTED_EMAIL.search(text)
+    if m and not found:
+        found.append(("", page.url, snippet_around(text, m.start(), m.end(), radius=50)))
+    return found
+
+
+def _names(page: Page) -> list[tuple[str, str, str]]:
+    names = [(org.name, page.url, f"schema.org {org.type}") for org in page.organizations if org.name and org.type != "website"]
+    # A copyright line is the site's own statement of who it is; footers repeat it on every page.
+    for m in _COPYRIGHT.finditer(page.text[-20_000:]):
+        name = re.split(r"\s*(?:\||·|•|-\s|–|\. |,)\s*", m.group(1).strip())[0].strip(" .")
+        if len(name) >= 3 and not name.lower().startswith(("all rights", "notice", "policy", "infringement")):
+            names.append((name, page.url, "copyright line"))
+    return names
+
+
+def _name_tokens(name: str, generic: set[str]) -> set[str]:
+    tokens = {t for t in re.split(r"[^\w]+", name.lower()) if t}
+    return {t for t in tokens if len(t) >= 3 and t not in generic and t not in _LEGAL_SUFFIXES}
+
+
+def _related(a: str, b: str, domain_label: str, generic: set[str]) -> bool:
+    ta, tb = _name_tokens(a, generic), _name_tokens(b, generic)
+    if not ta or not tb or ta & tb:
+        return True
+    squashed = [re.sub(r"[^\w]", "", n.lower()) for n in (a, b)]
+    if squashed[0] in squashed[1] or squashed[1] in squashed[0]:
+        return True
+    # "Good Pharmacy" and "GoodRx Ltd" on goodpharmacy.com are both the site's own name.
+    in_domain = [any(t in domain_label for t in tokens) for tokens in (ta, tb)]
+    return all(in_domain)
+
+
+def gather(site: Site, config: Config) -> ContactFacts:
+    facts = ContactFacts()
+    names = _country_names(config)
+    tld = tld_country(site.final_url)
+    forwarding = PhraseSet(tuple(config.mail_forwarding_phrases))
+    country_words = PhraseSet(tuple(names))
+    for page in site.pages:
+        if page.status >= 400:
+            continue
+        page_addresses = find_addresses(page.text, page.url, config.street_words, tld)
+        for found in page_addresses:
+            # A street address announced as a mail-forwarding or virtual office is a mailbox, not premises.
+            around = page.text[max(0, found.start - 120) : found.start + len(found.text) + 120]
+            if found.kind == STREET and forwarding.search(around):
+                found = FoundAddress(PO_BOX, found.country, found.text, found.url, found.source, found.postal_code, found.start)
+            if not found.country:
+                tail = page.text[found.start : found.start + len(found.text) + 40]
+                hit = country_words.search(tail)
+                if hit:
+                    found = FoundAddress(found.kind, names.get(" ".join(hit.phrase.lower().replace(".", "").split()), ""),
+                                         found.text, found.url, found.source, found.postal_code, found.start)
+            facts.addresses.append(found)
+        for org in page.organizations:
+            structured = address_from_org(org, page.url, names)
+            if structured:
+                facts.addresses.append(structured)
+        facts.addresses.extend(_localities(page, config, names))
+        facts.emails.extend(_emails(page))
+        facts.names.extend(_names(page))
+    claimed = _claimed_countries(facts.addresses)
+    regions = list(dict.fromkeys([*claimed, *([tld] if tld else [])])) or ["US"]
+    if not claimed and not tld:
+        regions.append("GB")
+    for page in site.pages:
+        if page.status < 400:
+            facts.phones.extend(_phones(page, regions))
+    seen: set[str] = set()
+    facts.phones = [p for p in facts.phones if not (p.e164 in seen or seen.add(p.e164))]
+    return facts
+
+
+def _claimed_countries(addresses: list[FoundAddress]) -> list[str]:
+    """Countries of the business's own address, most specific evidence first."""
+    for kinds in ((STREET,), (PO_BOX,), (LOCALITY,)):
+        countries = [a.country for a in addresses if a.kind in kinds and a.country]
+        if countries:
+            return list(dict.fromkeys(countries))
+    return []
+
+
+def _is_free_mail(address: str, config: Config) -> bool:
+    domain = address.rsplit("@", 1)[-1]
+    for entry in config.free_mail_domains:
+        entry = entry.lower()
+        if entry.endswith(".*"):
+            if domain.split(".", 1)[0] == entry[:-2]:
+                return True
+        elif domain == entry or domain.endswith("." + entry):
+            return True
+    return False
+
+
+def _pages_read_note(site: Site) -> str:
+    return "Pages read: " + ", ".join(p.url for p in site.pages if p.status < 400)
+
+
+def _phone_matches(phone: Phone, countries: list[str]) -> bool:
+    if phone.region in countries:
+        return True
+    # Toll-free numbers belong to a calling-code zone (all of NANP for +1 800), not to one country.
+    return phone.toll_free and any(phonenumbers.country_code_for_region(c) == phone.country_code for c in countries)
 
 
 def run(site: Site, config: Config):
-    if not site.pages:
+    readable = [p for p in site.pages if p.status < 400]
+    if not readable:
         return []
-    street = re.compile(
-        r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][\w'.-]*\s+){0,4}(?:" + "|".join(map(re.escape, config.street_words)) + r")\b",
-        re.IGNORECASE,
-    )
-    outcomes: dict[str, Outcome] = {}
-    for page in site.pages:
-        for org in page.organizations:
-            if org.street:
-                outcomes.setdefault("address-found", Outcome("address-found")).add(page.url, org.address_text)
-            if org.telephone:
-                outcomes.setdefault("phone-found", Outcome("phone-found")).add(page.url, org.telephone)
-        text = page.text
-        for regex, outcome in ((street, "address-found"), (_PHONE, "phone-found"), (_EMAIL, "email-found")):
-            m = regex.search(text)
+    facts = gather(site, config)
+    outcomes: list[Outcome] = []
+    note = _pages_read_note(site)
+    contact_kinds = set(config.contact_page_kinds)
+    # Absence means something only when the pages that would carry an address were read: the contact or about
+    # page, or (when the site links to neither) several pages of the site.
+    contact_linked = any(r.kind in contact_kinds for r in site.records)
+    contact_page_read = any(p.kind in contact_kinds for p in readable) or (not contact_linked and len(readable) >= 3)
+    all_text = [(p, p.text) for p in readable]
+
+    def says(phrases: list[str], outcome: str) -> Outcome | None:
+        matcher = PhraseSet(tuple(phrases))
+        for page, text in all_text:
+            m = matcher.search(text)
             if m:
-                outcomes.setdefault(outcome, Outcome(outcome)).add(page.url, snippet_around(text, m.start(), m.end()))
-    if not outcomes:
-        return [Outcome("no-contact-found", facts={"pages_read": site.pages_read}).add(site.final_url, "Pages read: " + ", ".join(site.pages_read))]
-    return list(outcomes.values())
+                return Outcome(outcome).add(page.url, m.snippet)
+        return None
+
+    # Address.
+    by_kind: dict[str, list[FoundAddress]] = defaultdict(list)
+    for a in facts.addresses:
+        by_kind[a.kind].append(a)
+    claimed = _claimed_countries(facts.addresses)
+    address_outcome: Outcome | None = None
+    # "Only a city or country" is a claim about the whole site, so it needs the pages that would carry more;
+    # otherwise the city is reported with the pages read, as not found so far.
+    locality_outcome = "address-locality-only" if contact_page_read else "address-not-found-partial"
+    for kind, outcome_id in ((STREET, "address-street"), (PO_BOX, "address-po-box-only"), (LOCALITY, locality_outcome)):
+        if by_kind[kind]:
+            address_outcome = Outcome(outcome_id, facts={"countries": claimed, "pages_read": site.pages_read})
+            if outcome_id == "address-not-found-partial":
+                address_outcome.add(site.final_url, note)
+            for a in by_kind[kind]:
+                where = " (schema.org data)" if a.source != "text" else ""
+                address_outcome.add(a.url, a.text + where)
+            break
+    if address_outcome is None:
+        address_outcome = says(config.address_withheld_phrases, "address-withheld")
+
+    # Phone.
+    phone_outcome: Outcome | None = None
+    if facts.phones:
+        countries = sorted({p.region for p in facts.phones if p.region})
+        if claimed and not any(_phone_matches(p, claimed) for p in facts.phones):
+            phone_outcome = Outcome("phone-other-country", facts={"phone_countries": countries, "address_countries": claimed})
+            for p in facts.phones:
+                phone_outcome.add(p.url, f"{p.e164} ({p.region or 'international'}): {p.snippet}")
+            for a in facts.addresses:
+                if a.country in claimed:
+                    phone_outcome.add(a.url, f"Address ({a.country}): {a.text}")
+                    break
+        else:
+            phone_outcome = Outcome("phone-found", facts={"phone_countries": countries})
+            for p in facts.phones:
+                phone_outcome.add(p.url, f"{p.e164} ({p.region or 'international'}): {p.snippet}")
+    else:
+        phone_outcome = says(config.phone_withheld_phrases, "phone-withheld")
+
+    # Email.
+    email_outcome: Outcome | None = None
+    if facts.emails:
+        readable_emails = [e for e in facts.emails if e[0]]
+        if readable_emails and all(_is_free_mail(e[0], config) for e in readable_emails) and len(readable_emails) == len(facts.emails):
+            email_outcome = Outcome("email-free-mail-only", facts={"emails": sorted({e[0] for e in readable_emails})})
+        else:
+            email_outcome = Outcome("email-found")
+        for address, url, snippet in facts.emails:
+            email_outcome.add(url, snippet)
+
+    if address_outcome is None and phone_outcome is None and email_outcome is None and contact_page_read:
+        outcomes.append(Outcome("no-contact-found", facts={"pages_read": site.pages_read}).add(site.final_url, note))
+    else:
+        if address_outcome is None:
+            outcome_id = "address-not-found" if contact_page_read else "address-not-found-partial"
+            address_outcome = Outcome(outcome_id, facts={"pages_read": site.pages_read}).add(site.final_url, note)
+        if phone_outcome is None:
+            phone_outcome = Outcome("phone-not-found", facts={"pages_read": site.pages_read}).add(site.final_url, note)
+        if email_outcome is None:
+            email_outcome = Outcome("email-not-found", facts={"pages_read": site.pages_read}).add(site.final_url, note)
+        outcomes.extend([address_outcome, phone_outcome, email_outcome])
+
+    outcomes.extend(_consistency(site, config, facts))
+    return outcomes
+
+
+def _consistency(site: Site, config: Config, facts: ContactFacts) -> list[Outcome]:
+    outcomes = []
+    premises = [a for a in facts.addresses if a.kind in (STREET, PO_BOX) and a.country]
+    countries = sorted({a.country for a in premises})
+    if len(countries) >= 2:
+        outcome = Outcome("countries-conflict", facts={"countries": countries})
+        for country in countries:
+            a = next(a for a in premises if a.country == country)
+            outcome.add(a.url, f"{country}: {a.text}" + (" (schema.org data)" if a.source != "text" else ""))
+        outcomes.append(outcome)
+
+    generic = {w.lower() for w in config.generic_name_words}
+    domain_label = re.sub(r"[^\w]", "", registrable_domain(site.final_url).split(".", 1)[0].lower())
+    distinct: list[tuple[str, str, str]] = []
+    for name, url, where in facts.names:
+        if not any(_name_tokens(name, generic) == _name_tokens(d[0], generic) for d in distinct):
+            distinct.append((name, url, where))
+    unrelated = [
+        (a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :] if not _related(a[0], b[0], domain_label, generic)
+    ]
+    if unrelated:
+        outcome = Outcome("names-conflict", facts={"names": sorted({n for pair in unrelated for n, _, _ in pair})})
+        for pair in unrelated[:2]:
+            for name, url, where in pair:
+                outcome.add(url, f"{name} ({where})")
+        outcomes.append(outcome)
+
+    structured = [a for a in facts.addresses if a.source != "text" and a.postal_code]
+    in_text = [a for a in facts.addresses if a.source == "text" and a.postal_code]
+    key = lambda a: re.sub(r"\s", "", a.postal_code.lower())  # noqa: E731
+    agreeing = [(s, t) for s in structured for t in in_text if key(s) == key(t)]
+    if agreeing and not outcomes:
+        s, t = agreeing[0]
+        outcomes.append(
+            Outcome("identity-consistent")
+            .add(s.url, f"schema.org data: {s.text}")
+            .add(t.url, f"Page text: {t.text}")
+        )
+    return outcomes
 
 
 CHECK = Check(id="contact", outcomes=OUTCOMES, config_model=Config, run=run)

@@ -1,7 +1,9 @@
-"""Domain: what the registrable domain itself says.
+"""Domain: what the site's address itself says.
 
 Rogue sellers register domains named after the drugs they push ("cheap-xanax-online") or the offer itself
-("no-prescription"). Legitimate pharmacies almost never do, so these are cheap, reliable flags that need no page.
+("no-prescription"). Legitimate pharmacies are named after the business, almost never after a product, so these
+flags need no page at all. Drug names come from the same list as the prescription check (rules.yaml anchors it
+once); names that are too short or too common inside ordinary words are left out.
 """
 
 from __future__ import annotations
@@ -13,44 +15,88 @@ from app.rules import ConfigModel
 from app.site import Site
 
 from .base import Check, Outcome
+from .prescription import Drug
 
 
 class Config(ConfigModel):
     no_prescription_tokens: list[str]
-    controlled_drug_tokens: list[str]
-    rx_drug_tokens: list[str]
+    # Extra words (not drug names) that name a class of controlled drugs: "opioid", "steroids".
+    controlled_class_tokens: list[str] = []
+    # Sales pitches that legitimate pharmacies do not put in their name: "cheap", "generic", a foreign
+    # country's pharmacy sold to another country's patients ("canadianpharmacy" on a .com).
+    sales_pitch_tokens: list[str] = []
+    drugs: list[Drug]
     # Tokens shorter than this are ignored inside a domain: "soma" in "somatic" is noise.
-    min_token_length: int = 4
+    min_token_length: int = 5
+    # Drug names that occur inside ordinary words or business names and so say nothing in a domain.
+    ignore_tokens: list[str] = []
 
 
-OUTCOMES = ("no-prescription-in-domain", "controlled-drug-in-domain", "rx-drug-in-domain", "plain-domain")
+OUTCOMES = (
+    "no-prescription-in-domain",
+    "controlled-drug-in-domain",
+    "unlicensed-drug-in-domain",
+    "rx-drug-in-domain",
+    "sales-pitch-in-domain",
+    "plain-domain",
+)
+
+_STATUS_OUTCOME = {
+    "controlled": "controlled-drug-in-domain",
+    "unlicensed": "unlicensed-drug-in-domain",
+    "rx": "rx-drug-in-domain",
+}
+
+_tables: dict[int, dict[str, list[str]]] = {}
 
 
-def _label(site: Site) -> str:
-    _, label, _ = split_host(site.host or site.domain)
-    return label.lower()
+def _squash(value: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", value.lower())
 
 
-def _found(label: str, tokens: list[str], min_len: int) -> list[str]:
-    squashed = re.sub(r"[^a-z0-9]", "", label)
-    return [t for t in tokens if len(t) >= min_len and re.sub(r"[^a-z0-9]", "", t.lower()) in squashed]
+def _token_table(config: Config) -> dict[str, list[str]]:
+    key = id(config)
+    if key not in _tables:
+        ignore = {_squash(t) for t in config.ignore_tokens}
+        table: dict[str, list[str]] = {
+            "no-prescription-in-domain": sorted({_squash(t) for t in config.no_prescription_tokens}, key=len, reverse=True),
+        }
+        for status, outcome in _STATUS_OUTCOME.items():
+            tokens = {
+                _squash(n)
+                for d in config.drugs
+                if d.status == status
+                for n in (d.name, *d.aliases)  # ambiguous aliases are never read inside a domain
+            }
+            if status == "controlled":
+                tokens |= {_squash(t) for t in config.controlled_class_tokens}
+            tokens = {t for t in tokens if len(t) >= config.min_token_length and t not in ignore}
+            table[outcome] = sorted(tokens, key=len, reverse=True)
+        table["sales-pitch-in-domain"] = sorted({_squash(t) for t in config.sales_pitch_tokens}, key=len, reverse=True)
+        _tables[key] = table
+    return _tables[key]
+
+
+def domain_words(site: Site) -> str:
+    """The name part of the host (subdomains and registrable label, without the public suffix or www)."""
+    sub, label, _ = split_host(site.host or site.domain)
+    parts = [p for p in sub.split(".") if p and p != "www"] + ([label] if label else [])
+    return _squash("".join(parts))
 
 
 def run(site: Site, config: Config):
-    label = _label(site)
-    if not label:
+    squashed = domain_words(site)
+    if not squashed:
         return []
     evidence_url = site.final_url
     outcomes = []
-    for outcome, tokens in (
-        ("no-prescription-in-domain", config.no_prescription_tokens),
-        ("controlled-drug-in-domain", config.controlled_drug_tokens),
-        ("rx-drug-in-domain", config.rx_drug_tokens),
-    ):
-        hits = _found(label, tokens, config.min_token_length)
+    for outcome, tokens in _token_table(config).items():
+        hits = [t for t in tokens if t in squashed]
         if hits:
             outcomes.append(
-                Outcome(outcome, facts={"tokens": hits}).add(evidence_url, f"Domain {site.domain} contains “{hits[0]}”")
+                Outcome(outcome, facts={"tokens": hits[:5]}).add(
+                    evidence_url, f"The address {site.host or site.domain} contains “{hits[0]}”"
+                )
             )
     if not outcomes:
         outcomes.append(Outcome("plain-domain").add(evidence_url, f"Domain {site.domain}"))

@@ -1,13 +1,20 @@
-"""Marketing: sales language that legitimate pharmacies do not use for prescription medicines."""
+"""Marketing: sales language that legitimate pharmacies do not use for prescription medicines.
+
+Each phrase is read in its sentence: "we do not ship internationally" and "beware of sites that promise bonus
+pills" are not red flags. Cross-border selling needs two distinct cues (say "international orders" and "your
+country's customs"), because one word such as "customs" also appears on legitimate pages.
+"""
 
 from __future__ import annotations
+
+import re
 
 from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet
 
-from ._util import find_in_site
-from .base import Check
+from . import _context as ctx
+from .base import Check, Outcome
 
 
 class Config(ConfigModel):
@@ -17,6 +24,11 @@ class Config(ConfigModel):
     overnight_delivery: list[str]
     huge_discounts: list[str]
     worldwide_shipping: list[str]
+    # Shipping prescription medicines across borders to consumers: shipping from abroad, customs, importation.
+    cross_border: list[str]
+    cross_border_min_distinct: int = 2
+    warning_context: list[str]
+    refusal_context: list[str]
 
 
 OUTCOMES = (
@@ -26,16 +38,54 @@ OUTCOMES = (
     "overnight-delivery",
     "huge-discounts",
     "worldwide-shipping",
+    "cross-border-shipping",
 )
+
+_NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno)\W+(?:\w+\W+){0,2}$", re.I)
+
+
+def _claims(site: Site, phrases: PhraseSet, warning: PhraseSet, refusal: PhraseSet, limit: int = 20):
+    """(page, match) for every occurrence that is the site's own claim, not negated, warned against or asked."""
+    for page, text in site.texts():
+        sents = None
+        for m in phrases.finditer(text, limit=limit):
+            sents = sents or ctx.sentences(text)
+            i = ctx.sentence_at(sents, m.start)
+            s = sents[i]
+            if s.is_question:
+                continue
+            if ctx.has(warning, s.text) or ctx.has(refusal, s.text):
+                continue
+            if _NEGATED_BEFORE.search(text[s.start : m.start]):
+                continue
+            if i > 0 and sents[i - 1].is_question and ctx.answer_is_no(s.text):
+                continue
+            yield page, m
 
 
 def run(site: Site, config: Config):
+    warning = PhraseSet(tuple(config.warning_context))
+    refusal = PhraseSet(tuple(config.refusal_context))
     outcomes = []
     for outcome in OUTCOMES:
+        if outcome == "cross-border-shipping":
+            continue
         phrases = PhraseSet(tuple(getattr(config, outcome.replace("-", "_"))))
-        found = find_in_site(site, phrases, outcome, limit=2)
+        found: Outcome | None = None
+        for page, m in _claims(site, phrases, warning, refusal):
+            found = (found or Outcome(outcome)).add(page.url, m.snippet)
+            if len(found.evidence) >= 2:
+                break
         if found:
             outcomes.append(found)
+    cues: dict[str, tuple[str, str]] = {}
+    for page, m in _claims(site, PhraseSet(tuple(config.cross_border)), warning, refusal, limit=50):
+        cues.setdefault(" ".join(m.phrase.lower().split()), (page.url, m.snippet))
+    if len(cues) >= config.cross_border_min_distinct:
+        o = Outcome("cross-border-shipping", facts={"cues": sorted(cues)})
+        for url, snippet in list(cues.values())[:3]:
+            o.add(url, snippet)
+        outcomes.append(o)
     return outcomes
 
 

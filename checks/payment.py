@@ -1,39 +1,243 @@
 """Payment: which channels the site takes money through.
 
 Card networks only accept pharmacies that pass certification, so rogue sellers push buyers to channels with no
-chargeback and no buyer protection. First version: phrases for red-flag channels and for card payment.
+chargeback and no buyer protection: cryptocurrency, money transfers, wire transfers, gift cards,
+person-to-person apps, e-checks and payment links sent by email. The check reads four kinds of evidence, all
+listed in rules.yaml: phrases in the text, payment logos (image alt text, title and file name), links, and the
+hosts of scripts, links, images and form actions (a Stripe or Coinbase Commerce script is harder to fake than
+a logo). A phrase counts as an offer only when its sentence does not warn against it or refuse it, so safety
+advice ("never pay by Western Union") does not count against the site that gives it.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from app.page import Page
 from app.rules import ConfigModel
 from app.site import Site
-from app.textmatch import PhraseSet
+from app.textmatch import PhraseSet, snippet_around
 
-from ._util import find_in_site
+from ._offers import negated, refused, sentence_bounds
 from .base import Check, Outcome
 
 
+class Gateway(ConfigModel):
+    name: str
+    phrases: list[str] = []
+    hosts: list[str] = []
+
+
+class Channel(ConfigModel):
+    id: str
+    name: str
+    phrases: list[str] = []
+    hosts: list[str] = []
+    # When given, a phrase only counts if one of these also occurs in its sentence (a "gift card" is a payment
+    # channel only in a sentence about paying, not on a shop shelf).
+    context: list[str] = []
+    # A phrase does not count in a sentence holding one of these ("refunds are made by bank transfer" is about
+    # the shop paying the buyer back, not the buyer paying).
+    exclude_context: list[str] = []
+    # A channel some legitimate shops also offer (bank transfer in much of Europe): offered alone it is its own,
+    # milder outcome.
+    also_legitimate: bool = False
+
+
 class Config(ConfigModel):
-    red_flag_phrases: list[str]
     card_phrases: list[str]
+    # A card named in text counts only in a sentence about paying: privacy policies and safety articles
+    # mention credit cards without taking them.
+    card_context: list[str]
+    gateways: list[Gateway]
+    red_flag_channels: list[Channel]
+    incentive_phrases: list[str]
 
 
-OUTCOMES = ("red-flag-only", "red-flag-with-cards", "cards", "none-found")
+OUTCOMES = (
+    "red-flag-only",
+    "bank-transfer-only",
+    "red-flag-with-cards",
+    "cards-via-gateway",
+    "cards-no-gateway-seen",
+    "cards-refused",
+    "none-found",
+    "incentive-outside-cards",
+)
+
+_PERCENT = re.compile(r"\d{1,2}(?:[.,]\d)?\s?%")
+MAX_MATCHES_PER_PAGE = 20
+# A payment list ("We accept:" then one method per line) is read as one sentence.
+LIST_ITEM_MAX = 60
+LIST_MAX_ITEMS = 8
+
+
+@dataclass
+class Seen:
+    label: str
+    url: str
+    snippet: str
+
+
+def _host_matches(url: str, hosts: list[str]) -> bool:
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
+    return any(host == h or host.endswith("." + h) for h in hosts)
+
+
+def _image_words(page: Page) -> list[tuple[str, str]]:
+    """(words, where) for each image: alt, title and the file name split into words ("bitcoin-logo.svg")."""
+    out = []
+    for img in page.images:
+        name = urlsplit(img.src).path.rsplit("/", 1)[-1] if img.src else ""
+        name = re.sub(r"\.(?:png|jpe?g|gif|svg|webp|avif)$", "", name, flags=re.I)
+        words = " ".join(filter(None, (img.alt, img.title, re.sub(r"[-_.+]+", " ", name))))
+        if words.strip():
+            out.append((words, f"Image: {img.alt or img.title or name}"))
+    return out
+
+
+def _hosts(page: Page) -> list[tuple[str, str]]:
+    """(url, what) for every script, link, image and form action on the page."""
+    urls = [(s, "Script") for s in page.scripts]
+    urls += [(link.url, "Link") for link in page.links]
+    urls += [(img.src, "Image") for img in page.images if img.src]
+    urls += [(form.action, "Form posts to") for form in page.forms]
+    return urls
+
+
+def _with_list_lead_in(text: str, start: int, end: int) -> str:
+    """The sentence, and when it is a short list item, the line that introduces the list ("We accept:")."""
+    s, e = sentence_bounds(text, start, end)
+    sentence = text[s:e]
+    if e - s > LIST_ITEM_MAX:
+        return sentence
+    lines = text[max(0, s - 600) : s].split("\n")[:-1] if s else []
+    for line in reversed(lines[-LIST_MAX_ITEMS:]):
+        line = line.strip()
+        if not line:
+            continue
+        if len(line) > LIST_ITEM_MAX or line.endswith(":"):
+            return line + "\n" + sentence
+    return sentence
+
+
+def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None, exclude: PhraseSet | None = None):
+    """Matches of `phrases` in the page text that are offered, not warned against; and those refused."""
+    offered, refusals = [], []
+    text = page.text
+    for m in phrases.finditer(text, limit=MAX_MATCHES_PER_PAGE):
+        if context is not None or exclude is not None:
+            sentence = _with_list_lead_in(text, m.start, m.end)
+            if context is not None and not context.search(sentence):
+                continue
+            if exclude is not None and exclude.search(sentence):
+                continue
+        if refused(text, m.start, m.end):
+            refusals.append(m)
+        elif not negated(text, m.start, m.end):
+            offered.append(m)
+    return offered, refusals
 
 
 def run(site: Site, config: Config):
-    if not site.pages:
+    pages = [p for p in site.pages if p.status < 400]
+    if not pages:
         return []
-    red = find_in_site(site, PhraseSet(tuple(config.red_flag_phrases)), "red-flag-only", limit=3)
-    cards = find_in_site(site, PhraseSet(tuple(config.card_phrases)), "cards", limit=2)
-    if red and cards:
-        return [Outcome("red-flag-with-cards", evidence=red.evidence + cards.evidence[:2])]
+    cards_phrases = PhraseSet(tuple(config.card_phrases))
+    card_context = PhraseSet(tuple(config.card_context))
+    incentive = PhraseSet(tuple(config.incentive_phrases))
+
+    cards: list[Seen] = []
+    card_refusals: list[Seen] = []
+    gateways: list[Seen] = []
+    red: dict[str, list[Seen]] = {}
+    incentives: list[Seen] = []
+
+    for page in pages:
+        offered, refusals = _text_offers(page, cards_phrases, card_context)
+        cards += [Seen(m.phrase, page.url, m.snippet) for m in offered]
+        card_refusals += [Seen(m.phrase, page.url, m.snippet) for m in refusals]
+        images = _image_words(page)
+        hosts = _hosts(page)
+        for words, where in images:
+            m = cards_phrases.search(words)
+            if m:
+                cards.append(Seen(m.phrase, page.url, where))
+        for gateway in config.gateways:
+            matcher = PhraseSet(tuple(gateway.phrases))
+            offered, _ = _text_offers(page, matcher)
+            seen = [Seen(gateway.name, page.url, m.snippet) for m in offered[:1]]
+            seen += [Seen(gateway.name, page.url, where) for words, where in images if matcher.search(words)][:1]
+            seen += [Seen(gateway.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, gateway.hosts)][:1]
+            gateways += seen
+        for channel in config.red_flag_channels:
+            matcher = PhraseSet(tuple(channel.phrases))
+            context = PhraseSet(tuple(channel.context)) if channel.context else None
+            exclude = PhraseSet(tuple(channel.exclude_context)) if channel.exclude_context else None
+            offered, _ = _text_offers(page, matcher, context, exclude)
+            found = [Seen(channel.name, page.url, m.snippet) for m in offered]
+            if context is None:
+                found += [Seen(channel.name, page.url, where) for words, where in images if matcher.search(words)]
+            found += [Seen(channel.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, channel.hosts)]
+            if found:
+                red.setdefault(channel.id, []).extend(found)
+            for m in offered:
+                s, e = sentence_bounds(page.text, m.start, m.end)
+                sentence = page.text[s:e]
+                if _PERCENT.search(sentence) or incentive.search(sentence):
+                    incentives.append(Seen(channel.name, page.url, snippet_around(page.text, s, e, radius=0)))
+
+    outcomes: list[Outcome] = []
+    has_cards = bool(cards or gateways)
+    channel_names = {c.id: c.name for c in config.red_flag_channels}
+    milder = {c.id for c in config.red_flag_channels if c.also_legitimate}
     if red:
-        return [red]
-    if cards:
-        return [cards]
-    return [Outcome("none-found").add(site.final_url, "Pages read: " + ", ".join(site.pages_read))]
+        if has_cards:
+            outcome_id = "red-flag-with-cards"
+        elif set(red) <= milder:
+            outcome_id = "bank-transfer-only"
+        else:
+            outcome_id = "red-flag-only"
+        outcome = Outcome(outcome_id, facts={"channels": sorted(channel_names[c] for c in red)})
+        for channel_id, seen in red.items():
+            outcome.add(seen[0].url, f"{seen[0].label}: {seen[0].snippet}")
+        for s in (gateways or cards)[:1]:
+            outcome.add(s.url, f"Card payment ({s.label}): {s.snippet}")
+        outcomes.append(outcome)
+    elif gateways:
+        outcome = Outcome("cards-via-gateway", facts={"gateways": sorted({g.label for g in gateways})})
+        for s in gateways:
+            outcome.add(s.url, f"{s.label}: {s.snippet}")
+        outcomes.append(outcome)
+    elif cards:
+        outcome = Outcome("cards-no-gateway-seen")
+        for s in cards[:3]:
+            outcome.add(s.url, s.snippet)
+        outcomes.append(outcome)
+    elif card_refusals:
+        outcome = Outcome("cards-refused")
+        for s in card_refusals[:3]:
+            outcome.add(s.url, s.snippet)
+        outcomes.append(outcome)
+    else:
+        outcomes.append(
+            Outcome("none-found", facts={"pages_read": [p.url for p in pages]})
+            .add(site.final_url, "Pages read: " + ", ".join(p.url for p in pages))
+        )
+    if red and card_refusals and not has_cards:
+        for s in card_refusals[:1]:
+            outcomes[0].add(s.url, f"Cards refused: {s.snippet}")
+    if incentives:
+        outcome = Outcome("incentive-outside-cards")
+        for s in incentives:
+            outcome.add(s.url, f"{s.label}: {s.snippet}")
+        outcomes.append(outcome)
+    return outcomes
 
 
 CHECK = Check(id="payment", outcomes=OUTCOMES, config_model=Config, run=run)

@@ -1,33 +1,62 @@
 """Prescription: does the site require a valid prescription for prescription-only medicines, and how?
 
 This is the strongest single signal: most sites on NABP's Not Recommended list sell without a valid
-prescription. Drug lists (with their prescription and controlled status) and phrases live in rules.yaml.
+prescription. It is also where legitimate and rogue pages share the most words, so every phrase is read in its
+sentence (see `_context`): a "no prescription needed" inside a warning, an OTC explanation or a question answered
+"No" is not an offer, and a requirement stated about "legitimate pharmacies" in a buying guide is not the site's
+own policy. Drug lists (prescription-only, controlled with schedule, unlicensed, OTC) and every phrase live in
+rules.yaml.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Literal
 
+from app.page import Page
 from app.rules import ConfigModel
 from app.site import Site
-from app.textmatch import PhraseSet
+from app.textmatch import PhraseSet, snippet_around
 
+from . import _context as ctx
 from .base import Check, Outcome
+
+DrugStatus = Literal["rx", "controlled", "unlicensed", "otc"]
 
 
 class Drug(ConfigModel):
     name: str
     aliases: list[str] = []
-    status: Literal["rx", "controlled", "otc"]
+    status: DrugStatus
     schedule: str | None = None  # e.g. "US C-II"
+    # Names that are also ordinary words or other brands ("soma") count only right beside a strength or price,
+    # and never inside a domain name.
+    ambiguous_aliases: list[str] = []
 
 
 class Config(ConfigModel):
     requirement_phrases: list[str]
     verification_phrases: list[str]
     mention_phrases: list[str]
+    # Read as an offer wherever they stand (unless a warning, a refusal, an OTC explanation or a question).
     no_prescription_phrases: list[str]
+    # "Without a prescription" alone is also how OTC medicines are described; an offer only beside a named
+    # prescription-only or controlled drug.
+    without_prescription_phrases: list[str]
     questionnaire_phrases: list[str]
+    # Cues that turn a phrase in the same sentence into something other than the site's own offer or policy.
+    warning_context: list[str]
+    refusal_context: list[str]
+    otc_context: list[str]
+    third_party_context: list[str]
+    # Cues that a named drug is for sale in that sentence (buy, price, per pill, add to cart...).
+    offer_context: list[str]
+    # Path words of a product page (/product/xanax-2mg): a drug named in such a path is on sale there.
+    product_path_words: list[str]
+    # Words of a pharmacy that dispenses against prescriptions (refills, insurance, copays): a price list of
+    # prescription drugs beside them is a dispensing price list, not an offer without a prescription.
+    dispensing_context: list[str] = []
     drugs: list[Drug]
 
 
@@ -40,57 +69,274 @@ OUTCOMES = (
     "questionnaire-only",
     "controlled-offered",
     "controlled-without-process",
+    "unlicensed-offered",
 )
 
-
-def _drug_sets(config: Config) -> tuple[PhraseSet, PhraseSet]:
-    rx = [n for d in config.drugs if d.status == "rx" for n in [d.name, *d.aliases]]
-    controlled = [n for d in config.drugs if d.status == "controlled" for n in [d.name, *d.aliases]]
-    return PhraseSet(tuple(rx)), PhraseSet(tuple(controlled))
+_STRENGTH = r"(?:\s*(?:hcl|er|xr|sr|cr|ir|la|odt|tablets?|caps(?:ules)?|\(generic\))){0,2}[\s-]*\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ml|iu)\b"
+_NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno longer|\bwithout)\W+(?:\w+\W+){0,2}$", re.I)
 
 
-def _collect(site: Site, phrases: PhraseSet, outcome: str) -> Outcome | None:
-    result = None
-    for page, text in site.texts():
-        for match in phrases.finditer(text, limit=3):
-            result = result or Outcome(outcome)
-            result.add(page.url, match.snippet)
-    return result
+@dataclass
+class _Compiled:
+    config: Config
+    requirement: PhraseSet
+    verification: PhraseSet
+    mention: PhraseSet
+    no_rx: PhraseSet
+    without_rx: PhraseSet
+    questionnaire: PhraseSet
+    warning: PhraseSet
+    refusal: PhraseSet
+    otc: PhraseSet
+    third_party: PhraseSet
+    offer: PhraseSet
+    product_path: PhraseSet
+    dispensing: PhraseSet
+    by_status: dict[str, PhraseSet] = field(default_factory=dict)
+    strength_after: dict[str, re.Pattern] = field(default_factory=dict)
+
+
+_cache: dict[int, _Compiled] = {}
+
+
+def _names(drugs: list[Drug], status: str, *, include_ambiguous: bool) -> list[str]:
+    out = []
+    for d in drugs:
+        if d.status != status:
+            continue
+        out += [d.name, *d.aliases]
+        if include_ambiguous:
+            out += d.ambiguous_aliases
+    return out
+
+
+def _compiled(config: Config) -> _Compiled:
+    key = id(config)
+    if key not in _cache:
+        c = _Compiled(
+            config=config,
+            requirement=PhraseSet(config.requirement_phrases),
+            verification=PhraseSet(config.verification_phrases),
+            mention=PhraseSet(config.mention_phrases),
+            no_rx=PhraseSet(config.no_prescription_phrases),
+            without_rx=PhraseSet(config.without_prescription_phrases),
+            questionnaire=PhraseSet(config.questionnaire_phrases),
+            warning=PhraseSet(config.warning_context),
+            refusal=PhraseSet(config.refusal_context),
+            otc=PhraseSet(config.otc_context),
+            third_party=PhraseSet(config.third_party_context),
+            offer=PhraseSet(config.offer_context),
+            product_path=PhraseSet(config.product_path_words),
+            dispensing=PhraseSet(config.dispensing_context),
+        )
+        for status in ("rx", "controlled", "unlicensed", "otc"):
+            c.by_status[status] = PhraseSet(_names(config.drugs, status, include_ambiguous=False))
+            ambiguous = [a for d in config.drugs if d.status == status for a in d.ambiguous_aliases]
+            if ambiguous:
+                body = "|".join(re.escape(a) for a in sorted(ambiguous, key=len, reverse=True))
+                c.strength_after[status] = re.compile(rf"(?<!\w)(?:{body})(?={_STRENGTH})", re.I)
+        _cache[key] = c
+    return _cache[key]
+
+
+def _drug_matches(c: _Compiled, text: str, status: str, limit: int = 200):
+    """Matches of drugs of `status`, leaving out names that are part of an OTC product ("Viagra Connect")."""
+    lowered = text.lower()
+    otc = ctx.narrowed(c.by_status["otc"], lowered)
+    otc_spans = [(m.start, m.end) for m in otc.finditer(text, limit=200)] if status != "otc" else []
+    for m in ctx.narrowed(c.by_status[status], lowered).finditer(text, limit=limit):
+        if any(a <= m.start < b for a, b in otc_spans):
+            continue
+        yield m
+
+
+def _names_prescription_drug(c: _Compiled, text: str) -> bool:
+    return any(next(_drug_matches(c, text, s, limit=5), None) for s in ("rx", "controlled", "unlicensed"))
+
+
+def _is_offer(c: _Compiled, sents: list[ctx.Sentence], i: int, match_start: int, *, weak: bool) -> str | None:
+    """The evidence text when the no-prescription phrase in sentence i is the site's own offer, else None."""
+    s = sents[i].text
+    if ctx.has(c.warning, s) or ctx.has(c.refusal, s):
+        return None
+    names_drug = _names_prescription_drug(c, s)
+    if sents[i].is_question:
+        answer = ctx.answer_to(sents, i)
+        if ctx.answer_is_yes(answer) and not ctx.has(c.warning, answer):
+            return f"{s} {answer}"
+        return None
+    if not names_drug:
+        if weak or ctx.has(c.otc, s) or ctx.has(c.by_status["otc"], s):
+            return None
+        # "medicines that do not need a prescription" describes a category of products, not an offer.
+        before = s[: max(0, match_start - sents[i].start)].rstrip().lower()
+        if before.endswith((" that", " which", "that", "which")):
+            return None
+    # A question just before ("Do I need a prescription?") answered "No" in this sentence is an offer; answered
+    # with a refusal it was filtered above.
+    return s
+
+
+def _answered_no(c: _Compiled, sents: list[ctx.Sentence], requirement: PhraseSet):
+    """Evidence for each "Do I need a prescription to order X?" answered "No" (without a requirement after it).
+
+    Only questions about buying or ordering, or naming a prescription drug, count; questions about OTC products,
+    vaccines and the like are legitimate "No"s.
+    """
+    for i, sent in enumerate(sents):
+        if not sent.is_question or not ctx.has(requirement, sent.text):
+            continue
+        question = sent.text
+        if not (ctx.has(c.offer, question) or _names_prescription_drug(c, question)):
+            continue
+        if ctx.has(c.otc, question) or ctx.has(c.by_status["otc"], question) or ctx.has(c.warning, question):
+            continue
+        answer = ctx.answer_to(sents, i)
+        if not ctx.answer_is_no(answer) or ctx.has(c.refusal, answer):
+            continue
+        if ctx.has(requirement, answer) or ctx.has(c.otc, answer) or ctx.has(c.warning, answer):
+            continue
+        yield f"{question} {answer}"
+
+
+def _own_policy(c: _Compiled, sentence: str, phrase_offset: int) -> bool:
+    """A requirement or verification sentence that states the site's own policy, not advice about others."""
+    if _NEGATED_BEFORE.search(sentence[:phrase_offset]):
+        return False
+    if ctx.has(c.warning, sentence):
+        return False
+    if ctx.has(c.third_party, sentence) and not ctx.speaks_for_itself(sentence):
+        return False
+    return True
+
+
+_PRESCRIBING = re.compile(r"prescri|doctor|physician|clinician|\bgp\b|specialist", re.I)
+
+
+def _collect_own(c: _Compiled, page: Page, sents, phrases: PhraseSet, outcome: Outcome | None, name: str):
+    for m in phrases.finditer(page.text, limit=20):
+        i = ctx.sentence_at(sents, m.start)
+        s = sents[i]
+        if s.is_question:
+            continue
+        # A questionnaire or consultation matters here only when it leads to a prescription, not a
+        # pharmacist's medication review.
+        if name == "questionnaire-only" and not (_PRESCRIBING.search(s.text) or _names_prescription_drug(c, s.text)):
+            continue
+        if _own_policy(c, s.text, m.start - s.start):
+            outcome = outcome or Outcome(name)
+            outcome.add(page.url, m.snippet)
+    return outcome
+
+
+def _offered(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, str]]:
+    """(drug, snippet) for each drug of `status` offered for sale on the page."""
+    found: list[tuple[str, str]] = []
+    names = c.by_status[status]
+    path = ctx.url_words(page.url)
+    if path and (ctx.has(c.product_path, path) or ctx.has(c.offer, path)):
+        for m in names.finditer(path, limit=3):
+            found.append((m.phrase.lower(), f"Product page: {page.url}"))
+        if not found and status in c.strength_after:
+            m = c.strength_after[status].search(path)
+            if m:
+                found.append((m.group(0).lower(), f"Product page: {page.url}"))
+    for m in _drug_matches(c, page.text, status):
+        s = sents[ctx.sentence_at(sents, m.start)].text
+        if ctx.has(c.warning, s) or ctx.has(c.refusal, s):
+            continue
+        # A strength alone ("30mg") is also how drug information is written; an offer needs a sales cue.
+        if ctx.has(c.offer, s):
+            found.append((m.phrase.lower(), m.snippet))
+        if len(found) >= 5:
+            break
+    ambiguous = c.strength_after.get(status)
+    if ambiguous is not None:
+        for m in ambiguous.finditer(page.text):
+            s = sents[ctx.sentence_at(sents, m.start())].text
+            if ctx.has(c.offer, s) and not ctx.has(c.warning, s):
+                found.append((m.group(0).lower(), snippet_around(page.text, m.start(), m.end())))
+                break
+    return found
 
 
 def run(site: Site, config: Config):
     if not site.pages:
         return []
-    requirement = _collect(site, PhraseSet(tuple(config.requirement_phrases)), "required-stated")
-    verification = _collect(site, PhraseSet(tuple(config.verification_phrases)), "required-with-verification")
-    mention = _collect(site, PhraseSet(tuple(config.mention_phrases)), "mentioned-only")
-    no_rx = _collect(site, PhraseSet(tuple(config.no_prescription_phrases)), "no-prescription-offer")
-    questionnaire = _collect(site, PhraseSet(tuple(config.questionnaire_phrases)), "questionnaire-only")
-    rx_set, controlled_set = _drug_sets(config)
-    rx_drugs = _collect(site, rx_set, "rx-drugs-without-requirement")
-    controlled = _collect(site, controlled_set, "controlled-offered")
+    c = _compiled(config)
+    offers: Outcome | None = None
+    requirement: Outcome | None = None
+    verification: Outcome | None = None
+    questionnaire: Outcome | None = None
+    mention: Outcome | None = None
+    dispensing = False
+    offered: dict[str, list[tuple[str, str, str]]] = {"rx": [], "controlled": [], "unlicensed": []}
+
+    for page in site.pages:
+        text = page.text or ""
+        sents = ctx.sentences(text)
+        path = ctx.url_words(page.url)
+        # The address of a page is part of what it says: /soma-without-doctor-rx is an offer in itself.
+        if path and ctx.has(c.no_rx, path) and not ctx.has(c.warning, path) and not ctx.has(c.refusal, path):
+            offers = (offers or Outcome("no-prescription-offer")).add(page.url, f"Page address: {page.url}")
+        lowered = text.lower()
+        if sents:
+            for phrases, weak in ((ctx.narrowed(c.no_rx, lowered), False), (ctx.narrowed(c.without_rx, lowered), True)):
+                for m in phrases.finditer(text, limit=30):
+                    i = ctx.sentence_at(sents, m.start)
+                    evidence = _is_offer(c, sents, i, m.start, weak=weak)
+                    if evidence:
+                        offers = (offers or Outcome("no-prescription-offer")).add(
+                            page.url, snippet_around(evidence, 0, len(evidence)) if len(evidence) < 240 else m.snippet
+                        )
+            for evidence in _answered_no(c, sents, ctx.narrowed(c.requirement, lowered)):
+                offers = (offers or Outcome("no-prescription-offer")).add(page.url, evidence[:240])
+            requirement = _collect_own(c, page, sents, ctx.narrowed(c.requirement, lowered), requirement, "required-stated")
+            verification = _collect_own(
+                c, page, sents, ctx.narrowed(c.verification, lowered), verification, "required-with-verification"
+            )
+            questionnaire = _collect_own(
+                c, page, sents, ctx.narrowed(c.questionnaire, lowered), questionnaire, "questionnaire-only"
+            )
+            dispensing = dispensing or ctx.has(ctx.narrowed(c.dispensing, lowered), text)
+            if mention is None:
+                m = c.mention.search(text)
+                if m:
+                    mention = Outcome("mentioned-only").add(page.url, m.snippet)
+        for status in offered:
+            offered[status] += [(page.url, drug, snip) for drug, snip in _offered(c, page, sents, status)]
 
     outcomes: list[Outcome] = []
-    has_process = requirement is not None and verification is not None
-    if no_rx:
-        outcomes.append(no_rx)
+    if offers:
+        outcomes.append(offers)
+    has_process = requirement is not None and verification is not None and not offers
     if has_process:
-        combined = Outcome("required-with-verification", evidence=requirement.evidence[:2] + verification.evidence[:3])
-        outcomes.append(combined)
-    elif questionnaire and (rx_drugs or controlled):
+        outcomes.append(
+            Outcome("required-with-verification", evidence=requirement.evidence[:2] + verification.evidence[:3])
+        )
+    elif questionnaire and not offers:
         outcomes.append(questionnaire)
-    elif requirement:
+    elif requirement and not offers:
         outcomes.append(requirement)
-    elif mention:
+    elif mention and not offers:
         outcomes.append(mention)
 
-    if controlled:
-        if no_rx or not (has_process or requirement):
-            outcomes.append(Outcome("controlled-without-process", evidence=controlled.evidence))
+    def drug_outcome(name: str, items) -> Outcome:
+        o = Outcome(name, facts={"drugs": sorted({d for _, d, _ in items})})
+        for url, _, snip in items:
+            o.add(url, snip)
+        return o
+
+    required = requirement is not None or verification is not None
+    if offered["controlled"]:
+        if offers or not required:
+            outcomes.append(drug_outcome("controlled-without-process", offered["controlled"]))
         else:
-            outcomes.append(controlled)
-    if rx_drugs and not (requirement or verification or no_rx):
-        outcomes.append(rx_drugs)
+            outcomes.append(drug_outcome("controlled-offered", offered["controlled"]))
+    if offered["unlicensed"]:
+        outcomes.append(drug_outcome("unlicensed-offered", offered["unlicensed"]))
+    if offered["rx"] and not required and not offers and not dispensing:
+        outcomes.append(drug_outcome("rx-drugs-without-requirement", offered["rx"]))
     return outcomes
 
 

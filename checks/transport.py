@@ -1,44 +1,111 @@
-"""Transport security: is the site served over HTTPS, and do sensitive forms post over HTTPS?"""
+"""Transport security: is the site served over HTTPS, and do forms that ask for sensitive data post over HTTPS?
+
+A form's fields are classified from their name, id, type, autocomplete token and placeholder (split into words,
+so "ccNumber", "cc-number" and "cc_number" all read "cc number", and "discard" is not a "card"). A form that
+sends card numbers over plain HTTP is critical; one that sends passwords, addresses or health data is high.
+"""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
+from app.page import Form
 from app.rules import ConfigModel
 from app.site import Site
+from app.textmatch import PhraseSet
 
 from .base import Check, Outcome
 
 
 class Config(ConfigModel):
-    sensitive_input_names: list[str]
+    card_fields: list[str]
+    password_fields: list[str]
+    address_fields: list[str]
+    health_fields: list[str]
 
 
-OUTCOMES = ("https-valid", "no-https", "http-redirects-to-https", "http-not-upgraded", "sensitive-form-over-http")
+OUTCOMES = (
+    "https-valid",
+    "tls-invalid",
+    "no-https",
+    "http-redirects-to-https",
+    "http-not-upgraded",
+    "card-form-over-http",
+    "sensitive-form-over-http",
+)
+
+
+_EMAIL_ADDRESS = re.compile(r"\b(?:e ?mail|ip|web|wallet) address\b")
+
+
+def _words(value: str) -> str:
+    value = re.sub(r"([a-z])([A-Z])", r"\1 \2", value)
+    return " ".join(re.split(r"[^0-9A-Za-z]+", value)).lower().strip()
+
+
+def _matcher(phrases: list[str]) -> PhraseSet:
+    return PhraseSet(tuple(_words(p) for p in phrases))
+
+
+def classify_form(form: Form, config: Config) -> list[str]:
+    """The kinds of sensitive data a form asks for: "card", "password", "address", "health"."""
+    kinds = []
+    fields = [
+        # "Your email address" is not a postal address.
+        _EMAIL_ADDRESS.sub(" ", " ".join(filter(None, (_words(i.name), _words(i.type), _words(i.autocomplete), _words(i.placeholder)))))
+        for i in form.inputs
+        if i.type not in ("hidden", "submit", "button", "image", "reset")
+    ]
+    for kind, phrases in (("card", config.card_fields), ("password", config.password_fields),
+                          ("address", config.address_fields), ("health", config.health_fields)):
+        matcher = _matcher(phrases)
+        if any(matcher.search(f) for f in fields):
+            kinds.append(kind)
+    if any(i.type == "password" for i in form.inputs) and "password" not in kinds:
+        kinds.append("password")
+    return kinds
 
 
 def run(site: Site, config: Config):
+    start_record = site.records[0] if site.records else None
     start = site.start_page
-    if start is None:
-        return []
     outcomes = []
+    if start is None:
+        if start_record is not None and start_record.error == "tls_invalid":
+            outcomes.append(Outcome("tls-invalid").add(start_record.url, start_record.error_message or "The HTTPS certificate is not valid."))
+        return outcomes
     if start.https:
-        outcomes.append(Outcome("https-valid").add(start.url, "Served over HTTPS with a valid certificate"))
+        if start_record is None or start_record.tls_valid is not False:
+            outcomes.append(Outcome("https-valid").add(start.url, "Served over HTTPS; the certificate was verified when the page was fetched."))
         if site.http_upgrades_to_https is True:
-            outcomes.append(Outcome("http-redirects-to-https").add(f"http://{site.host}/", "Redirects to HTTPS"))
+            outcomes.append(Outcome("http-redirects-to-https").add(f"http://{site.host}/", "The plain-HTTP address redirects to HTTPS."))
         elif site.http_upgrades_to_https is False:
-            outcomes.append(Outcome("http-not-upgraded").add(f"http://{site.host}/", "Plain HTTP is not redirected to HTTPS"))
+            outcomes.append(Outcome("http-not-upgraded").add(f"http://{site.host}/", "The plain-HTTP address is not redirected to HTTPS."))
     else:
-        outcomes.append(Outcome("no-https").add(start.url, "Served over plain HTTP"))
-    sensitive = tuple(n.lower() for n in config.sensitive_input_names)
+        outcomes.append(Outcome("no-https").add(start.url, "Served over plain HTTP."))
+
+    card: Outcome | None = None
+    sensitive: Outcome | None = None
     for page in site.pages:
         for form in page.forms:
-            names = [f"{i.name} {i.type} {i.autocomplete}".lower() for i in form.inputs]
-            if any(s in n for n in names for s in sensitive) and urlsplit(form.action).scheme.lower() == "http":
-                outcomes.append(
-                    Outcome("sensitive-form-over-http").add(page.url, f"Form posts to {form.action} over plain HTTP")
-                )
-                break
+            try:
+                scheme = urlsplit(form.action).scheme.lower()
+            except ValueError:
+                continue
+            if scheme != "http":
+                continue
+            kinds = classify_form(form, config)
+            if not kinds:
+                continue
+            snippet = f"A form asking for {', '.join(kinds)} data posts to {form.action} over plain HTTP."
+            if "card" in kinds:
+                card = card or Outcome("card-form-over-http")
+                card.add(page.url, snippet)
+            else:
+                sensitive = sensitive or Outcome("sensitive-form-over-http")
+                sensitive.add(page.url, snippet)
+    outcomes += [o for o in (card, sensitive) if o]
     return outcomes
 
 

@@ -1,4 +1,7 @@
-"""Every error leaves the API as `{"error": {"code", "message"}}` with a 4xx status, never a traceback."""
+"""Every error leaves the API as `{"error": {"code", "message"}}` with a 4xx status, never a traceback.
+
+A browser asking for a page outside /api/ gets the same message as an HTML page instead.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +12,35 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.cache import CheckerBusy
 from app.netpolicy import FetchError
 
 log = logging.getLogger("pharmacheck.api")
 
 
 class APIError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}}, headers=headers)
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith("/api/") or path in ("/docs", "/redoc", "/openapi.json", "/healthz"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _html_error(request: Request, status: int, message: str):
+    from .templating import render
+
+    headings = {404: "Page not found", 405: "That does not work here", 429: "Too many requests", 500: "Something went wrong"}
+    heading = headings.get(status, "Something went wrong" if status >= 500 else "That request did not work")
+    return render(request, "error.html", status_code=status, page_title=f"{heading} · pharmacheck",
+                  heading=heading, message=message, noindex=True)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -36,9 +56,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _fetch_error(request: Request, exc: FetchError):
         return error_response(400, exc.code, exc.message)
 
+    @app.exception_handler(CheckerBusy)
+    async def _busy(request: Request, exc: CheckerBusy):
+        response = error_response(503, "busy", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError):
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -47,9 +73,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(exc.status_code, "http_error")
+        if _wants_html(request):
+            message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
+            return _html_error(request, exc.status_code, message)
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s", request.url.path)
+        if _wants_html(request):
+            return _html_error(request, 500, "Something went wrong on our side; the error was logged.")
         return error_response(500, "internal_error", "Something went wrong on our side; the error was logged.")

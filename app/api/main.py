@@ -5,24 +5,31 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import __version__
+from app.cache import ReportCache
 from app.pipeline import Checker
 from app.service import make_fetcher
 from app.settings import Settings
 
-from . import routes_checks, routes_meta
+from . import routes_checks, routes_meta, routes_web
+from .access import AccessControl
 from .errors import install_error_handlers
+from .headers import SecurityHeadersMiddleware
+from .templating import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     # Built eagerly so that a broken rules file stops start-up with a clear message instead of failing requests.
     checker = Checker(settings, fetcher=make_fetcher(settings))
+    reports = ReportCache(checker, settings.cache_ttl)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        await reports.aclose()
         await checker.aclose()
 
     app = FastAPI(
@@ -33,7 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.checker = checker
     app.state.settings = settings
+    app.state.reports = reports
+    app.state.access = AccessControl(settings)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(routes_meta.router)
     app.include_router(routes_checks.router)
+    app.include_router(routes_web.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,646 @@
+"""Finding accreditation claims on a site and tying each to the registry it names.
+
+A claim is something the site says about itself: a seal image, a badge line in a footer, "we are
+LegitScript-certified", a registration number. A mention is advice about registries in general ("look for the
+VIPPS seal"), which rogue sites copy word for word; it is not a claim and earns nothing either way. Everything
+that names a registry (hosts, URL shapes, wording, number formats) comes from rules.yaml, so this module holds
+only the method.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from app.domains import registrable_domain, split_host
+from app.page import Page
+from app.rules import ConfigModel
+from app.site import Site
+from app.textmatch import PhraseSet, snippet_around
+
+# A hostile page can repeat a registry's name endlessly; this many hits are read and the rest ignored.
+MAX_TEXT_HITS = 2000
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration (the `accreditation.config` section of rules.yaml)
+
+
+class EntryRule(ConfigModel):
+    """Which register entry a valid number opens: numbers fully matching `when` are of this kind."""
+
+    when: str
+    kind: str
+    url: str  # with {number}
+
+
+class NumberRule(ConfigModel):
+    """How a registration number for one register is cited, and which numbers can exist."""
+
+    kind: str  # what the cited number identifies ("premises", "registration"), shown in evidence
+    pattern: str  # finds a cited number in text; must have a (?P<number>...) group
+    valid: str  # a number that can exist fully matches this
+    entries: list[EntryRule] = []
+
+
+class LiveLookup(ConfigModel):
+    """How to ask the registry itself, when live confirmation is switched on."""
+
+    base_url: str  # scheme and host; kept apart from `path` so a mirror or a stand-in can be configured
+    path: str  # with {domain} or {number}
+    key: Literal["domain", "number"]
+    confirm_words: list[str]
+    deny_words: list[str] = []
+    # Words that, near this site's domain or the cited number, mean the registry classifies it as bad.
+    deny_near_key_words: list[str] = []
+    not_found_is_denial: bool = False
+    near_chars: int = 300
+    # For number look-ups: patterns (postcodes, say) that pick this pharmacy's own details out of its pages,
+    # to compare with the register entry.
+    identity_patterns: list[str] = []
+    documented: bool = False  # whether the registry documents this response format
+
+    def url_for(self, value: str) -> str:
+        return self.base_url.rstrip("/") + self.path.format(domain=value, number=value)
+
+
+class Registry(ConfigModel):
+    id: str
+    name: str
+    claim_phrases: list[str] = []
+    seal_markers: list[str] = []  # substrings of seal image/script file names, alt and title text
+    hosts: list[str]
+    # Other sites of the body that runs the register (its news pages, its reporting service): genuine, but not
+    # the register, so a link there proves nothing either way.
+    owner_domains: list[str] = []
+    lookalike_tokens: list[str] = []  # a host with one of these as (part of) a label, not owned, imitates it
+    domain_in_link: list[str] = []  # regexes with (?P<domain>...) over a registry link
+    entry_in_link: list[str] = []  # regexes with (?P<number>...) over a registry link
+    lookup_url: str | None = None  # the registry's look-up for a domain, with {domain}
+    search_page: str | None = None  # where a consumer searches the register by hand
+    numbers: list[NumberRule] = []
+    backed_by_pharmacy_tld: bool = False  # a .pharmacy domain is itself this registry's proof
+    # Whether a claim with no link is a warning sign. Where the register offers only a search form and
+    # legitimate pharmacies state the claim in words (US state licences), it is neither proof nor a warning.
+    unlinked_claim_is_red_flag: bool = True
+    live: LiveLookup | None = None
+
+
+class MemberState(ConfigModel):
+    code: str
+    flag_words: list[str]  # country names and codes as they appear in logo file names, alt and title text
+    registry: str  # id of the registry that holds this state's register
+
+
+class EuLogo(ConfigModel):
+    logo_markers: list[str]
+    eu_flag_words: list[str]
+    states: list[MemberState]
+
+
+class ClaimContext(ConfigModel):
+    first_person: list[str]
+    claim_verbs: list[str]
+    advice_markers: list[str]
+    badge_words: list[str]
+    badge_max_words: int = 8
+    advice_page_words: list[str]  # in a page title or address, mark a guide or checklist
+    first_person_reach: int = 80  # characters between "we"/"our" and the accreditation verb
+
+
+class RegisterNames(ConfigModel):
+    lead_ins: list[str]  # "registered with", "licensed by": what makes a register name a claim
+    real: list[str]
+    fake: list[str] = []
+    us_states: list[str]
+
+
+class Config(ConfigModel):
+    claim_context: ClaimContext
+    registries: list[Registry]
+    eu_logo: EuLogo
+    register_names: RegisterNames
+
+    def registry(self, registry_id: str) -> Registry | None:
+        for r in self.registries:
+            if r.id == registry_id:
+                return r
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What was found
+
+
+@dataclass(frozen=True)
+class Claim:
+    registry: str
+    how: str  # "text", "badge", "image", "script", "number"
+    page_url: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class RegistryLink:
+    registry: str
+    page_url: str
+    url: str
+    https: bool
+    named_domain: str = ""  # registrable domain the link names, when it names one
+    named_number: str = ""
+    seal: bool = False  # an image link or a claim-worded anchor: the site presents it as its proof
+
+
+@dataclass(frozen=True)
+class WrongHostLink:
+    registry: str
+    page_url: str
+    url: str
+    why: str
+
+
+@dataclass(frozen=True)
+class CitedNumber:
+    registry: str
+    kind: str
+    number: str
+    valid: bool
+    page_url: str
+    snippet: str
+    entry_url: str | None
+
+
+@dataclass(frozen=True)
+class BadRegister:
+    page_url: str
+    snippet: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EuLogoSeen:
+    page_url: str
+    src: str
+    flag: str  # member state code, "EU" for the EU flag, "" when the image does not say
+    link: str
+    link_state: str  # member state whose register the link goes to, "" otherwise
+    flag_named: bool = False  # the flag was named in words, not only guessed from a country code in a file name
+
+
+@dataclass
+class Findings:
+    claims: list[Claim] = field(default_factory=list)
+    links: list[RegistryLink] = field(default_factory=list)
+    wrong_hosts: list[WrongHostLink] = field(default_factory=list)
+    numbers: list[CitedNumber] = field(default_factory=list)
+    bad_registers: list[BadRegister] = field(default_factory=list)
+    eu_logos: list[EuLogoSeen] = field(default_factory=list)
+
+    def registries_claimed(self) -> list[str]:
+        seen: list[str] = []
+        for item in [*self.claims, *self.links, *self.numbers, *self.wrong_hosts]:
+            if item.registry not in seen:
+                seen.append(item.registry)
+        return seen
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def host_matches(host: str, hosts: list[str]) -> bool:
+    host = (host or "").lower().rstrip(".")
+    return any(host == h or host.endswith("." + h) for h in hosts)
+
+
+def _hostname(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def _phrases(items: tuple[str, ...]) -> PhraseSet:
+    return PhraseSet(items)
+
+
+def _contains_marker(haystack: str, markers: list[str]) -> str | None:
+    low = haystack.lower()
+    for marker in markers:
+        if marker.lower() in low:
+            return marker
+    return None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“(])")
+
+
+def sentences(text: str):
+    """(start offset, sentence) for each line of text, split again at sentence ends."""
+    offset = 0
+    for line in text.split("\n"):
+        pos = 0
+        for part in _SENTENCE_END.split(line):
+            start = line.find(part, pos)
+            pos = start + len(part)
+            if part.strip():
+                yield offset + start, part
+        offset += len(line) + 1
+
+
+def is_pharmacy_tld(site: Site) -> bool:
+    _, _, suffix = split_host(site.host or site.domain)
+    return suffix == "pharmacy"
+
+
+_FILE_EXTENSIONS = {"html", "htm", "php", "asp", "aspx", "jsp", "cfm", "png", "jpg", "jpeg", "gif", "svg", "webp",
+                    "js", "css", "pdf", "xml", "json", "txt"}
+_HOST_SHAPE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
+
+
+def _domain_like(token: str) -> str:
+    token = unquote(token).strip().lower()
+    if "://" in token:
+        token = _hostname(token)
+    token = token.split("/")[0].split("?")[0].strip(". ")
+    if not token or " " in token or "." not in token or "@" in token:
+        return ""
+    # Only something shaped like a host name names a site ("v1.2" or "page.html?x" do not).
+    if not _HOST_SHAPE.fullmatch(token) or token.rsplit(".", 1)[-1] in _FILE_EXTENSIONS:
+        return ""
+    return registrable_domain(token)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Claim versus mention
+
+
+class ClaimReader:
+    """Decides whether a sentence is the site speaking about itself or giving advice about registries."""
+
+    def __init__(self, ctx: ClaimContext, site: Site):
+        self.ctx = ctx
+        self.advice = _phrases(tuple(ctx.advice_markers))
+        self.badge = _phrases(tuple(ctx.badge_words))
+        verbs = "|".join(sorted((re.escape(v) for v in ctx.claim_verbs), key=len, reverse=True))
+        subjects = [re.escape(w).replace(r"\ ", r"\s+") for w in ctx.first_person]
+        for name in self._site_names(site):
+            # "mapleleafmeds.com" calls itself "Maple Leaf Meds": letters of the name with optional gaps.
+            letters = [re.escape(c) for c in re.sub(r"[^\w]", "", name)]
+            subjects.append(r"[\s.-]?".join(letters))
+        subject = "|".join(sorted(subjects, key=len, reverse=True))
+        reach = ctx.first_person_reach
+        self.first_person = re.compile(
+            rf"(?<!\w)(?:{subject})(?!\w)[^.!?\n]{{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)", re.IGNORECASE
+        )
+
+    @staticmethod
+    def _site_names(site: Site) -> list[str]:
+        names = []
+        _, label, _ = split_host(site.domain or "")
+        if label and len(label) >= 4:
+            names.append(label)
+        for page in site.pages:
+            for org in page.organizations:
+                if org.name and 4 <= len(org.name) <= 60:
+                    names.append(org.name)
+        return names
+
+    def is_advice_page(self, page: Page) -> bool:
+        words = _phrases(tuple(self.ctx.advice_page_words))
+        return bool(words.search(page.title) or words.search(unquote(urlsplit(page.url).path).replace("-", " ").replace("_", " ")))
+
+    def classify(self, sentence: str, *, advice_page: bool) -> Literal["claim", "badge", "mention"]:
+        has_advice = self.advice.search(sentence) is not None
+        speaking = self.first_person.search(sentence)
+        # Advice wording up to the end of "we ... accredited" makes it advice ("we recommend you look for VIPPS
+        # accredited pharmacies"); after it, it is the site's own pitch ("..., so you can order with confidence").
+        if speaking and self.advice.search(sentence[: speaking.end()]) is None:
+            return "claim"
+        words = sentence.split()
+        # A badge is a label ("VIPPS Accredited Pharmacy"), not a sentence about someone.
+        if (
+            not advice_page
+            and not has_advice
+            and not sentence.rstrip().endswith((".", "!", "?"))
+            and len(words) <= self.ctx.badge_max_words
+            and self.badge.search(sentence) is not None
+        ):
+            return "badge"
+        return "mention"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The scan
+
+
+class Scanner:
+    def __init__(self, site: Site, config: Config):
+        self.site = site
+        self.config = config
+        self.reader = ClaimReader(config.claim_context, site)
+        self.findings = Findings()
+        self._claim_phrases = {r.id: _phrases(tuple(r.claim_phrases)) for r in config.registries}
+        self._any_claim_phrase = _phrases(tuple(p for r in config.registries for p in r.claim_phrases))
+
+    def scan(self) -> Findings:
+        for page in self.site.pages:
+            advice_page = self.reader.is_advice_page(page)
+            self._scan_text(page, advice_page)
+            self._scan_numbers(page)
+            self._scan_register_names(page)
+            self._scan_images(page, advice_page)
+            self._scan_links(page)
+            self._scan_scripts(page)
+        return self.findings
+
+    # -- text -----------------------------------------------------------------------------------------------
+    def _scan_text(self, page: Page, advice_page: bool) -> None:
+        if not page.text or not self._any_claim_phrase:
+            return
+        spans: list[tuple[int, str]] | None = None
+        starts: list[int] = []
+        judged: set[int] = set()
+        # Only sentences that name some registry are read closely; on a long page that is a handful.
+        for hit in self._any_claim_phrase.finditer(page.text, limit=MAX_TEXT_HITS):
+            if spans is None:
+                spans = list(sentences(page.text))
+                starts = [start for start, _ in spans]
+            index = bisect_right(starts, hit.start) - 1
+            if index < 0 or index in judged:
+                continue
+            judged.add(index)
+            start, sentence = spans[index]
+            kind = self.reader.classify(sentence, advice_page=advice_page)
+            if kind == "mention":
+                continue
+            for registry in self.config.registries:
+                phrases = self._claim_phrases[registry.id]
+                m = phrases.search(sentence) if phrases else None
+                if m is not None:
+                    snippet = snippet_around(page.text, start + m.start, start + m.end)
+                    self.findings.claims.append(Claim(registry.id, "text" if kind == "claim" else "badge", page.url, snippet))
+
+    def _scan_numbers(self, page: Page) -> None:
+        if not page.text:
+            return
+        for registry in self.config.registries:
+            for rule in registry.numbers:
+                for m in _regex(rule.pattern).finditer(page.text):
+                    number = re.sub(r"[\s-]", "", m.group("number"))
+                    valid = bool(_regex(rule.valid).fullmatch(number))
+                    entry = next((e for e in rule.entries if _regex(e.when).fullmatch(number)), None) if valid else None
+                    self.findings.numbers.append(
+                        CitedNumber(
+                            registry=registry.id,
+                            kind=entry.kind if entry else rule.kind,
+                            number=number,
+                            valid=valid,
+                            page_url=page.url,
+                            snippet=snippet_around(page.text, m.start("number"), m.end("number")),
+                            entry_url=entry.url.format(number=number) if entry else None,
+                        )
+                    )
+                    if len(self.findings.numbers) > 50:
+                        return
+
+    def _scan_register_names(self, page: Page) -> None:
+        """A register cited as the site's regulator that does not exist ("General Health Pharmaceutical Council")."""
+        names = self.config.register_names
+        if not page.text:
+            return
+        lead = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.lead_ins)
+        body = r"((?:[A-Z][\w'’&-]*\s+|of\s+|and\s+|for\s+|the\s+){0,7}?(?:Council|Board(?:\s+of\s+Pharmacy)?|Association|Authority|Commission|Agency|Society|Federation|Institute|College)(?:\s+of\s+(?:[A-Z][\w'’-]*\s*){1,3})?)"
+        # Lead-ins match in any case; the name itself must be capitalised like a proper name.
+        pattern = re.compile(rf"(?i:{lead})\s+(?:(?i:the)\s+)?{body}")
+        real = [" ".join(r.lower().split()) for r in names.real]
+        fake = [" ".join(f.lower().split()) for f in names.fake]
+        states = {s.lower() for s in names.us_states}
+        for m in pattern.finditer(page.text):
+            name = " ".join(m.group(1).split()).strip(" ,.;")
+            low = name.lower()
+            if not any(w in low for w in ("pharm", "medic", "drug", "health")):
+                continue
+            # A real name inside the phrase ("UK General Pharmaceutical Council") is real; all of a real name's
+            # words with something inserted or swapped ("General Health Pharmaceutical Council") is an imitation;
+            # a name we do not know at all is left alone.
+            if any(f in low for f in fake) or _bogus_state_board(name, states):
+                bogus = True
+            elif any(r in low for r in real if len(r.split()) >= 3):
+                bogus = False
+            else:
+                bogus = _imitates(low, real)
+            if bogus:
+                self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
+
+    # -- markup ---------------------------------------------------------------------------------------------
+    def _registry_for_marker(self, text: str) -> Registry | None:
+        for registry in self.config.registries:
+            if registry.seal_markers and _contains_marker(text, registry.seal_markers):
+                return registry
+        return None
+
+    def _scan_images(self, page: Page, advice_page: bool) -> None:
+        eu = self.config.eu_logo
+        for img in page.images:
+            file_name = unquote(urlsplit(img.src).path.rsplit("/", 1)[-1]) if img.src else ""
+            described = f"{img.alt} {img.title} {file_name}"
+            src_and_text = f"{img.alt} {img.title} {unquote(img.src)}"
+            # The common logo is recognised by its wording or file name, or by being an image that links to a
+            # national register of online sellers (which is what the genuine logo does).
+            if _contains_marker(src_and_text, eu.logo_markers) or (img.link and self._eu_register_state(img.link)):
+                self._eu_logo(page, img, file_name)
+                continue
+            registry = self._registry_for_marker(src_and_text)
+            if registry is None:
+                continue
+            if advice_page and not img.link:
+                continue  # an illustration in a guide, not the site's own seal
+            label = img.alt or img.title or img.src
+            self.findings.claims.append(Claim(registry.id, "image", page.url, f"Seal image: {label}"[:240]))
+            if img.link:
+                self._classify_link(page, img.link, registry, seal=True)
+
+    def _eu_logo(self, page: Page, img, file_name: str) -> None:
+        eu = self.config.eu_logo
+        words_text = " ".join(f"{img.alt} {img.title} {file_name}".lower().replace("_", " ").replace("-", " ").split())
+        file_tokens = set(re.split(r"[^a-z]+", file_name.lower()))
+        flag, named = "", False
+        if any(re.search(rf"(?<![a-z]){re.escape(w.lower().replace('-', ' ').replace('_', ' '))}(?![a-z])", words_text) for w in eu.eu_flag_words):
+            flag, named = "EU", True
+        else:
+            for state in eu.states:
+                for word in state.flag_words:
+                    w = word.lower()
+                    # Country codes only count in file names ("logo_DE.png"): in alt text "de", "it" and "at"
+                    # are ordinary words.
+                    if len(w) <= 3 and w in file_tokens:
+                        flag = state.code
+                    elif len(w) > 3 and re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", words_text):
+                        flag, named = state.code, True
+                    if flag:
+                        break
+                if flag:
+                    break
+        link_state = self._eu_register_state(img.link) if img.link else ""
+        self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state, named))
+
+    def _eu_register_state(self, url: str) -> str:
+        """The member state whose register of online sellers `url` is on, or ""."""
+        host = _hostname(url)
+        for state in self.config.eu_logo.states:
+            registry = self.config.registry(state.registry)
+            if registry and host_matches(host, registry.hosts):
+                return state.code
+        return ""
+
+    def _scan_links(self, page: Page) -> None:
+        linked_images = {img.link for img in page.images if img.link}
+        for link in page.links:
+            host = _hostname(link.url)
+            if not host:
+                continue
+            registry = next((r for r in self.config.registries if host_matches(host, r.hosts)), None)
+            if registry is not None:
+                if link.url in linked_images:
+                    continue  # judged with its image
+                phrases = self._claim_phrases[registry.id]
+                seal = bool(phrases and phrases.search(link.text)) and self.reader.badge.search(link.text) is not None
+                self._classify_link(page, link.url, registry, seal=seal)
+                continue
+            if link.url in linked_images:
+                continue
+            # A claim-worded anchor ("Verify our LegitScript certification") that leads elsewhere.
+            for candidate in self.config.registries:
+                phrases = self._claim_phrases[candidate.id]
+                if phrases and phrases.search(link.text) and self.reader.badge.search(link.text) is not None:
+                    self._classify_link(page, link.url, candidate, seal=True)
+                    break
+                if imitates_host(host, candidate):
+                    self._classify_link(page, link.url, candidate, seal=True)
+                    break
+
+    def _scan_scripts(self, page: Page) -> None:
+        for src in page.scripts:
+            host = _hostname(src)
+            registry = self._registry_for_marker(unquote(src))
+            if registry is None:
+                continue
+            self.findings.claims.append(Claim(registry.id, "script", page.url, f"Seal script: {src}"[:240]))
+            if host_matches(host, registry.hosts):
+                number = _first_group(registry.entry_in_link, src, "number")
+                self.findings.links.append(
+                    RegistryLink(registry.id, page.url, src, src.lower().startswith("https://"), named_number=number or "", seal=True)
+                )
+            else:
+                self.findings.wrong_hosts.append(
+                    WrongHostLink(registry.id, page.url, src, f"the seal script is served from {host or 'the site'}, not {registry.name}")
+                )
+
+    def _classify_link(self, page: Page, url: str, registry: Registry, *, seal: bool) -> None:
+        host = _hostname(url)
+        if host_matches(host, registry.owner_domains) and not host_matches(host, registry.hosts):
+            self.findings.links.append(RegistryLink(registry.id, page.url, url, url.lower().startswith("https://"), seal=seal))
+            return
+        if not host_matches(host, registry.hosts):
+            if registrable_domain(host) == self.site.domain:
+                why = f"it leads to {host}, the site itself, not to {registry.name}"
+            elif imitates_host(host, registry):
+                why = f"{host} imitates {registry.name}'s address"
+            else:
+                why = f"it leads to {host or 'an unknown place'}, not to {registry.name}"
+            self.findings.wrong_hosts.append(WrongHostLink(registry.id, page.url, url, why))
+            return
+        named = named_domain(url, registry)
+        number = _first_group(registry.entry_in_link, url, "number") or ""
+        self.findings.links.append(
+            RegistryLink(
+                registry.id, page.url, url, url.lower().startswith("https://"),
+                named_domain=named, named_number=number, seal=seal,
+            )
+        )
+
+
+def named_domain(url: str, registry: Registry) -> str:
+    """The registrable domain a registry link names (the site it vouches for), or ""."""
+    found = _first_group(registry.domain_in_link, url, "domain")
+    if found:
+        return _domain_like(found)
+    return "" if registry.domain_in_link else _generic_named_domain(url, registry)
+
+
+def imitates_host(host: str, registry: Registry) -> bool:
+    """A host that borrows the registry's name without being the registry ("legitscript-verify.com")."""
+    if not registry.lookalike_tokens or host_matches(host, registry.hosts + registry.owner_domains):
+        return False
+    parts = [p for p in re.split(r"[.-]", host.lower()) if p]
+    for token in registry.lookalike_tokens:
+        t = token.lower().replace("-", "")
+        # Short tokens ("cipa", "mhra") must be a whole label part, or "municipal" would imitate CIPA.
+        if any(p == t if len(t) <= 5 else t in p for p in parts):
+            return True
+    return False
+
+
+_TRACKING_PARAMS = {"ref", "referrer", "referer", "source", "return", "returnurl", "return_url", "redirect", "next", "back"}
+
+
+def _first_group(patterns: list[str], text: str, group: str) -> str | None:
+    for pattern in patterns:
+        m = _regex(pattern).search(text)
+        if m and m.group(group):
+            return unquote(m.group(group))
+    return None
+
+
+def _generic_named_domain(url: str, registry: Registry) -> str:
+    """A domain named anywhere in a registry link's query or path (for registries with no configured shape)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    # Tracking and return-address parameters name the linking site or a partner, not the registry entry.
+    candidates = [
+        v for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
+    ] + parts.path.split("/")
+    for token in candidates:
+        domain = _domain_like(token)
+        if domain and not host_matches(domain, registry.hosts):
+            return domain
+    return ""
+
+
+def _imitates(name: str, real: list[str]) -> bool:
+    """Every word of a real register's name with something inserted, or one word swapped: an imitation."""
+    words = [w for w in re.split(r"[^\w']+", name) if w and w not in ("the",)]
+    wset = set(words)
+    for r in real:
+        rwords = [w for w in re.split(r"[^\w']+", r) if w and w not in ("the",)]
+        if len(rwords) < 3 or "{state}" in r:
+            continue
+        rset = set(rwords)
+        if rset <= wset and words != rwords:
+            return True
+        # One word swapped, but not the first: that is usually a place ("Alberta College of Pharmacy"), and a
+        # real register for another place is not an imitation.
+        if len(words) == len(rwords) and len(rset - wset) == 1 and len(wset - rset) == 1 and words[0] == rwords[0]:
+            return True
+    return False
+
+
+def _bogus_state_board(name: str, states: set[str]) -> bool:
+    m = re.match(r"(?:the\s+)?(.+?)\s+State\s+Board\s+of\s+Pharmacy$", name, re.IGNORECASE)
+    return bool(m) and m.group(1).lower() not in states
+
+
+def scan(site: Site, config: Config) -> Findings:
+    return Scanner(site, config).scan()

@@ -1,0 +1,169 @@
+"""Live confirmation: ask the registry a site claims whether it really lists the site.
+
+One adapter shape serves every registry; rules.yaml says where each registry's look-up lives (base URL and
+path), whether it is keyed by the site's domain or by a registration number, and which words on the answer
+confirm or deny. Few registries document their look-up responses, so matching is deliberately conservative:
+the registry confirms only when its answer shows the domain (or the number together with this pharmacy's
+name, domain or postcode) next to a confirming status word; it denies only on an explicit denial or an entry
+that plainly belongs to someone else; anything else is "inconclusive", never a guess.
+
+All requests go through the pipeline's Fetcher, so they obey the same destination policy, time limits and
+archive recording as every other fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from app.netpolicy import FetchError
+from app.page import parse_page
+from app.site import Site
+
+from .base import VerificationLink
+from ._registries import Config, Registry, scan
+
+MAX_LOOKUPS = 6
+MAX_NUMBERS_PER_REGISTRY = 2
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    registry: str
+    key: str  # the domain or number asked about
+    status: str  # "confirms", "denies", "unreachable", "inconclusive"
+    url: str
+    detail: str
+
+
+def lookup_link(registry: Registry, result: LookupResult) -> VerificationLink:
+    return VerificationLink(f"Open {registry.name}'s answer for {result.key}", result.url)
+
+
+def _keys_to_ask(site: Site, config: Config) -> list[tuple[Registry, str]]:
+    found = scan(site, config)
+    wanted: list[tuple[Registry, str]] = []
+    claimed = found.registries_claimed()
+    for logo in found.eu_logos:
+        state = next((s for s in config.eu_logo.states if s.code in (logo.link_state, logo.flag)), None)
+        if state and state.registry not in claimed:
+            claimed.append(state.registry)
+    for registry_id in claimed:
+        registry = config.registry(registry_id)
+        if registry is None or registry.live is None:
+            continue
+        if registry.live.key == "domain":
+            if site.domain:
+                wanted.append((registry, site.domain))
+            continue
+        numbers = [n.number for n in found.numbers if n.registry == registry_id and n.valid]
+        numbers += [l.named_number for l in found.links if l.registry == registry_id and l.named_number]
+        for number in list(dict.fromkeys(numbers))[:MAX_NUMBERS_PER_REGISTRY]:
+            wanted.append((registry, number))
+    return wanted[:MAX_LOOKUPS]
+
+
+def site_identity(site: Site, patterns: list[str]) -> list[str]:
+    """What a register entry for this pharmacy would show: its domain, names and postcodes."""
+    names: list[str] = [site.domain] if site.domain else []
+    for page in site.pages:
+        for org in page.organizations:
+            if org.name:
+                names.append(org.name)
+            if org.postal_code:
+                names.append(org.postal_code)
+        for pattern in patterns:
+            for m in re.finditer(pattern, page.text or ""):
+                names.append(m.group(0))
+    return [n for n in dict.fromkeys(" ".join(n.split()) for n in names) if len(n) >= 4][:30]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _word_near(text: str, words: list[str], positions: list[int], reach: int) -> str | None:
+    low = text.lower()
+    for word in words:
+        w = word.lower()
+        for m in re.finditer(rf"(?<!\w){re.escape(w)}(?!\w)", low):
+            if not positions or any(abs(m.start() - p) <= reach for p in positions):
+                return word
+    return None
+
+
+def _snippet(text: str, at: int, radius: int = 120) -> str:
+    lo, hi = max(0, at - radius), min(len(text), at + radius)
+    return " ".join(text[lo:hi].split())
+
+
+def judge_answer(registry: Registry, key: str, text: str, site: Site) -> tuple[str, str]:
+    """(status, detail) from the registry's answer text; conservative by design."""
+    live = registry.live
+    assert live is not None
+    low = text.lower()
+    positions = [m.start() for m in re.finditer(re.escape(key.lower()), low)]
+    if live.key == "domain":
+        if positions:
+            bad = _word_near(text, live.deny_near_key_words, positions, live.near_chars)
+            if bad:
+                return "denies", f"{registry.name} lists {key} as \"{bad}\": {_snippet(text, positions[0])}"
+            good = _word_near(text, live.confirm_words, positions, live.near_chars)
+            if good:
+                return "confirms", f"{registry.name} lists {key} as \"{good}\": {_snippet(text, positions[0])}"
+            return "inconclusive", f"{registry.name}'s answer names {key} but shows no status we recognise."
+        none = _word_near(text, live.deny_words, [], 0)
+        if none:
+            return "denies", f"{registry.name} has no entry for {key} (its answer says \"{none}\")."
+        return "inconclusive", f"{registry.name}'s answer neither lists nor rules out {key}."
+
+    # Keyed by registration number: the entry must also belong to this pharmacy.
+    if not positions:
+        none = _word_near(text, live.deny_words, [], 0)
+        if none:
+            return "denies", f"{registry.name} has no entry {key} (its answer says \"{none}\")."
+        return "inconclusive", f"{registry.name}'s answer does not show entry {key}."
+    bad = _word_near(text, live.deny_near_key_words, positions, live.near_chars)
+    if bad:
+        return "denies", f"{registry.name} entry {key} is marked \"{bad}\": {_snippet(text, positions[0])}"
+    good = _word_near(text, live.confirm_words, positions, live.near_chars)
+    identity = site_identity(site, live.identity_patterns)
+    squashed = _squash(text)
+    matched = [i for i in identity if _squash(i) in squashed]
+    if matched and good:
+        return "confirms", f"{registry.name} entry {key} is \"{good}\" and shows {matched[0]}: {_snippet(text, positions[0])}"
+    if good and not matched and len(identity) > 1:
+        return "denies", (
+            f"{registry.name} entry {key} belongs to someone else: it shows none of this site's details "
+            f"({', '.join(identity[:4])}). The entry reads: {_snippet(text, positions[0])}"
+        )
+    return "inconclusive", f"{registry.name} entry {key} could not be matched to this pharmacy."
+
+
+async def _ask(fetcher, registry: Registry, key: str, site: Site) -> LookupResult:
+    live = registry.live
+    assert live is not None
+    url = live.url_for(quote(key, safe=""))
+    try:
+        result = await fetcher.fetch(url, require_html=False)
+    except FetchError as exc:
+        if exc.code == "http_error" and live.not_found_is_denial and re.search(r"\b(404|410)\b", exc.message):
+            return LookupResult(registry.id, key, "denies", url, f"{registry.name} has no entry {key} (the look-up answered \"not found\").")
+        if exc.code == "http_error":
+            # It answered, just not with an entry page; without a documented format that proves nothing.
+            return LookupResult(registry.id, key, "inconclusive", url, f"{registry.name} gave no entry page for {key}: {exc.message}")
+        return LookupResult(registry.id, key, "unreachable", url, f"{registry.name} could not be asked about {key}: {exc.message}")
+    mime = result.content_type.split(";")[0].strip().lower()
+    text = await asyncio.to_thread(parse_page, result.text, result.url) if mime in ("", "text/html", "application/xhtml+xml") else None
+    answer = text.text if text is not None else result.text
+    status, detail = judge_answer(registry, key, answer, site)
+    return LookupResult(registry.id, key, status, url, detail)
+
+
+async def confirm(site: Site, fetcher, config: Config) -> list[LookupResult]:
+    wanted = _keys_to_ask(site, config)
+    if not wanted:
+        return []
+    return list(await asyncio.gather(*(_ask(fetcher, registry, key, site) for registry, key in wanted)))

@@ -1,0 +1,445 @@
+"""Accreditation claims: found wherever they are, judged against the registry they name, confirmed live on request."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+
+import pytest
+
+from app.fetch import Fetcher
+from app.page import page_from_text, parse_page
+from app.pipeline import Checker, site_from_pages
+from app.rules import Rules
+from checks import accreditation
+from checks._registries import ClaimReader
+from tests.conftest import shared_data_or_skip
+from tests.registry_standin import GPHC, LEGITSCRIPT, StandIn
+
+FIXTURES = Path(__file__).parent / "fixtures" / "accreditation"
+
+# fixture file -> (the address it is served at, the accreditation outcomes it must produce, exactly)
+CASES = {
+    "pharmacy-tld": ("https://www.goodcare.pharmacy/", {"pharmacy-tld"}),
+    "verified-link": ("https://www.brightwellrx.com/", {"verified-link"}),
+    "verified-link-script-seal": ("https://brightwellrx.com/", {"verified-link"}),
+    "link-to-wrong-host": ("https://www.cheapmedsexpress.com/", {"link-to-wrong-host"}),
+    "link-for-other-site": ("https://northernrxsupply.com/", {"link-for-other-site"}),
+    "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
+    "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
+    "eu-logo-wrong-flag": ("https://euroapotheke24.com/", {"eu-logo-wrong-flag", "eu-logo-no-link"}),
+    "eu-logo-no-link": ("https://rhein-apotheke-versand.de/", {"eu-logo-no-link"}),
+    "eu-logo-linked": ("https://rhein-apotheke-versand.de/", {"registry-entry-link"}),
+    "eu-logo-flag-mismatch": ("https://pharma-outlet.eu/", {"eu-logo-wrong-flag", "registry-entry-link"}),
+    "registry-entry-link": ("https://harbourside-chemist.co.uk/", {"registry-entry-link"}),
+    "number-given": ("https://parksidepharmacy.co.uk/", {"number-given"}),
+    # Offline, a copied number that links to a real entry looks like any other entry link: only the live
+    # look-up can see that the entry belongs to another pharmacy (see test_copied_gphc_number_is_denied_live).
+    "copied-gphc-number": ("https://quickmedsdirect.co.uk/", {"registry-entry-link"}),
+    "checklist-mention": ("https://pillguide-blog.com/how-to-spot-a-safe-online-pharmacy", set()),
+    "registry-link-unspecific": ("https://www.petcarepharmacy.com/", {"registry-link-unspecific"}),
+}
+
+LIVE_OUTCOMES = {"registry-confirms", "registry-denies", "registry-unreachable", "registry-inconclusive"}
+
+
+@pytest.fixture(scope="module")
+def config(rules):
+    return rules.config_for("accreditation")
+
+
+def site_for(name: str):
+    url, _ = CASES[name]
+    page = parse_page((FIXTURES / f"{name}.html").read_text(encoding="utf-8"), url)
+    return site_from_pages(url, [page])
+
+
+def outcomes(site, config) -> dict[str, accreditation.Outcome]:
+    return {o.outcome: o for o in accreditation.run(site, config)}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fixture_produces_exactly_its_outcomes(name, config):
+    _, expected = CASES[name]
+    found = outcomes(site_for(name), config)
+    assert set(found) == expected
+    for outcome in found.values():
+        assert outcome.evidence, f"{outcome.outcome} has no evidence"
+        assert all(e.url and e.snippet for e in outcome.evidence)
+
+
+def test_every_outcome_has_a_fixture_or_a_live_test():
+    covered = set().union(*(expected for _, expected in CASES.values())) | LIVE_OUTCOMES
+    assert covered == set(accreditation.OUTCOMES)
+
+
+def test_every_fixture_file_is_in_the_table():
+    assert {p.stem for p in FIXTURES.glob("*.html")} == set(CASES)
+
+
+def test_verified_link_gives_the_exact_lookup_for_this_domain(config):
+    found = outcomes(site_for("verified-link"), config)
+    urls = [link.url for link in found["verified-link"].links]
+    assert "https://www.legitscript.com/websites/?checker_keywords=brightwellrx.com" in urls
+
+
+def test_seal_pointing_at_the_sites_own_verify_page(config):
+    wrong = outcomes(site_for("link-to-wrong-host"), config)["link-to-wrong-host"]
+    text = " ".join(e.snippet for e in wrong.evidence)
+    assert "cheapmedsexpress.com/verify" in text and "the site itself" in text
+    assert "legitscript-verify.com" in text  # the look-alike host is caught too
+    assert set(wrong.facts["registries"]) == {"legitscript", "nabp"}
+    # The consumer is sent to the real look-up for this domain, not to the site's page.
+    assert any(l.url == "https://www.legitscript.com/websites/?checker_keywords=cheapmedsexpress.com" for l in wrong.links)
+
+
+def test_borrowed_legitscript_entry_names_both_domains(config):
+    borrowed = outcomes(site_for("link-for-other-site"), config)["link-for-other-site"]
+    snippet = borrowed.evidence[0].snippet
+    assert "hillsidefamilypharmacy.com" in snippet and "northernrxsupply.com" in snippet
+    assert borrowed.links[0].url.endswith("checker_keywords=northernrxsupply.com")
+
+
+def test_eu_flag_logo_without_link(config):
+    found = outcomes(site_for("eu-logo-wrong-flag"), config)
+    assert "EU flag" in found["eu-logo-wrong-flag"].evidence[0].snippet
+
+
+def test_flag_mismatch_is_named_and_ordinary_words_are_not_flags(config):
+    found = outcomes(site_for("eu-logo-flag-mismatch"), config)
+    assert [e.snippet for e in found["eu-logo-wrong-flag"].evidence] == [
+        "EU common logo shows the flag of DE but links to the register of NL: https://www.aanbiedersmedicijnen.nl/aanbieders/12345"
+    ]
+    assert found["registry-entry-link"].facts["registries"] == ["register-fr"]
+
+
+def test_uk_logo_is_judged_against_the_uk_register(config):
+    found = outcomes(site_for("registry-entry-link"), config)
+    assert set(found["registry-entry-link"].facts["registries"]) == {"gphc", "mhra"}
+
+
+def test_invalid_number_and_nonexistent_registers(config):
+    evidence = " ".join(e.snippet for e in outcomes(site_for("invalid-number"), config)["invalid-number"].evidence)
+    assert "48765432 cannot exist" in evidence
+    assert "General Health Pharmaceutical Council" in evidence
+    assert "Canadian State Board of Pharmacy" in evidence
+
+
+def test_numbers_open_the_right_register_entry(config):
+    given = outcomes(site_for("number-given"), config)["number-given"]
+    urls = {l.url for l in given.links}
+    assert "https://www.pharmacyregulation.org/registers/pharmacy/registrationnumber/1123456" in urls
+    assert "https://www.pharmacyregulation.org/registers/pharmacist/registrationnumber/2041287" in urls
+    assert set(given.facts["registries"]) == {"gphc", "us-state-board"}
+
+
+@pytest.mark.parametrize(
+    "sentence, bogus",
+    [
+        ("We are registered with the General Health Pharmaceutical Council.", True),
+        ("Licensed by the General Pharmaceutical Board.", True),
+        ("We are registered with the UK General Pharmaceutical Council.", False),
+        ("Our pharmacists are members of the Royal Pharmaceutical Society of Great Britain.", False),
+        ("We are licensed by the Global Pharmacy Council.", False),  # unknown, not an imitation: left alone
+        ("Licensed by the Puerto Rico State Board of Pharmacy.", False),
+        ("Licensed by the Canadian State Board of Pharmacy.", True),
+    ],
+)
+def test_register_imitations_without_the_known_fakes_list(sentence, bogus, config):
+    names = config.register_names.model_copy(update={"fake": []})
+    cfg = config.model_copy(update={"register_names": names})
+    site = site_from_pages("https://example.com/", [page_from_text(sentence, "https://example.com/about")])
+    assert ("invalid-number" in outcomes(site, cfg)) is bogus
+
+
+def test_real_gphc_register_names_are_not_flagged(config):
+    text = (
+        "We are registered with the General Pharmaceutical Council (GPhC registration number 9010492). "
+        "Our pharmacists are regulated by the General Pharmaceutical Council. "
+        "We are licensed by the California State Board of Pharmacy."
+    )
+    site = site_from_pages("https://example-uk-pharmacy.co.uk/", [page_from_text(text, "https://example-uk-pharmacy.co.uk/terms")])
+    found = outcomes(site, config)
+    assert "invalid-number" not in found
+    assert "number-given" in found
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("We are VIPPS accredited by the NABP.", "claim"),
+        ("Our pharmacy is LegitScript certified.", "claim"),
+        ("We are VIPPS accredited, so you can order with confidence.", "claim"),
+        ("Brightwell Rx is LegitScript certified.", "mention"),  # another site's name: not this one speaking
+        ("We recommend that you look for VIPPS accredited pharmacies.", "mention"),
+        ("Maple Leaf Meds is a proud CIPA member.", "claim"),
+        ("Wir sind im Versandhandelsregister des BfArM eingetragen.", "claim"),
+        ("VIPPS Accredited Pharmacy", "badge"),
+        ("Look for the VIPPS seal before you order.", "mention"),
+        ("Check whether the pharmacy is LegitScript certified.", "mention"),
+        ("Legitimate pharmacies are licensed by their state board of pharmacy.", "mention"),
+        ("Our tip: make sure the pharmacy is VIPPS accredited.", "mention"),
+        ("VIPPS is a program run by the NABP.", "mention"),
+    ],
+)
+def test_claim_versus_mention(sentence, expected, rules):
+    site = site_from_pages("https://mapleleafmeds.com/", [])
+    reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
+    assert reader.classify(sentence, advice_page=False) == expected
+
+
+def test_badge_lines_do_not_count_on_a_guide_page(rules):
+    site = site_from_pages("https://example.com/", [])
+    reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
+    assert reader.classify("VIPPS Accredited Pharmacy", advice_page=True) == "mention"
+    assert reader.classify("We are VIPPS accredited.", advice_page=True) == "claim"
+
+
+def test_site_with_no_pages_reports_only_the_domain(config):
+    assert [o.outcome for o in accreditation.run(site_from_pages("https://shop.example.pharmacy/", []), config)] == ["pharmacy-tld"]
+    assert accreditation.run(site_from_pages("https://shop.example.com/", []), config) == []
+
+
+# --- live confirmation against stand-in registries on loopback ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory):
+    sites = {
+        "quickmedsdirect.co.uk": (FIXTURES / "copied-gphc-number.html").read_text(encoding="utf-8"),
+        "brightwellrx.com": (FIXTURES / "verified-link.html").read_text(encoding="utf-8"),
+    }
+    server = StandIn(tmp_path_factory.mktemp("registries"), sites=sites)
+    yield server
+    server.close()
+
+
+def pointed_at(config, standin: StandIn, **bases):
+    """The same adapters with their base URL moved to the stand-in (the only thing a mirror changes)."""
+    defaults = {"legitscript": standin.base_url(LEGITSCRIPT), "gphc": standin.base_url(GPHC)}
+    defaults.update(bases)
+    registries = [
+        r.model_copy(update={"live": r.live.model_copy(update={"base_url": defaults[r.id]})}) if r.live and r.id in defaults else r
+        for r in config.registries
+    ]
+    return config.model_copy(update={"registries": registries})
+
+
+def confirm(site, config, settings):
+    async def go():
+        async with Fetcher(settings) as fetcher:
+            return await accreditation.confirm(site, fetcher, config)
+
+    return asyncio.run(go())
+
+
+def html_site(url: str, html: str):
+    return site_from_pages(url, [parse_page(html, url)])
+
+
+SEAL = (
+    '<footer><a href="https://www.legitscript.com/websites/?checker_keywords={domain}">'
+    '<img src="https://static.legitscript.com/seals/1.png" alt="LegitScript approved"></a></footer>'
+)
+CLAIM = "<footer><p>We are LegitScript certified.</p></footer>"
+
+
+@pytest.mark.parametrize(
+    "domain, html, expected",
+    [
+        ("brightwellrx.com", SEAL.format(domain="brightwellrx.com"), "registry-confirms"),
+        ("roguepills.com", SEAL.format(domain="roguepills.com"), "registry-denies"),
+        ("northernrxsupply.com", CLAIM, "registry-denies"),
+        ("mapleleafmeds.com", CLAIM, "registry-inconclusive"),
+    ],
+)
+def test_legitscript_adapter(domain, html, expected, config, standin):
+    site = html_site(f"https://{domain}/", html)
+    cfg = pointed_at(config, standin)
+    results = confirm(site, cfg, standin.settings())
+    assert [(r.registry, r.key, r.status) for r in results] == [("legitscript", domain, expected.removeprefix("registry-"))]
+    site.enrichments["accreditation"] = results
+    found = outcomes(site, cfg)
+    assert expected in found
+    assert found[expected].links[0].url == f"{standin.base_url(LEGITSCRIPT)}/websites/?checker_keywords={domain}"
+
+
+def test_copied_gphc_number_is_denied_live(config, standin):
+    site = html_site("https://quickmedsdirect.co.uk/", (FIXTURES / "copied-gphc-number.html").read_text(encoding="utf-8"))
+    results = confirm(site, pointed_at(config, standin), standin.settings())
+    assert [(r.registry, r.key, r.status) for r in results] == [("gphc", "1039401", "denies")]
+    assert "Hillside Pharmacy" in results[0].detail and "M1 3HE" in results[0].detail
+
+
+def test_gphc_entry_matching_the_sites_postcode_confirms(config, standin):
+    html = "<p>Parkside Pharmacy Ltd, 3 Park Row, Bristol BS1 5LJ. GPhC premises number 1123456.</p>"
+    site = html_site("https://parksidepharmacy.co.uk/", html)
+    results = confirm(site, pointed_at(config, standin), standin.settings())
+    assert [r.status for r in results] == ["confirms"]
+
+
+def test_gphc_number_missing_from_the_register(config, standin):
+    site = html_site("https://madeup-chemist.co.uk/", "<p>Madeup Chemist, 1 High St, York YO1 7HH. GPhC premises number 1999999.</p>")
+    cfg = pointed_at(config, standin)
+    # The register's entry addresses are not documented, so a 404 is not taken as proof of absence...
+    assert [r.status for r in confirm(site, cfg, standin.settings())] == ["inconclusive"]
+    # ...unless the adapter is configured to, for a register whose look-up is known to answer 404 for no entry.
+    gphc = cfg.registry("gphc")
+    strict = gphc.model_copy(update={"live": gphc.live.model_copy(update={"not_found_is_denial": True})})
+    cfg = cfg.model_copy(update={"registries": [strict if r.id == "gphc" else r for r in cfg.registries]})
+    results = confirm(site, cfg, standin.settings())
+    assert [r.status for r in results] == ["denies"]
+    assert "not found" in results[0].detail
+
+
+def test_registry_that_does_not_answer_is_unreachable_not_a_verdict(config, standin):
+    cfg = pointed_at(config, standin, legitscript=f"https://unreachable.registry.example:{standin.port}")
+    site = html_site("https://brightwellrx.com/", SEAL.format(domain="brightwellrx.com"))
+    results = confirm(site, cfg, standin.settings())
+    assert [r.status for r in results] == ["unreachable"]
+    site.enrichments["accreditation"] = results
+    found = outcomes(site, cfg)
+    assert {"registry-unreachable", "verified-link"} <= set(found)
+
+
+def test_pipeline_asks_registries_only_when_asked(rules, config, standin):
+    cfg = pointed_at(config, standin)
+    local_rules = Rules(rules.data, {**rules.check_configs, "accreditation": cfg}, rules.path)
+
+    async def check(confirm_registries: bool):
+        async with Checker(standin.settings(confirm_registries=confirm_registries), rules=local_rules) as checker:
+            return await checker.check(f"https://quickmedsdirect.co.uk:{standin.port}/")
+
+    before = len(standin.requests)
+    report = asyncio.run(check(False))
+    assert not any(r.startswith(GPHC) for r in standin.requests[before:])
+    assert "accreditation.registry-denies" not in {f.id for f in report.findings}
+
+    report = asyncio.run(check(True))
+    assert any(r.startswith(f"{GPHC}/registers/pharmacy/registrationnumber/1039401") for r in standin.requests[before:])
+    denied = next(f for f in report.findings if f.id == "accreditation.registry-denies")
+    assert "Hillside Pharmacy" in denied.evidence[0].snippet
+    assert report.verdict != "likely_legitimate"
+
+
+def test_environment_switches_live_confirmation_on():
+    from app.settings import Settings
+
+    assert Settings.from_env({"PHARMACHECK_CONFIRM_REGISTRIES": "1"}).confirm_registries
+    assert not Settings.from_env({}).confirm_registries
+
+
+def test_cli_flag_switches_live_confirmation_on():
+    from app.cli import build_parser, settings_from_args
+
+    assert settings_from_args(build_parser().parse_args(["check", "x.example", "--confirm-registries"])).confirm_registries
+    assert not settings_from_args(build_parser().parse_args(["check", "x.example"])).confirm_registries
+
+
+# --- real labelled data ------------------------------------------------------------------------------------------
+
+
+def test_rogue_safety_checklists_are_not_claims(config):
+    root = shared_data_or_skip("pages-dev")
+    fired = {}
+    for row in csv.DictReader(open(root / "sources.csv", encoding="utf-8")):
+        page = page_from_text((root / row["file"]).read_text(encoding="utf-8"), row["url"])
+        found = [o.outcome for o in accreditation.run(site_from_pages(row["url"], [page]), config)]
+        if row["label"] == "rogue" and found:
+            fired[row["file"]] = found
+    # Rogue pages in the set that talk about VIPPS, NABP, CIPA and licences do so as advice to the reader.
+    assert fired == {}
+
+
+def test_pharmacy_tld_on_nabp_lists(config):
+    path = shared_data_or_skip("nabp", "domains-dev.csv")
+    counts = {"legit": [0, 0], "rogue": [0, 0]}
+    for row in csv.DictReader(open(path, encoding="utf-8")):
+        fired = accreditation.run(site_from_pages(f"https://{row['domain']}/", []), config)
+        counts[row["label"]][0] += bool(fired)
+        counts[row["label"]][1] += 1
+    assert counts["rogue"][0] == 0
+    assert counts["legit"][0] > counts["legit"][1] // 3
+
+
+# --- hostile and malformed pages ---------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PREFIXES = [
+    "https://www.legitscript.com/websites/?checker_keywords=",
+    "https://www.legitscript.com/pharmacy/",
+    "https://static.legitscript.com/seals/",
+    "https://www.pharmacyregulation.org/registers/pharmacy/registrationnumber/",
+    "https://safe.pharmacy/?domain=",
+    "https://versandhandel.dimdi.de/",
+    "http://legitscript-verify.com/",
+    "/verify?",
+    "javascript:",
+]
+_WORDS = ["VIPPS", "LegitScript", "we are", "certified", "GPhC", "premises number", "EU common logo", "eu flag",
+          "registered with the", "General", "Pharmaceutical", "Council", "State Board of Pharmacy", "1234567", ".", "\n"]
+
+
+@given(
+    words=st.lists(st.sampled_from(_WORDS) | st.text(max_size=12), max_size=40),
+    hrefs=st.lists(st.tuples(st.sampled_from(_PREFIXES), st.text(max_size=40)), max_size=6),
+)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_arbitrary_pages_never_break_the_check(words, hrefs, config):
+    from html import escape
+
+    text = " ".join(words)
+    links = "".join(
+        f'<a href="{escape(p + s, quote=True)}"><img src="{escape(p + s, quote=True)}" alt="{escape(text[:40], quote=True)}"></a>'
+        for p, s in hrefs
+    )
+    html = f"<html><body><p>{escape(text)}</p>{links}<script src=\"{escape(hrefs[0][0] if hrefs else '', quote=True)}x.js\"></script></body></html>"
+    site = html_site("https://fuzz-pharmacy.com/", html)
+    for outcome in accreditation.run(site, config):
+        assert outcome.outcome in accreditation.OUTCOMES
+        assert len(outcome.evidence) <= 5
+        assert all(len(e.snippet) <= 400 for e in outcome.evidence)
+
+
+@pytest.mark.parametrize(
+    "href, expected",
+    [
+        ("https://www.principal.com/retirement", set()),  # "cipa" inside a word is not CIPA
+        ("https://yellowcard.mhra.gov.uk/", set()),  # the regulator's own reporting site is not a fake register
+        ("https://cipa-verify.org/members", {"link-to-wrong-host"}),
+        ("https://www.legitscriptverify.com/check", {"link-to-wrong-host"}),
+    ],
+)
+def test_plain_links_to_hosts_that_borrow_a_registry_name(href, expected, config):
+    html = f'<p>Read <a href="{href}">more here</a>.</p>'
+    assert set(outcomes(html_site("https://northstar-rx.com/", html), config)) == expected
+
+
+def test_tracking_parameters_do_not_name_the_vouched_site(config):
+    html = (
+        '<footer><a href="https://www.cipa.com/members/?utm_source=partner-pharmacy.com&ref=another.com">'
+        '<img src="/img/cipa-badge.png" alt="CIPA certified member"></a></footer>'
+    )
+    assert set(outcomes(html_site("https://northstar-rx.com/", html), config)) == {"registry-link-unspecific"}
+
+
+def test_us_licence_statement_is_neither_proof_nor_warning(config):
+    html = "<p>Riverside Pharmacy is licensed by the Ohio Board of Pharmacy.</p><p>We are LegitScript certified.</p>"
+    found = outcomes(html_site("https://riversidepharmacy.com/", html), config)
+    assert set(found) == {"unbacked-claim"}
+    assert found["unbacked-claim"].facts["registries"] == ["legitscript"]
+
+
+def test_unlinked_seal_from_the_registry_host_is_still_unbacked(config):
+    html = '<footer><img src="https://static.legitscript.com/seals/4481123.png" alt="LegitScript approved"></footer>'
+    assert set(outcomes(html_site("https://brightwellrx.com/", html), config)) == {"unbacked-claim"}
+
+
+def test_long_registry_link_evidence_is_capped(config):
+    url = "https://www.legitscript.com/websites/?checker_keywords=other-pharmacy.com&x=" + "a" * 3000
+    html = f'<a href="{url}"><img src="https://static.legitscript.com/seals/1.png" alt="LegitScript"></a>'
+    found = outcomes(html_site("https://brightwellrx.com/", html), config)
+    assert len(found["link-for-other-site"].evidence[0].snippet) <= 400

@@ -1,0 +1,112 @@
+"""The JSON API: reports, the published rules, health, keys, rate limits, batches and clean errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.main import create_app
+
+
+@pytest.fixture()
+def client(sites):
+    with TestClient(create_app(sites.settings())) as c:
+        yield c
+
+
+def test_get_and_post_return_the_report_contract(client, sites):
+    url = sites.url("rogue-store.test")
+    for response in (client.get("/api/v1/checks", params={"url": url}), client.post("/api/v1/checks", json={"url": url})):
+        assert response.status_code == 200, response.text
+        report = response.json()
+        for key in ("url", "final_url", "checked_at", "algorithm_version", "verdict", "score", "grade", "summary",
+                    "categories", "findings", "pages", "redirects", "errors"):
+            assert key in report
+        assert report["verdict"] == "likely_rogue"
+        finding = report["findings"][0]
+        for key in ("id", "check", "category", "outcome", "severity", "points", "title", "explanation", "advice", "evidence"):
+            assert key in finding
+        assert finding["evidence"][0]["url"].startswith("https://rogue-store.test")
+
+
+def test_rules_table_and_health(client):
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    rules = client.get("/api/v1/rules").json()
+    assert rules["algorithm_version"] == health.json()["algorithm_version"]
+    assert any(o["id"] == "prescription.no-prescription-offer" for o in rules["outcomes"])
+
+
+@pytest.mark.parametrize(
+    "url, code",
+    [
+        ("ftp://pharmacy.example/", "invalid_url"),
+        ("https://user:pw@pharmacy.example/", "invalid_url"),
+        ("https://pharmacy.example:8443/", "invalid_url"),
+        ("http://127.0.0.1/", "blocked_destination"),
+        ("http://169.254.169.254/latest/meta-data/", "blocked_destination"),
+    ],
+)
+def test_refused_urls_are_400_with_error_object(client, url, code):
+    response = client.get("/api/v1/checks", params={"url": url})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+def test_malformed_requests_are_4xx_with_error_object(client):
+    for response in (
+        client.post("/api/v1/checks", json={}),
+        client.post("/api/v1/checks", content=b"{not json", headers={"content-type": "application/json"}),
+        client.get("/api/v1/checks"),
+        client.post("/api/v1/checks", json={"url": 12}),
+    ):
+        assert 400 <= response.status_code < 500, response.text
+        assert response.json()["error"]["code"] in ("invalid_request", "invalid_url")
+    missing = client.get("/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_batch_streams_one_line_per_url(client, sites):
+    urls = [sites.url("rogue-store.test"), sites.url("good-pharmacy.test"), "ftp://nope.example/"]
+    response = client.post("/api/v1/batches", json={"urls": urls})
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert len(lines) == 3
+    by_url = {line["url"]: line for line in lines}
+    assert by_url[urls[0]]["verdict"] == "likely_rogue"
+    assert by_url["ftp://nope.example/"]["error"]["code"] == "invalid_url"
+
+
+def test_batch_size_is_bounded(sites):
+    with TestClient(create_app(sites.settings(max_batch_urls=2))) as c:
+        response = c.post("/api/v1/batches", json={"urls": ["https://a.example"] * 3})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "batch_too_large"
+
+
+def test_api_keys_are_required_when_configured(sites):
+    with TestClient(create_app(sites.settings(api_keys=("s3cret",)))) as c:
+        url = sites.url("good-pharmacy.test")
+        assert c.get("/api/v1/checks", params={"url": url}).json()["error"]["code"] == "api_key_required"
+        wrong = c.get("/api/v1/checks", params={"url": url}, headers={"X-API-Key": "guess"})
+        assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
+        ok = c.get("/api/v1/checks", params={"url": url}, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        assert c.get("/healthz").status_code == 200  # health never needs a key
+
+
+def test_rate_limit_answers_429_with_retry_after(sites):
+    with TestClient(create_app(sites.settings(rate_limit_anonymous="2/minute"))) as c:
+        url = sites.url("good-pharmacy.test")
+        codes = [c.get("/api/v1/checks", params={"url": url}).status_code for _ in range(3)]
+        assert codes[:2] == [200, 200] and codes[2] == 429
+        limited = c.get("/api/v1/checks", params={"url": url})
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert int(limited.headers["retry-after"]) >= 1
+
+
+def test_openapi_is_published(client):
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/checks" in spec["paths"] and "/api/v1/batches" in spec["paths"]

@@ -1,0 +1,72 @@
+"""The command line: check, batch and rules, with exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from app.cli import main
+
+
+def test_check_prints_verdict_first_then_findings(sites, capsys):
+    code = main(["check", sites.url("rogue-store.test"), *sites.cli_args()])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[0].startswith("LIKELY ROGUE")
+    assert "prescription.no-prescription-offer" in out
+    assert "seen on https://rogue-store.test" in out
+
+
+def test_check_json_is_the_report(sites, capsys):
+    code = main(["check", sites.url("good-pharmacy.test"), "--json", *sites.cli_args()])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["algorithm_version"] and report["verdict"] in (
+        "likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown")
+
+
+def test_refused_url_exits_2_with_one_line(capsys):
+    code = main(["check", "http://127.0.0.1/"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.count("\n") == 1 and "error:" in captured.err
+
+
+def test_refused_url_with_json_prints_error_object(capsys):
+    code = main(["check", "gopher://x.example/", "--json"])
+    assert code == 2
+    assert json.loads(capsys.readouterr().out)["error"]["code"] == "invalid_url"
+
+
+def test_bad_options_exit_2(capsys, tmp_path):
+    assert main(["check", "https://a.example", "--max-pages", "zero"]) == 2
+    assert main(["check", "https://a.example", "--resolve", "nonsense"]) == 2
+    assert main(["check", "https://a.example", "--rules", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("error:") == 4
+
+
+def test_known_sites_finding_cites_the_source(sites, capsys, tmp_path):
+    listing = tmp_path / "known.csv"
+    listing.write_text("domain,label,source\nrogue-store.test,rogue,test-regulator-list\n", encoding="utf-8")
+    main(["check", sites.url("rogue-store.test"), "--json", "--known-sites", str(listing), *sites.cli_args()])
+    report = json.loads(capsys.readouterr().out)
+    listed = next(f for f in report["findings"] if f["id"] == "known_sites.listed-rogue")
+    assert "test-regulator-list" in listed["evidence"][0]["snippet"]
+
+
+def test_batch_writes_json_lines_and_counts(sites, capsys, tmp_path):
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{sites.url('rogue-store.test')}\n# comment\n\n{sites.url('good-pharmacy.test')}\nhttp://10.0.0.1/\n")
+    out = tmp_path / "out.jsonl"
+    code = main(["batch", str(urls), "--out", str(out), "--concurrency", "2", *sites.cli_args()])
+    assert code == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 3
+    assert any(line.get("error", {}).get("code") == "blocked_destination" for line in lines)
+    assert "checked 3" in capsys.readouterr().err
+
+
+def test_rules_command_prints_the_table(capsys):
+    assert main(["rules"]) == 0
+    assert "algorithm_version" in json.loads(capsys.readouterr().out)

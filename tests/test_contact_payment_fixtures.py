@@ -1,0 +1,212 @@
+"""One small HTML page per contact, pharmacist, payment and transport outcome, named after the outcome.
+
+tests/fixtures/<area>/<outcome>[--<variant>].html must produce <outcome>; the first line of each file is a
+comment giving the URL it is read from and the crawl kind ("contact", "about", ...) that brought it in.
+False friends (a SKU shaped like a postcode, "Western blot", gift cards on a shop shelf, a phone number in an
+image's alt text, payment safety advice) are named after the outcome they must still produce, and the tests
+below also check what they must not produce.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.page import parse_page
+from app.pipeline import run_checks, site_from_pages
+from app.rules import load_rules
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AREAS = {"contact": ("contact", "pharmacist"), "payment": ("payment", "transport")}
+
+
+def _files():
+    for area in AREAS:
+        for path in sorted((FIXTURES / area).glob("*.html")):
+            yield pytest.param(area, path, id=f"{area}/{path.stem}")
+
+
+def read_fixture(area: str, name: str):
+    path = FIXTURES / area / f"{name}.html"
+    html = path.read_text(encoding="utf-8")
+    meta = dict(
+        (k.strip(), v.strip())
+        for k, v in (part.split(":", 1) for part in re.match(r"<!--(.*?)-->", html).group(1).split(";"))
+    )
+    page = parse_page(html, meta["url"], kind=meta.get("kind", "start"))
+    return site_from_pages(meta["url"], [page])
+
+
+def outcomes_for(rules, area: str, name: str):
+    site = read_fixture(area, name)
+    outcomes, errors = run_checks(rules, site)
+    assert not errors, errors
+    return {o.outcome: o for check_id, o in outcomes if check_id in AREAS[area]}, site
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+@pytest.mark.parametrize("area,path", list(_files()))
+def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
+    expected = path.stem.split("--", 1)[0]
+    produced, site = outcomes_for(rules, area, path.stem)
+    assert expected in produced, f"{path.name}: expected {expected}, got {sorted(produced)}"
+    outcome = produced[expected]
+    assert outcome.evidence, "every finding carries evidence"
+    assert all(e.url == site.final_url for e in outcome.evidence)
+
+
+@pytest.mark.parametrize(
+    "name,country",
+    [
+        ("address-street--us-split-across-tags", "US"),
+        ("address-street--canada", "CA"),
+        ("address-street--uk", "GB"),
+        ("address-street--uk-without-postcode", "GB"),
+        ("address-street--ireland", "IE"),
+        ("address-street--germany-impressum", "DE"),
+        ("address-street--austria", "AT"),
+        ("address-street--switzerland", "CH"),
+        ("address-street--france", "FR"),
+        ("address-street--netherlands", "NL"),
+        ("address-street--australia", "AU"),
+        ("address-street--india", "IN"),
+        ("address-street--json-ld-only", "US"),
+    ],
+)
+def test_street_address_country(rules, name, country):
+    produced, _ = outcomes_for(rules, "contact", name)
+    assert produced["address-street"].facts["countries"] == [country]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["address-street--germany-impressum", "address-street--france", "address-street--netherlands",
+     "address-street--austria", "address-street--switzerland", "address-street--australia",
+     "address-street--uk", "address-street--ireland", "phone-found--international-formats"],
+)
+def test_phone_numbers_in_national_and_international_formats(rules, name):
+    produced, _ = outcomes_for(rules, "contact", name)
+    assert "phone-found" in produced, sorted(produced)
+
+
+def test_address_split_across_lines_and_tags_is_one_address(rules):
+    produced, _ = outcomes_for(rules, "contact", "address-street--us-split-across-tags")
+    snippet = produced["address-street"].evidence[0].snippet
+    assert "120 Main Street" in snippet and "62701" in snippet
+
+
+def test_json_ld_address_is_marked_as_structured_data(rules):
+    produced, _ = outcomes_for(rules, "contact", "address-street--json-ld-only")
+    assert "schema.org" in produced["address-street"].evidence[0].snippet
+    assert "500 Oak Avenue" in produced["address-street"].evidence[0].snippet
+
+
+def test_drug_strengths_and_skus_are_not_postcodes(rules):
+    produced, _ = outcomes_for(rules, "contact", "address-not-found-partial--sku-looks-like-postcode")
+    assert not {"address-street", "address-po-box-only", "address-locality-only"} & set(produced)
+
+
+def test_phone_number_only_in_image_alt_text_is_not_read(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-not-found--number-in-image-alt")
+    assert "phone-found" not in produced
+
+
+def test_not_found_names_the_pages_read(rules):
+    produced, site = outcomes_for(rules, "contact", "address-not-found--contact-page")
+    assert site.final_url in produced["address-not-found"].evidence[0].snippet
+    assert produced["address-not-found"].facts["pages_read"] == [site.final_url]
+
+
+def test_saying_there_is_no_address_differs_from_silence(rules):
+    withheld, _ = outcomes_for(rules, "contact", "address-withheld")
+    silent, _ = outcomes_for(rules, "contact", "address-not-found--contact-page")
+    assert "address-withheld" in withheld and "address-not-found" not in withheld
+    assert "address-not-found" in silent and "address-withheld" not in silent
+
+
+def test_free_mail_alongside_own_domain_is_not_flagged(rules):
+    produced, _ = outcomes_for(rules, "contact", "email-found")
+    assert "email-free-mail-only" not in produced
+    assert all("logo@2x" not in e.snippet for e in produced["email-found"].evidence)
+
+
+def test_phone_other_country_names_both_countries(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-other-country")
+    facts = produced["phone-other-country"].facts
+    assert facts["phone_countries"] == ["IN"] and facts["address_countries"] == ["CA"]
+
+
+def test_toll_free_number_matches_its_calling_zone(rules):
+    # A +1 800 number is "US" to phonenumbers but serves Canada as well.
+    produced, _ = outcomes_for(rules, "contact", "address-po-box-only--po-box")
+    assert "phone-other-country" not in produced
+
+
+def test_denied_pharmacist_does_not_count(rules):
+    produced, _ = outcomes_for(rules, "contact", "pharmacist-not-found--denied")
+    assert set(produced) & {"pharmacist-in-charge", "regulator-named", "pharmacist-available"} == set()
+
+
+def test_licence_number_is_captured(rules):
+    produced, _ = outcomes_for(rules, "contact", "licence-number")
+    assert produced["licence-number"].facts["numbers"] == ["2041286"]
+
+
+RED = {"red-flag-only", "red-flag-with-cards"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["none-found--western-blot", "cards-via-gateway--gift-card-sold-in-shop", "cards-via-gateway--safety-advice",
+     "cards-via-gateway--refund-by-bank-transfer"],
+)
+def test_false_friends_are_not_red_flags(rules, name):
+    produced, _ = outcomes_for(rules, "payment", name)
+    assert not RED & set(produced), sorted(produced)
+
+
+def test_red_flag_evidence_names_each_channel(rules):
+    produced, _ = outcomes_for(rules, "payment", "red-flag-only--crypto-and-western-union")
+    outcome = produced["red-flag-only"]
+    assert outcome.facts["channels"] == ["Cryptocurrency", "Money transfer (Western Union, MoneyGram)"]
+
+
+def test_incentive_is_its_own_finding_next_to_the_channel(rules):
+    produced, _ = outcomes_for(rules, "payment", "incentive-outside-cards")
+    assert {"incentive-outside-cards", "red-flag-with-cards"} <= set(produced)
+    assert "10% off" in produced["incentive-outside-cards"].evidence[0].snippet
+
+
+def test_secure_card_form_and_plain_newsletter_form_are_not_flagged(rules):
+    secure, _ = outcomes_for(rules, "payment", "https-valid--card-form-posts-https")
+    newsletter, _ = outcomes_for(rules, "payment", "no-https--newsletter-form")
+    assert not {"card-form-over-http", "sensitive-form-over-http"} & (set(secure) | set(newsletter))
+
+
+def test_card_form_over_http_makes_the_site_likely_rogue(rules):
+    from app.pipeline import judge_site
+
+    report = judge_site(rules, read_fixture("payment", "card-form-over-http"))
+    assert report.verdict == "likely_rogue"
+
+
+def test_regulator_registration_number_counts_company_number_does_not(rules):
+    produced, _ = outcomes_for(rules, "contact", "licence-number--regulator-registration")
+    assert produced["licence-number"].facts["numbers"] == ["1098765"]
+
+
+def test_structured_data_phone_email_and_one_string_address(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-found--json-ld-only")
+    assert {"phone-found", "email-found", "address-street"} <= set(produced)
+    assert "+15035550110" in produced["phone-found"].evidence[0].snippet
+
+
+def test_payment_logos_are_read_from_alt_text_and_file_names(rules):
+    produced, _ = outcomes_for(rules, "payment", "red-flag-with-cards--payment-logos")
+    assert produced["red-flag-with-cards"].facts["channels"] == ["Cryptocurrency", "Money transfer (Western Union, MoneyGram)"]

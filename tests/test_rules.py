@@ -1,0 +1,106 @@
+"""rules.yaml is validated at load: errors name the file, the path inside it and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.rules import DEFAULT_RULES_PATH, RulesError, load_rules
+from checks import ALL_CHECKS
+
+
+def _write(tmp_path: Path, mutate) -> Path:
+    data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    mutate(data)
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_shipped_rules_load_and_cover_every_declared_outcome():
+    rules = load_rules()
+    for check in ALL_CHECKS:
+        assert set(rules.data.checks[check.id].outcomes) == set(check.outcomes)
+
+
+def test_every_outcome_has_consumer_wording():
+    rules = load_rules()
+    for check_id, section in rules.data.checks.items():
+        for name, outcome in section.outcomes.items():
+            assert outcome.title.strip(), f"{check_id}.{name} has no title"
+            assert len(outcome.explanation.split()) >= 5, f"{check_id}.{name} needs a real explanation"
+            if outcome.severity in ("critical", "high"):
+                assert outcome.points < 0 or outcome.forces_verdict, f"{check_id}.{name} is serious but costs nothing"
+            if outcome.severity == "positive":
+                assert outcome.points >= 0
+
+
+def test_unknown_key_is_reported_with_path(tmp_path):
+    path = _write(tmp_path, lambda d: d["scoring"].update(baselin=10))
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    message = str(err.value)
+    assert str(path) in message and "scoring.baselin" in message
+
+
+def test_wrong_type_is_reported_with_path_and_expectation(tmp_path):
+    def mutate(d):
+        first_check = next(iter(d["checks"].values()))
+        first_outcome = next(iter(first_check["outcomes"].values()))
+        first_outcome["points"] = "lots"
+
+    path = _write(tmp_path, mutate)
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    assert ".points" in str(err.value) and "integer" in str(err.value)
+
+
+def test_bad_severity_is_reported(tmp_path):
+    path = _write(tmp_path, lambda d: d["checks"]["prescription"]["outcomes"]["no-prescription-offer"].update(severity="awful"))
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    assert "checks.prescription.outcomes.no-prescription-offer.severity" in str(err.value)
+
+
+def test_missing_outcome_and_unknown_outcome_are_reported(tmp_path):
+    def mutate(d):
+        outcomes = d["checks"]["prescription"]["outcomes"]
+        outcomes["no-such-outcome"] = outcomes.pop("no-prescription-offer")
+
+    path = _write(tmp_path, mutate)
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    message = str(err.value)
+    assert "missing outcome 'no-prescription-offer'" in message
+    assert "no-such-outcome" in message
+
+
+def test_check_config_is_validated_by_the_checks_own_model(tmp_path):
+    path = _write(tmp_path, lambda d: d["checks"]["prescription"]["config"].update(unexpected_list=["x"]))
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    assert "checks.prescription.config.unexpected_list" in str(err.value)
+
+
+def test_unknown_category_is_reported(tmp_path):
+    path = _write(tmp_path, lambda d: d["checks"]["prescription"].update(category="astrology"))
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    assert "unknown category 'astrology'" in str(err.value)
+
+
+def test_missing_file_and_bad_yaml_are_clear(tmp_path):
+    with pytest.raises(RulesError, match="cannot read rules file"):
+        load_rules(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scoring: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RulesError, match="not valid YAML"):
+        load_rules(bad)
+
+
+def test_verdict_rule_naming_an_unknown_finding_is_reported(tmp_path):
+    path = _write(tmp_path, lambda d: d["scoring"]["verdicts"].update(likely_legitimate_requires_any=["accreditation.gold-star"]))
+    with pytest.raises(RulesError, match="unknown finding 'accreditation.gold-star'"):
+        load_rules(path)

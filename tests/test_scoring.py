@@ -1,0 +1,104 @@
+"""The score is deterministic and follows the published table in rules.yaml."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.page import page_from_text
+from app.pipeline import judge_site, site_from_pages
+from app.scoring import build_findings, score_findings, scoring_table
+from checks.base import Outcome
+
+
+def _score(rules, *pairs, fetched=True):
+    findings = build_findings(rules, [(check, Outcome(outcome).add("https://x.example/", "…")) for check, outcome in pairs])
+    return score_findings(rules, findings, fetched_anything=fetched)
+
+
+def test_critical_finding_forces_likely_rogue_whatever_the_score(rules):
+    scored = _score(
+        rules,
+        ("prescription", "no-prescription-offer"),
+        ("accreditation", "pharmacy-tld"),
+        ("accreditation", "verified-link"),
+        ("contact", "address-street"),
+    )
+    assert scored.verdict == "likely_rogue"
+
+
+def test_bonuses_are_not_counted_next_to_a_serious_failure(rules):
+    scored = _score(rules, ("payment", "red-flag-only"), ("accreditation", "pharmacy-tld"), ("contact", "address-street"))
+    positive = [f for f in scored.findings if f.points > 0]
+    assert positive and all(f.counted_points == 0 for f in positive)
+    assert scored.score == rules.data.scoring.baseline + rules.outcome_rule("payment", "red-flag-only").points
+
+
+def test_score_is_baseline_plus_points(rules):
+    scored = _score(rules, ("prescription", "required-with-verification"), ("contact", "address-street"))
+    expected = (
+        rules.data.scoring.baseline
+        + rules.outcome_rule("prescription", "required-with-verification").points
+        + rules.outcome_rule("contact", "address-street").points
+    )
+    assert scored.score == expected
+    assert sum(f.counted_points for f in scored.findings) == expected - rules.data.scoring.baseline
+
+
+def test_category_penalty_cap_bounds_one_area(rules):
+    cap = rules.data.categories["domain"].max_penalty
+    scored = _score(
+        rules,
+        ("marketing", "bonus-pills"),
+        ("marketing", "no-questions-asked"),
+        ("domain", "controlled-drug-in-domain"),
+        ("domain", "rx-drug-in-domain"),
+    )
+    domain = next(c for c in scored.categories if c.id == "domain")
+    assert domain.points == -cap
+
+
+def test_undetermined_outcomes_move_nothing_and_lower_coverage(rules):
+    scored = _score(rules, ("payment", "none-found"), ("contact", "address-street"))
+    payment = next(c for c in scored.categories if c.id == "payment")
+    assert payment.score is None
+    assert scored.coverage < 1.0
+
+
+def test_too_little_coverage_is_unknown(rules):
+    scored = _score(rules, ("contact", "address-street"))
+    assert scored.verdict == "unknown"
+
+
+def test_nothing_fetched_is_unknown_without_a_score(rules):
+    scored = _score(rules, fetched=False)
+    assert scored.verdict == "unknown" and scored.score is None and scored.grade is None
+
+
+def test_forced_not_a_pharmacy(rules):
+    scored = _score(rules, ("storefront", "not-a-pharmacy"), ("transport", "https-valid"))
+    assert scored.verdict == "not_a_pharmacy"
+
+
+def test_grade_follows_table(rules):
+    scored = _score(rules, ("prescription", "required-with-verification"), ("accreditation", "pharmacy-tld"))
+    table = rules.data.scoring.grades
+    expected = next(g.grade for g in table if scored.score >= g.min_score)
+    assert scored.grade == expected
+
+
+def test_judging_is_deterministic(rules):
+    page = page_from_text("Buy Xanax online, no prescription needed. Pay with Bitcoin.", "https://pills.example/")
+    a = judge_site(rules, site_from_pages("https://pills.example/", [page]))
+    b = judge_site(rules, site_from_pages("https://pills.example/", [page]))
+    assert a.model_dump(exclude={"checked_at", "elapsed_ms"}) == b.model_dump(exclude={"checked_at", "elapsed_ms"})
+    assert a.verdict == "likely_rogue"
+
+
+def test_published_table_lists_every_outcome(rules):
+    table = scoring_table(rules)
+    ids = {o["id"] for o in table["outcomes"]}
+    for check_id, section in rules.data.checks.items():
+        for name in section.outcomes:
+            assert f"{check_id}.{name}" in ids
+    assert table["algorithm_version"] == rules.algorithm_version
+    assert "baseline" in table["scoring"]
