@@ -147,6 +147,9 @@ _NUMBER_PART = re.compile(r"^(?:0[xX][0-9a-fA-F]*|[0-9]+)$")
 _FORBIDDEN_CHARS = re.compile(
     "[\u0000-\u0020\u007f-\u00a0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffb]"
 )
+# Anywhere in a URL: controls and whitespace. Bidi and zero-width marks are refused in the host (above) but may
+# appear in a path or query, where they change nothing about where the request goes.
+_URL_FORBIDDEN_CHARS = re.compile("[\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u205f\u3000]")
 
 
 @dataclass(frozen=True)
@@ -249,8 +252,8 @@ def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ..
         raise invalid("The address is empty.")
     if len(url) > MAX_URL_LENGTH:
         raise invalid(f"The address is longer than {MAX_URL_LENGTH} characters.")
-    if _FORBIDDEN_CHARS.search(url):
-        raise invalid("The address contains spaces, control characters or invisible characters.")
+    if _URL_FORBIDDEN_CHARS.search(url):
+        raise invalid("The address contains spaces or control characters.")
     m = _SCHEME.match(url)
     if not m:
         raise invalid("The address must start with http:// or https://.")
@@ -285,12 +288,12 @@ def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ..
             raise invalid("The address has more than one port.")
     if port_text:
         if not port_text.isdigit() or not port_text.isascii() or len(port_text) > 5 or not 0 < int(port_text) < 65536:
-            raise invalid("The port in the address is not a number from 1 to 65535.")
+            raise invalid("The address cannot be parsed: its port is not a number from 1 to 65535.")
         port = int(port_text)
     else:
         port = DEFAULT_PORTS[scheme]
     if port not in allowed_ports:
-        raise blocked(f"Port {port} is not allowed; only {', '.join(map(str, allowed_ports))}.")
+        raise invalid(f"Port {port} is not allowed; only {', '.join(map(str, allowed_ports))}.")
     host, address = normalise_host(raw_host)
     if address is not None and is_blocked_address(address):
         pinned = pinned_address(host, port, resolve)

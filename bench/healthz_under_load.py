@@ -63,8 +63,12 @@ def main() -> int:
     settings = Settings(
         resolve=tuple(ResolveEntry(h, hostile.port, hostile.address) for h in hosts),
         allowed_ports=(80, 443, hostile.port),
+        rate_limit_anonymous="1000/minute",
     )
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    app = create_app(settings)
+    # The service checks at most 16 sites at once by default; this measures 50 hostile targets in flight.
+    app.state.reports.max_running = args.targets
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

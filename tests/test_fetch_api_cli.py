@@ -82,8 +82,10 @@ def test_healthz_answers_while_50_hostile_targets_are_checked(hostile):
     ).with_(
         resolve=tuple(ResolveEntry(h, hostile.port, hostile.address) for h in hosts),
         max_concurrent_fetches=64,
+        rate_limit_anonymous="1000/minute",
     )
     app = create_app(settings)
+    app.state.reports.max_running = len(hosts)  # the service's own cap (16 checks at once) would turn most away
 
     async def go():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service", timeout=30) as client:
@@ -106,5 +108,5 @@ def test_healthz_answers_while_50_hostile_targets_are_checked(hostile):
     assert time.monotonic() - started < 20
     assert len(latencies) >= 5
     assert max(latencies) < 2.0, latencies  # answered, not stalled behind the checks
-    assert all(r.status_code in (200, 400) for r in responses)
+    assert all(r.status_code in (200, 400) for r in responses), [(r.status_code, r.text[:200]) for r in responses if r.status_code not in (200, 400)][:3]
     assert not any(r.status_code >= 500 for r in responses)
