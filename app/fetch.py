@@ -425,6 +425,12 @@ class Fetcher:
     async def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
         """Raw bytes, decoded by us within the caps. A body cut by a cap, the deadline or a dropped connection is
         returned as truncated when part of it arrived."""
+        if response.is_stream_consumed and hasattr(response, "_content"):
+            # A transport that built its response from bytes in hand (an archive, a test double): httpx has
+            # already read and decoded them, so only the cap is left to apply.
+            body = response.content
+            cap = self.settings.max_decoded_bytes
+            return (body[:cap], True) if len(body) > cap else (body, False)
         decoder = BoundedDecoder(parse_content_encoding(response.headers.get("content-encoding")), self.settings.max_decoded_bytes)
         raw = 0
         truncated = False

@@ -367,3 +367,57 @@ def test_proxy_environment_is_ignored(hostile, monkeypatch, canary):
 
     assert "Corner Pharmacy" in _run(go()).text
     assert canary.connections == before
+
+
+def test_policy_applies_to_any_transport_such_as_archive_replay():
+    import httpx
+
+    from app.fetch import Fetcher
+    from app.settings import Settings
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/go-inside":
+            return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, content=b"<title>archived</title>")
+
+    transport = httpx.MockTransport(answer)
+    transport.from_archive = True
+
+    async def go():
+        fetcher = Fetcher(Settings(), transport=transport)
+        try:
+            codes = [await _fetch_code(fetcher, u) for u in ("http://127.0.0.1/", "http://localhost/", "http://shop.example/go-inside")]
+            result = await fetcher.fetch("https://SHOP.example")
+            return codes, result
+        finally:
+            await fetcher.aclose()
+
+    codes, result = _run(go())
+    assert codes == ["blocked_destination", "blocked_destination", "blocked_destination"]
+    assert seen == ["http://shop.example/go-inside", "https://shop.example/"]
+    assert result.from_archive and result.url == "https://shop.example/"
+
+
+def test_probe_redirect_reports_where_a_site_sends_plain_http_and_never_follows_inside(hostile, canary):
+    settings = hostile_settings(hostile, canary)
+    inside = quote(f"http://127.0.0.1:{canary.port}/", safe="")
+    upgrade = quote(f"https://hostile.test:{hostile.port}/", safe="")
+
+    async def go():
+        fetcher = make_fetcher(settings)
+        try:
+            return (
+                await fetcher.probe_redirect(hostile.url(f"/redirect?code=301&to={upgrade}")),
+                await fetcher.probe_redirect(hostile.url(f"/redirect?code=301&to={inside}")),
+                await fetcher.probe_redirect(hostile.url("/ok")),
+                await fetcher.probe_redirect(f"http://127.0.0.1:{canary.port}/"),
+            )
+        finally:
+            await fetcher.aclose()
+
+    before = canary.connections
+    assert _run(go()) == (f"https://hostile.test:{hostile.port}/", None, None, None)
+    assert canary.connections == before
