@@ -447,7 +447,7 @@ class Fetcher:
                         break
         except TimeoutError:
             failure = self._timeout_error()
-        except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+        except (httpx.HTTPError, httpx.StreamError, OSError, ssl.SSLError) as exc:
             failure = _classify(exc)
         if decoder.corrupt and decoder.size == 0:
             raise FetchError("bad_encoding", "The page's compressed data is corrupt.")
