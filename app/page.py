@@ -69,6 +69,14 @@ def clean_text(value: str | None, limit: int) -> str:
     return value
 
 
+def clean_evidence(value: str | None, limit: int = 500) -> str:
+    """Evidence quoted in a report: invisible and disguising characters removed, length capped; line breaks kept."""
+    if not value:
+        return ""
+    value = _INVISIBLE.sub("", value).strip()
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Link:
     url: str  # absolute

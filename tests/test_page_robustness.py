@@ -81,3 +81,16 @@ def test_fuzz_page_analysis_on_random_bytes(body):
     for ctype in ("text/html", "text/html; charset=shift_jis"):
         page = parse_page(decode_html(body, ctype), URL)
         assert len(page.title) <= MAX_TITLE
+
+
+def test_evidence_quoted_from_pages_is_cleaned_and_capped_before_any_report(rules):
+    from checks import ALL_CHECKS
+    from checks.base import Outcome
+    from app.scoring import build_findings
+
+    check = ALL_CHECKS[0]
+    outcome = Outcome(check.outcomes[0]).add(URL + "\u202e", "Licensed\u202e\u200b pharmacy\u0000 " + "x" * 10_000)
+    (finding,) = build_findings(rules, [(check.id, outcome)])
+    evidence = finding.evidence[0]
+    assert evidence.snippet.startswith("Licensed pharmacy ") and len(evidence.snippet) <= 500
+    assert evidence.url == URL
