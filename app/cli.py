@@ -40,6 +40,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
+
+
 def _shared_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", metavar="PATH", help="rules file to use instead of the built-in rules.yaml")
     p.add_argument("--known-sites", metavar="FILE", help="CSV domain,label,source of sites known to be legit or rogue")
@@ -73,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", metavar="FILE", help="write JSON lines here instead of standard output")
     batch.add_argument("--json", action="store_true", help="print the summary as JSON")
     _shared_options(batch)
+
+    evaluate = sub.add_parser("eval", help="measure accuracy on a labelled list of sites (CSV url,label)")
+    evaluate.add_argument("labels", help="CSV file with the columns url,label (label legit or rogue)")
+    evaluate.add_argument("--concurrency", type=_positive_int, default=8, metavar="N")
+    evaluate.add_argument("--json", action="store_true", help="print the measures as JSON")
+    evaluate.add_argument("--show-misses", type=_count, default=25, metavar="N",
+                          help="list at most N of each kind of unconfident answer (errors are always listed in full)")
+    evaluate.add_argument("--max-false-accusations", type=_count, default=None, metavar="N",
+                          help="exit with status 1 when more than N legit sites are called likely_rogue")
+    _shared_options(evaluate)
 
     serve = sub.add_parser("serve", help="run the web page and JSON API")
     serve.add_argument("--host", default="127.0.0.1")
@@ -159,6 +179,36 @@ async def _batch(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from .evaluate import LabelsError, evaluate, read_labels, render_summary
+
+    try:
+        sites = read_labels(args.labels)
+    except LabelsError as exc:
+        raise UsageError("invalid_option", str(exc)) from None
+
+    def progress(done: int, total: int) -> None:
+        if done % 500 == 0 or done == total:
+            sys.stderr.write(f"\r{done}/{total} checked")
+            sys.stderr.write("\n" if done == total else "")
+            sys.stderr.flush()
+
+    async def measure() -> dict:
+        evaluation = await evaluate(settings, sites, concurrency=args.concurrency,
+                                    progress=progress if sys.stderr.isatty() else None)
+        return evaluation.summary(show_misses=args.show_misses)
+
+    # asyncio.run formats its main task, result included, when it puts back the Ctrl-C handler (CPython 3.11's
+    # signal module reprs the handler it replaces), so the task returns the small summary, never 23,000 reports.
+    summary = asyncio.run(measure())
+    print(json.dumps(summary, indent=2) if args.json else render_summary(summary))
+    limit = args.max_false_accusations
+    if limit is not None and summary["false_accusations"]["count"] > limit:
+        print(f"pharmacheck: {summary['false_accusations']['count']} legit sites called likely_rogue (allowed: {limit})", file=sys.stderr)
+        return 1
+    return EXIT_OK
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -185,6 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_check_one(settings, args.url, args.json))
         if args.command == "batch":
             return asyncio.run(_batch(settings, args))
+        if args.command == "eval":
+            return _eval(settings, args)
         if args.command == "serve":
             return _serve(settings, args)
     except UsageError as exc:

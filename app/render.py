@@ -23,6 +23,8 @@ def render_text(report: Report) -> str:
     lines.append(f"{VERDICT_LABELS[report.verdict]}  {score}  {report.final_url}")
     lines.append(textwrap.fill(report.summary, 100))
     lines.append(f"Coverage {int(report.coverage * 100)}% of the checked areas · algorithm {report.algorithm_version}")
+    if report.from_archive:
+        lines.append("Replayed from an archive: the pages as they were recorded, not as the site is today.")
     lines.append("")
     for cat in report.categories:
         value = "—" if cat.score is None else str(cat.score)

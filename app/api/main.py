@@ -9,8 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.cache import ReportCache
-from app.pipeline import Checker
-from app.service import make_fetcher
+from app.service import make_checker
 from app.settings import Settings
 
 from . import routes_checks, routes_meta, routes_web
@@ -23,7 +22,7 @@ from .templating import STATIC_DIR
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     # Built eagerly so that a broken rules file stops start-up with a clear message instead of failing requests.
-    checker = Checker(settings, fetcher=make_fetcher(settings))
+    checker = make_checker(settings)
     reports = ReportCache(checker, settings.cache_ttl)
 
     @asynccontextmanager

@@ -14,7 +14,7 @@ router = APIRouter()
 
 @router.get("/healthz", tags=["meta"])
 async def healthz(checker: Checker = Depends(get_checker)) -> dict:
-    return {"status": "ok", "algorithm_version": checker.rules.algorithm_version}
+    return {"status": "ok", "algorithm_version": checker.rules.algorithm_version, "from_archive": checker.fetcher.from_archive}
 
 
 @router.get("/api/v1/rules", tags=["meta"])
