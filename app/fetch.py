@@ -1,30 +1,51 @@
 """The one place pharmacheck opens network connections.
 
 Everything that reaches the network -- the start page, the crawl, registry look-ups -- goes through `Fetcher`.
-Connections are made by a transport that resolves the host itself, checks every address against the
-destination policy and connects to the checked address (so DNS cannot change its answer between the check and
-the connect). Recording and replay of archives plug in as transports too.
+
+- Every URL, and every redirect hop, is checked by the destination policy (app/netpolicy.py) before any DNS,
+  whichever transport is in use (live, recording or archive replay), and the request is made to the canonical
+  URL the policy returns.
+- The live transport resolves each name once (A and AAAA), refuses the connection if any answer is blocked, and
+  connects to an address it checked, so DNS cannot change its answer between the check and the connect. Host
+  header, TLS SNI and the certificate check stay on the name.
+- Hostile servers are bounded: a wall-clock deadline per page (httpx's timeouts only bound inactivity), caps on
+  raw and decoded bytes with our own bounded decompressor, and outbound concurrency limits per process and per
+  target site.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import ipaddress
 import re
-import socket
 import ssl
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
 
-from .netpolicy import FetchError, is_blocked_address, pinned_address, validate_url
+from .domains import registrable_domain
+from .net.decoding import BoundedDecoder, parse_content_encoding
+from .net.resolver import MAX_ANSWERS, Resolver, SystemResolver
+from .netpolicy import (
+    Destination,
+    FetchError,
+    blocked,
+    check_url,
+    is_blocked_address,
+    normalise_host,
+    pinned_address,
+    resolve_location,
+)
 from .settings import Settings
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
+# When a name has several addresses (all of them checked), try a few before giving up, e.g. IPv6 then IPv4.
+MAX_CONNECT_ATTEMPTS = 3
 
 
 @dataclass
@@ -45,48 +66,86 @@ class FetchResult:
         return self.url.lower().startswith("https://")
 
 
+# --- the live transport ------------------------------------------------------------------------------------
+
+
 class PinningBackend(httpcore.AsyncNetworkBackend):
-    """Resolves names itself, refuses blocked addresses and connects to the address it checked."""
+    """Resolves names itself, refuses blocked addresses and connects only to addresses it checked.
 
-    def __init__(self, settings: Settings):
+    `resolver` answers names (tests inject a fake one); `dialer` opens the TCP connections (httpcore's anyio
+    backend unless a test wants to see every connection attempt).
+    """
+
+    def __init__(self, settings: Settings, resolver: Resolver | None = None, dialer: httpcore.AsyncNetworkBackend | None = None):
         self._settings = settings
-        self._inner = httpcore.AnyIOBackend()
+        self._resolver = resolver or SystemResolver(settings.dns_timeout)
+        self._dialer = dialer or httpcore.AnyIOBackend()
 
-    async def resolve(self, host: str, port: int) -> str:
+    async def addresses_for(self, host: str, port: int) -> list[str]:
+        """The checked addresses to connect to for host:port; raises FetchError(blocked_destination / dns_error)."""
         pinned = pinned_address(host, port, self._settings.resolve)
         if pinned is not None:
-            return pinned
-        loop = asyncio.get_running_loop()
+            return [pinned]
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=self._settings.connect_timeout
-            )
-        except (socket.gaierror, UnicodeError):
-            raise FetchError("dns_error", f"The name {host} could not be resolved.") from None
+            literal = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            literal = None
+        if literal is not None:
+            if is_blocked_address(literal):
+                raise blocked()
+            return [str(literal)]
+        # The fetcher checked the name already; checking again here keeps the transport safe on its own.
+        name, address = normalise_host(host)
+        if address is not None:
+            if is_blocked_address(address):
+                raise blocked()
+            return [str(address)]
+        try:
+            answers = await asyncio.wait_for(self._resolver.resolve(name), timeout=self._settings.dns_timeout)
         except asyncio.TimeoutError:
-            raise FetchError("dns_error", f"Resolving {host} took too long.") from None
-        addresses = [info[4][0] for info in infos][:16]
-        if not addresses:
-            raise FetchError("dns_error", f"The name {host} has no addresses.")
-        if any(is_blocked_address(a) for a in addresses):
-            raise FetchError("blocked_destination", "This address points to a private or reserved network.")
-        return addresses[0]
+            raise FetchError("dns_error", f"Resolving {name} took too long.") from None
+        answers = list(answers)[:MAX_ANSWERS]
+        if not answers:
+            raise FetchError("dns_error", f"The name {name} has no addresses.")
+        # One private answer is enough to refuse: a name that points inside is never contacted at all.
+        if any(is_blocked_address(a) for a in answers):
+            raise blocked()
+        return answers
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        address = await self.resolve(host, port)
-        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+        addresses = await self.addresses_for(host, port)
+        failure: Exception | None = None
+        for address in addresses[:MAX_CONNECT_ATTEMPTS]:
+            try:
+                return await self._dialer.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
 
     async def connect_unix_socket(self, *args, **kwargs):  # pragma: no cover - never used
-        raise FetchError("blocked_destination", "Unix sockets are never used.")
+        raise blocked("Unix sockets are never used.")
 
     async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        await self._dialer.sleep(seconds)
 
 
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, settings: Settings, ssl_context: ssl.SSLContext):
+class LiveTransport(httpx.AsyncHTTPTransport):
+    """httpx transport that reaches the internet through `PinningBackend` (httpx itself has no resolver hook)."""
+
+    from_archive = False
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        resolver: Resolver | None = None,
+        dialer: httpcore.AsyncNetworkBackend | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
+        ssl_context = ssl_context or make_ssl_context(settings)
         super().__init__(verify=ssl_context, trust_env=False)
-        # httpx offers no resolver hook; the connection pool underneath does, through its network backend.
+        self.backend = PinningBackend(settings, resolver, dialer)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=settings.max_concurrent_fetches,
@@ -94,8 +153,11 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=5.0,
             http1=True,
             http2=False,
-            network_backend=PinningBackend(settings),
+            network_backend=self.backend,
         )
+
+
+PinnedTransport = LiveTransport  # earlier name
 
 
 def make_ssl_context(settings: Settings) -> ssl.SSLContext:
@@ -108,33 +170,67 @@ def make_ssl_context(settings: Settings) -> ssl.SSLContext:
     return ctx
 
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
+# --- decoding ------------------------------------------------------------------------------------------------
+
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,512}?charset\s*=\s*["']?([A-Za-z0-9_\-:.]{1,40})""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*['\"]?([A-Za-z0-9_\-:.]{1,40})", re.I)
+# Codecs that are not text encodings (base64, zlib, rot13...) or that let bytes smuggle markup (UTF-7).
+_REFUSED_CHARSETS = {"utf_7", "utf7"}
+
+
+def _usable_charset(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _REFUSED_CHARSETS:
+        return None
+    return info.name
 
 
 def decode_html(body: bytes, content_type: str) -> str:
-    charset = None
-    m = re.search(r"charset\s*=\s*['\"]?([A-Za-z0-9_\-:.]+)", content_type or "", re.I)
-    if m:
-        charset = m.group(1)
-    else:
-        m2 = _META_CHARSET.search(body[:4096])
-        if m2:
-            charset = m2.group(1).decode("ascii", "ignore")
-    if charset:
-        try:
-            codecs.lookup(charset)
-        except LookupError:
-            charset = None
+    """Text of a page: BOM first, then the HTTP charset, then a <meta> charset, then UTF-8; never raises."""
     if body.startswith(codecs.BOM_UTF8):
-        charset = "utf-8-sig"
-    return body.decode(charset or "utf-8", errors="replace")
+        return body[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body.decode("utf-16", errors="replace")
+    m = _HEADER_CHARSET.search(content_type or "")
+    charset = _usable_charset(m.group(1)) if m else None
+    if charset is None:
+        m2 = _META_CHARSET.search(body[:4096])
+        charset = _usable_charset(m2.group(1).decode("ascii", "ignore")) if m2 else None
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except Exception:  # a codec that lies about being a text encoding
+        return body.decode("utf-8", errors="replace")
+
+
+_BINARY_MAGIC = (
+    b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf",
+    b"Rar!", b"\x7fELF", b"MZ", b"RIFF", b"OggS", b"ID3", b"\x00\x00\x00", b"wOFF", b"wOF2",
+)
+
+
+def looks_binary(body: bytes, content_type: str) -> bool:
+    """Whether a body labelled as HTML is really binary data (an image, an archive, random bytes)."""
+    head = body[:1024]
+    if not head or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or "utf-16" in content_type.lower():
+        return False
+    if head.startswith(_BINARY_MAGIC):
+        return True
+    # Text, in any single-byte or UTF-8 encoding, has no NUL bytes and hardly any other control characters.
+    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return b"\x00" in head or control > len(head) // 20
 
 
 def _classify(exc: BaseException) -> FetchError:
     if isinstance(exc, FetchError):
         return exc
     cause: BaseException | None = exc
-    while cause is not None:
+    seen = 0
+    while cause is not None and seen < 20:
         if isinstance(cause, FetchError):
             return cause
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -142,25 +238,68 @@ def _classify(exc: BaseException) -> FetchError:
         if isinstance(cause, ssl.SSLError):
             return FetchError("tls_invalid", "The secure connection to the site failed.")
         cause = cause.__cause__ or cause.__context__
+        seen += 1
     if isinstance(exc, httpx.TimeoutException):
         return FetchError("timeout", "The site took too long to answer.")
     if isinstance(exc, httpx.ConnectError):
         return FetchError("connect_error", "Could not connect to the site.")
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError)):
         return FetchError("protocol_error", "The site sent a response that is not valid HTTP.")
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, (httpx.TransportError, OSError)):
         return FetchError("connect_error", "The connection to the site failed.")
     return FetchError("protocol_error", "The site's response could not be read.")
 
 
+# --- concurrency -------------------------------------------------------------------------------------------
+
+
+class HostLimiter:
+    """At most `per_host` requests in flight to one site (registrable domain), so nobody can use the service to
+    flood a third party through many subdomains; entries vanish when unused."""
+
+    def __init__(self, per_host: int):
+        self.per_host = max(1, per_host)
+        self._slots: dict[str, list] = {}
+
+    def in_flight(self, key: str) -> int:
+        entry = self._slots.get(key)
+        return 0 if entry is None else self.per_host - entry[0]._value
+
+    @staticmethod
+    def key_for(host: str) -> str:
+        try:
+            return registrable_domain(host) or host
+        except Exception:  # tldextract on an odd name: the host itself is a fine key
+            return host
+
+    @asynccontextmanager
+    async def slot(self, host: str):
+        key = self.key_for(host)
+        entry = self._slots.get(key)
+        if entry is None:
+            entry = self._slots[key] = [asyncio.Semaphore(self.per_host), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and self._slots.get(key) is entry:
+                del self._slots[key]
+
+
+# --- the fetcher -------------------------------------------------------------------------------------------
+
+
 class Fetcher:
-    """Fetch pages under the destination policy, with timeouts, size caps and a redirect limit."""
+    """Fetch pages under the destination policy, with a deadline, size caps, a redirect limit and concurrency bounds."""
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
         self.from_archive = transport is not None and getattr(transport, "from_archive", False)
         if transport is None:
-            transport = PinnedTransport(settings, make_ssl_context(settings))
+            transport = LiveTransport(settings)
+        self.transport = transport
         self._client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,
@@ -168,9 +307,15 @@ class Fetcher:
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout, read=settings.read_timeout, write=5.0, pool=settings.page_timeout
             ),
-            headers={"User-Agent": settings.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                # Only what the bounded decoder handles; httpx would otherwise offer br/zstd when installed.
+                "Accept-Encoding": "gzip, deflate",
+            },
         )
-        self._global = asyncio.Semaphore(settings.max_concurrent_fetches)
+        self._global = asyncio.Semaphore(max(1, settings.max_concurrent_fetches))
+        self.hosts = HostLimiter(settings.max_concurrent_per_host)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -181,75 +326,149 @@ class Fetcher:
     async def __aexit__(self, *exc) -> None:
         await self.aclose()
 
+    def check(self, url: str) -> Destination:
+        """The pre-DNS policy check, applied to every URL in every mode (live, recording, replay)."""
+        return check_url(url, self.settings.allowed_ports, self.settings.resolve)
+
+    @asynccontextmanager
+    async def _global_slot(self):
+        try:
+            await asyncio.wait_for(self._global.acquire(), timeout=self.settings.check_timeout)
+        except asyncio.TimeoutError:
+            raise FetchError("timeout", "pharmacheck is too busy to fetch this page now; try again shortly.") from None
+        try:
+            yield
+        finally:
+            self._global.release()
+
     async def fetch(self, url: str, *, require_html: bool = True) -> FetchResult:
         """Fetch one page, following redirects by hand; raises FetchError with a stable code."""
-        validate_url(url, self.settings.allowed_ports)
-        started = time.monotonic()
-        try:
-            async with self._global:
-                return await asyncio.wait_for(
-                    self._fetch_following(url, started, require_html), timeout=self.settings.page_timeout
-                )
-        except asyncio.TimeoutError:
-            raise FetchError("timeout", f"The page did not arrive within {self.settings.page_timeout:g} seconds.") from None
+        destination = self.check(url)
+        async with self._global_slot():
+            started = time.monotonic()
+            deadline = asyncio.get_running_loop().time() + self.settings.page_timeout
+            return await self._fetch_following(url, destination, started, deadline, require_html)
 
-    async def _fetch_following(self, url: str, started: float, require_html: bool) -> FetchResult:
+    @asynccontextmanager
+    async def _host_slot(self, host: str, deadline: float):
+        # Waiting for a busy site counts against the page's deadline like any other wait.
+        slot = self.hosts.slot(host)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await slot.__aenter__()
+        except TimeoutError:
+            raise self._timeout_error() from None
+        try:
+            yield
+        finally:
+            await slot.__aexit__(None, None, None)
+
+    def _timeout_error(self) -> FetchError:
+        return FetchError("timeout", f"The page did not arrive within {self.settings.page_timeout:g} seconds.")
+
+    async def _fetch_following(
+        self, requested: str, destination: Destination, started: float, deadline: float, require_html: bool
+    ) -> FetchResult:
         redirects: list[str] = []
-        current = url
         for _hop in range(self.settings.max_redirects + 1):
-            try:
-                async with self._client.stream("GET", current) as response:
-                    if response.status_code in REDIRECT_CODES and response.headers.get("location"):
-                        target = urljoin(current, response.headers["location"].strip())
-                        if urlsplit(target).scheme.lower() not in ("http", "https"):
-                            raise FetchError("invalid_url", "The site redirects to an address that is not http(s).")
-                        validate_url(target, self.settings.allowed_ports)
-                        redirects.append(current)
-                        current = target
+            async with self._host_slot(destination.host, deadline):
+                response = await self._send(destination, deadline)
+                try:
+                    location = response.headers.get("location")
+                    if response.status_code in REDIRECT_CODES and location:
+                        # Each hop passes the same policy as the address the user gave, before any DNS.
+                        next_destination = resolve_location(
+                            destination.url, location, self.settings.allowed_ports, self.settings.resolve
+                        )
+                        redirects.append(destination.url)
+                        destination = next_destination
                         continue
-                    body, truncated = await self._read_capped(response)
+                    if response.status_code >= 400:
+                        raise FetchError("http_error", f"The site answered with HTTP status {response.status_code}.")
                     content_type = response.headers.get("content-type", "")
-            except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
-                raise _classify(exc) from None
-            elapsed = int((time.monotonic() - started) * 1000)
-            if response.status_code >= 400:
-                raise FetchError("http_error", f"The site answered with HTTP status {response.status_code}.")
-            mime = content_type.split(";")[0].strip().lower()
-            if require_html and mime and mime not in HTML_TYPES:
-                raise FetchError("not_html", f"The address serves {mime or 'unknown content'}, not a web page.")
+                    mime = content_type.split(";")[0].strip().lower()
+                    if require_html and mime and mime not in HTML_TYPES:
+                        raise FetchError("not_html", f"The address serves {mime[:60]}, not a web page.")
+                    body, truncated = await self._read_body(response, deadline)
+                finally:
+                    await response.aclose()
+            if require_html and looks_binary(body, content_type):
+                raise FetchError("not_html", "The address serves binary data labelled as a web page.")
             return FetchResult(
-                requested_url=url,
-                url=current,
+                requested_url=requested,
+                url=destination.url,
                 status=response.status_code,
-                content_type=content_type,
+                content_type=content_type[:200],
                 body=body,
                 text=decode_html(body, content_type),
-                elapsed_ms=elapsed,
+                elapsed_ms=int((time.monotonic() - started) * 1000),
                 redirects=redirects,
                 truncated=truncated,
                 from_archive=self.from_archive,
             )
         raise FetchError("too_many_redirects", f"The site redirected more than {self.settings.max_redirects} times.")
 
-    async def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            chunks.append(chunk)
-            if size >= self.settings.max_decoded_bytes:
-                body = b"".join(chunks)[: self.settings.max_decoded_bytes]
-                return body, True
-        return b"".join(chunks), False
+    async def _send(self, destination: Destination, deadline: float) -> httpx.Response:
+        # Straight to the transport: the client would also parse every Location header with its own URL parser
+        # (even when not following it), and only our policy decides what a redirect means.
+        request = self._client.build_request("GET", destination.url)
+        try:
+            async with asyncio.timeout_at(deadline):
+                response = await self.transport.handle_async_request(request)
+            response.request = request
+            return response
+        except TimeoutError:
+            raise self._timeout_error() from None
+        except (httpx.HTTPError, httpx.StreamError, OSError, ssl.SSLError, httpcore.ConnectError) as exc:
+            raise _classify(exc) from None
+
+    async def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
+        """Raw bytes, decoded by us within the caps. A body cut by a cap, the deadline or a dropped connection is
+        returned as truncated when part of it arrived."""
+        if response.is_stream_consumed and hasattr(response, "_content"):
+            # A transport that built its response from bytes in hand (an archive, a test double): httpx has
+            # already read and decoded them, so only the cap is left to apply.
+            body = response.content
+            cap = self.settings.max_decoded_bytes
+            return (body[:cap], True) if len(body) > cap else (body, False)
+        decoder = BoundedDecoder(parse_content_encoding(response.headers.get("content-encoding")), self.settings.max_decoded_bytes)
+        raw = 0
+        truncated = False
+        failure: FetchError | None = None
+        try:
+            async with asyncio.timeout_at(deadline):
+                async for chunk in response.aiter_raw():
+                    room = self.settings.max_bytes - raw
+                    if len(chunk) > room:
+                        chunk, truncated = chunk[:room], True
+                    raw += len(chunk)
+                    decoder.feed(chunk)
+                    if truncated or decoder.full or decoder.corrupt:
+                        break
+        except TimeoutError:
+            failure = self._timeout_error()
+        except (httpx.HTTPError, httpx.StreamError, OSError, ssl.SSLError) as exc:
+            failure = _classify(exc)
+        if decoder.corrupt and decoder.size == 0:
+            raise FetchError("bad_encoding", "The page's compressed data is corrupt.")
+        if failure is not None:
+            if decoder.size == 0:
+                raise failure
+            truncated = True
+        return decoder.result(), truncated or decoder.full or decoder.corrupt
 
     async def probe_redirect(self, url: str) -> str | None:
         """Where one request to `url` redirects to (None when it does not redirect or cannot be reached)."""
         try:
-            validate_url(url, self.settings.allowed_ports)
-            async with self._global:
-                response = await asyncio.wait_for(self._client.get(url), timeout=self.settings.page_timeout)
-        except (FetchError, httpx.HTTPError, OSError, ssl.SSLError, asyncio.TimeoutError):
+            destination = self.check(url)
+            async with self._global_slot():
+                deadline = asyncio.get_running_loop().time() + self.settings.page_timeout
+                async with self._host_slot(destination.host, deadline):
+                    response = await self._send(destination, deadline)
+                    await response.aclose()
+            location = response.headers.get("location")
+            if response.status_code in REDIRECT_CODES and location:
+                return resolve_location(destination.url, location, self.settings.allowed_ports, self.settings.resolve).url
+        except FetchError:
             return None
-        if response.status_code in REDIRECT_CODES and response.headers.get("location"):
-            return urljoin(url, response.headers["location"].strip())
         return None

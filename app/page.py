@@ -6,13 +6,19 @@ means a hostile page is bounded once, here, rather than in every check.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, ProcessingInstruction, Tag
+from bs4.element import Script, Stylesheet, TemplateString
+
+_NOT_TEXT = (Comment, Doctype, ProcessingInstruction, Script, Stylesheet, TemplateString)
 
 # Page-derived strings end up in reports read by people and programs; these caps keep one hostile page from
 # producing a multi-megabyte report.
@@ -23,7 +29,15 @@ MAX_FORMS = 50
 MAX_IMAGES = 500
 MAX_SCRIPTS = 200
 MAX_JSONLD_BYTES = 200_000
-MAX_TEXT = 1_000_000
+# Visible text kept per page: the largest real pharmacy pages have ~35,000 characters; checks read all of it.
+MAX_TEXT = 200_000
+# BeautifulSoup costs tens of microseconds and about a kilobyte per element: 2 MiB of bare tags would take most
+# of a minute and gigabytes. Real pharmacy pages have at most a few thousand elements (the largest seen, ~10,000),
+# so markup beyond this many tags is cut off and the page is analysed as truncated.
+MAX_TAGS = 25_000
+# Bounds on walks up and into the tree, so deeply nested markup costs linear time, not quadratic.
+MAX_ANCESTOR_STEPS = 64
+MAX_NODE_TEXT_STEPS = 2_000
 
 SKIPPED_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
 BLOCK_TAGS = {
@@ -53,6 +67,14 @@ def clean_text(value: str | None, limit: int) -> str:
     if len(value) > limit:
         value = value[: limit - 1] + "…"
     return value
+
+
+def clean_evidence(value: str | None, limit: int = 500) -> str:
+    """Evidence quoted in a report: invisible and disguising characters removed, length capped; line breaks kept."""
+    if not value:
+        return ""
+    value = _INVISIBLE.sub("", value).strip()
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -135,36 +157,70 @@ def _absolute(base: str, href: str | None) -> str:
         return ""
 
 
-def _text_of(node: Tag) -> str:
-    return node.get_text(" ", strip=True)
+def _text_of(node: Tag, limit: int = 2_000) -> str:
+    """Text inside `node`, reading at most MAX_NODE_TEXT_STEPS nodes and about `limit` characters."""
+    parts: list[str] = []
+    size = 0
+    end = node._last_descendant().next_element if node.contents else node.next_element
+    current = node.next_element
+    steps = 0
+    while current is not None and current is not end and steps < MAX_NODE_TEXT_STEPS and size < limit:
+        steps += 1
+        if isinstance(current, NavigableString) and not isinstance(current, _NOT_TEXT):
+            piece = str(current).strip()
+            if piece:
+                parts.append(piece)
+                size += len(piece)
+        current = current.next_element
+    return " ".join(parts)
+
+
+def _ancestor(node: Tag, predicate) -> Tag | None:
+    parent = node.parent
+    steps = 0
+    while parent is not None and steps < MAX_ANCESTOR_STEPS:
+        if isinstance(parent, Tag) and predicate(parent):
+            return parent
+        parent = parent.parent
+        steps += 1
+    return None
+
+
+_TAG_START = re.compile(r"<[A-Za-z]")
+_TAG_START_BYTES = re.compile(rb"<[A-Za-z]")
+
+
+def bound_markup(html: str | bytes, max_tags: int = MAX_TAGS) -> tuple[str | bytes, bool]:
+    """The markup up to its `max_tags`-th start tag, and whether anything was cut."""
+    pattern = _TAG_START_BYTES if isinstance(html, bytes) else _TAG_START
+    for count, match in enumerate(pattern.finditer(html), start=1):
+        if count > max_tags:
+            return html[: match.start()], True
+    return html, False
 
 
 def _visible_text(soup: BeautifulSoup) -> str:
     # One iterative walk (no recursion, so deeply nested markup cannot overflow the stack); block elements
     # start a new line so that addresses and phone numbers split across tags stay apart from their neighbours.
+    # Skipped elements (scripts, styles...) are jumped over whole, so no node looks at its ancestors.
     out: list[str] = []
     size = 0
     root = soup.body or soup
-    for node in root.descendants:
+    end = root._last_descendant().next_element if root.contents else root.next_element
+    node = root.next_element
+    while node is not None and node is not end:
         if isinstance(node, Tag):
+            if node.name in SKIPPED_TAGS:
+                node = node._last_descendant().next_element if node.contents else node.next_element
+                continue
             if node.name in BLOCK_TAGS:
                 out.append("\n")
-            continue
-        if isinstance(node, (Comment, Doctype, ProcessingInstruction)) or not isinstance(node, NavigableString):
-            continue
-        parent = node.parent
-        skip = False
-        while parent is not None and parent is not root:
-            if parent.name in SKIPPED_TAGS:
-                skip = True
+        elif isinstance(node, NavigableString) and not isinstance(node, (Comment, Doctype, ProcessingInstruction)):
+            out.append(str(node))
+            size += len(node)
+            if size > MAX_TEXT:
                 break
-            parent = parent.parent
-        if skip:
-            continue
-        out.append(str(node))
-        size += len(node)
-        if size > MAX_TEXT:
-            break
+        node = node.next_element
     text = _INVISIBLE.sub("", "".join(out))
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
@@ -262,7 +318,7 @@ def _microdata_orgs(soup: BeautifulSoup) -> list[StructuredOrg]:
                 address.setdefault(name, value)
             elif name in {"name", "telephone", "email", "url"} and name not in props:
                 # Only the scope's own properties, not those of a nested item such as a product.
-                owner = prop.find_parent(attrs={"itemscope": True})
+                owner = _ancestor(prop, lambda t: t.has_attr("itemscope"))
                 if owner is scope:
                     props[name] = value
         props["address"] = address
@@ -282,8 +338,22 @@ def _lang(soup: BeautifulSoup) -> str:
     return ""
 
 
+# Parsing and judging pages is CPU work. It runs in threads so the event loop keeps serving (/healthz, other
+# checks' I/O), and in only two of them: more CPU-bound threads would not finish sooner under the GIL, they would
+# only make the event loop wait longer for its turn.
+_ANALYSIS_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pharmacheck-analysis")
+
+
+async def run_analysis(fn, /, *args, **kwargs):
+    """Run CPU-bound page work (parse, judge) off the event loop, at most two at a time per process."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_ANALYSIS_THREADS, functools.partial(fn, *args, **kwargs))
+
+
 def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: bool = False, kind: str = "start") -> Page:
-    """Parse one HTML document into the page model."""
+    """Parse one HTML document into the page model; hostile markup costs bounded time and memory."""
+    html, cut = bound_markup(html)
+    truncated = truncated or cut
     soup = BeautifulSoup(html, "lxml")
     base = url
     base_tag = soup.find("base", href=True)
@@ -330,7 +400,7 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
     images: list[Image] = []
     for img in soup.find_all("img", limit=MAX_IMAGES):
         src = _absolute(base, str(img.get("src") or img.get("data-src") or ""))
-        parent_link = img.find_parent("a", href=True)
+        parent_link = _ancestor(img, lambda t: t.name == "a" and t.has_attr("href"))
         images.append(
             Image(
                 src=src,

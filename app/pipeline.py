@@ -17,7 +17,7 @@ from .domains import host_of, registrable_domain
 from .fetch import Fetcher, FetchResult
 from .known_sites import load_known_sites
 from .netpolicy import FetchError, validate_url
-from .page import Page, parse_page
+from .page import Page, parse_page, run_analysis
 from .report import ErrorOut, PageOut, Report
 from .rules import Rules, load_rules
 from .scoring import build_findings, score_findings
@@ -59,7 +59,9 @@ class Checker:
     def page_budget(self) -> int:
         return self.settings.max_pages or self.rules.data.crawl.max_pages
 
-    async def _fetch_page(self, url: str, kind: str) -> tuple[PageRecord, Page | None, FetchResult | None]:
+    async def _fetch_page(
+        self, url: str, kind: str, deadline: float | None = None
+    ) -> tuple[PageRecord, Page | None, FetchResult | None]:
         record = PageRecord(url=url, kind=kind)
         try:
             result = await self.fetcher.fetch(url)
@@ -77,10 +79,16 @@ class Checker:
         record.truncated = result.truncated
         record.from_archive = result.from_archive
         # Parsing is CPU-bound; running it off the event loop keeps one large page from stalling the service.
+        parsing = run_analysis(
+            parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
+        )
         try:
-            page = await asyncio.to_thread(
-                parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
-            )
+            # The check's deadline covers waiting for a parsing thread too, not only the network.
+            remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
+            page = await asyncio.wait_for(parsing, timeout=remaining)
+        except asyncio.TimeoutError:
+            record.error, record.error_message = "timeout", "The check ran out of time while reading this page."
+            return record, None, result
         except (RecursionError, MemoryError, ValueError) as exc:
             log.warning("could not parse %s: %s", result.url, type(exc).__name__)
             record.error, record.error_message = "parse_error", "The page could not be read as HTML."
@@ -106,7 +114,7 @@ class Checker:
         if progress:
             progress("fetching", requested)
 
-        record, start_page, result = await self._fetch_page(requested, "start")
+        record, start_page, result = await self._fetch_page(requested, "start", started + self.settings.check_timeout)
         if record.error in ("invalid_url", "blocked_destination"):
             raise FetchError(record.error, record.error_message)
         if start_page is not None and result is not None and start_page.meta_refresh:
@@ -134,7 +142,7 @@ class Checker:
             if budget > 0 and normalise(home) not in seen:
                 if progress:
                     progress("reading", home)
-                home_record, home_page, _ = await self._fetch_page(home, "home")
+                home_record, home_page, _ = await self._fetch_page(home, "home", started + self.settings.check_timeout)
                 site.records.append(home_record)
                 seen.add(normalise(home))
                 budget -= 1
@@ -172,7 +180,8 @@ class Checker:
             await self.enrich(site, started)
         if progress:
             progress("scoring", final_url)
-        return self.judge(site, started=started)
+        # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
+        return await run_analysis(self.judge, site, started=started)
 
     async def enrich(self, site: Site, started: float) -> None:
         """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from checks.base import Outcome
 
+from .page import clean_evidence
 from .report import AdviceOut, CategoryOut, EvidenceOut, FindingOut, LinkOut
 from .rules import Rules
 
@@ -49,7 +50,10 @@ def build_findings(rules: Rules, outcomes: list[tuple[str, Outcome]]) -> list[Fi
                 title=rule.title,
                 explanation=rule.explanation.strip(),
                 advice=rule.advice.strip(),
-                evidence=[EvidenceOut(url=e.url, snippet=e.snippet) for e in outcome.evidence],
+                # Whatever a check quotes from a page is bounded and cleaned here, once, before any report sees it.
+                evidence=[
+                    EvidenceOut(url=clean_evidence(e.url, 2048), snippet=clean_evidence(e.snippet)) for e in outcome.evidence
+                ],
                 verification_links=[LinkOut(label=l.label, url=l.url) for l in outcome.links],
             )
         )

@@ -36,6 +36,12 @@ def parse_resolve(value: str) -> ResolveEntry:
         ipaddress.ip_address(address)
     except ValueError:
         raise SettingsError(f"--resolve {value!r}: ADDRESS must be one IP address, not a name or a range") from None
+    from .netpolicy import is_metadata_address  # netpolicy imports this module
+
+    if is_metadata_address(address):
+        raise SettingsError(f"--resolve {value!r}: cloud metadata addresses can never be contacted")
+    if "*" in host:
+        raise SettingsError(f"--resolve {value!r}: HOST must be one exact name, not a wildcard")
     return ResolveEntry(host.lower().rstrip("."), int(port_text), address)
 
 
@@ -47,6 +53,7 @@ class Settings:
     page_timeout: float = 10.0
     check_timeout: float = 30.0
     connect_timeout: float = 5.0
+    dns_timeout: float = 5.0
     read_timeout: float = 8.0
     max_bytes: int = 2 * 1024 * 1024
     max_decoded_bytes: int = 2 * 1024 * 1024
@@ -87,6 +94,9 @@ class Settings:
             kwargs["max_pages"] = _int(env, "PHARMACHECK_MAX_PAGES", 1, 50)
         if env.get("PHARMACHECK_RESOLVE"):
             kwargs["resolve"] = tuple(parse_resolve(v) for v in env["PHARMACHECK_RESOLVE"].split(",") if v.strip())
+        if env.get("PHARMACHECK_ALLOW_PORTS"):
+            extra_ports = tuple(_port(p.strip()) for p in env["PHARMACHECK_ALLOW_PORTS"].split(",") if p.strip())
+            kwargs["allowed_ports"] = tuple(sorted({80, 443, *extra_ports}))
         if env.get("PHARMACHECK_CACERT"):
             kwargs["cacert"] = env["PHARMACHECK_CACERT"]
         if env.get("PHARMACHECK_CACHE_TTL"):
@@ -103,6 +113,12 @@ class Settings:
         if env.get("PHARMACHECK_CONFIRM_REGISTRIES", "").lower() in ("1", "true", "yes"):
             kwargs["confirm_registries"] = True
         return cls(**kwargs)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SettingsError(f"PHARMACHECK_ALLOW_PORTS: {text!r} is not a port number from 1 to 65535")
+    return int(text)
 
 
 def _int(env: dict, name: str, lo: int, hi: int) -> int:

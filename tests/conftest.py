@@ -29,3 +29,21 @@ def shared_data_or_skip(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present (the shared data set sits beside the project only on development machines and CI)")
     return path
+
+
+@pytest.fixture(scope="session")
+def hostile():
+    from tests.hostile_server import HostileServer
+
+    server = HostileServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def canary():
+    from tests.hostile_server import Canary
+
+    listener = Canary()
+    yield listener
+    listener.close()

@@ -1,0 +1,202 @@
+"""Hostile servers: each misbehaviour ends within the deadline and the byte caps, with a stable error code or a
+page marked truncated, and the process carries on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tracemalloc
+
+import pytest
+
+from app.netpolicy import FetchError
+from app.pipeline import Checker
+from tests.fetch_helpers import FakeResolver, hostile_settings, make_fetcher
+
+PAGE_TIMEOUT = 1.5  # hostile_settings
+SLACK = 1.0  # scheduling on a shared, busy machine
+
+
+async def _fetch(settings, url: str):
+    fetcher = make_fetcher(settings)
+    try:
+        return await fetcher.fetch(url)
+    finally:
+        await fetcher.aclose()
+
+
+def fetch(settings, url: str):
+    """(result or None, error code or None, seconds taken)."""
+    started = time.monotonic()
+    try:
+        result = asyncio.run(_fetch(settings, url))
+        return result, None, time.monotonic() - started
+    except FetchError as exc:
+        return None, exc.code, time.monotonic() - started
+
+
+@pytest.mark.parametrize("path", ["/slow-headers", "/never"])
+def test_servers_that_never_finish_the_headers_are_cut_at_the_deadline(hostile, path):
+    result, code, took = fetch(hostile_settings(hostile), hostile.url(path))
+    assert code == "timeout"
+    assert took < PAGE_TIMEOUT + SLACK
+
+
+def test_byte_dripping_body_is_cut_at_the_deadline_and_kept_as_truncated(hostile):
+    # One byte every 50 ms never trips an inactivity timeout; only the wall-clock deadline stops it.
+    result, code, took = fetch(hostile_settings(hostile, read_timeout=5.0), hostile.url("/slow-body"))
+    assert code is None and result.truncated
+    assert 0 < len(result.body) < 1000
+    assert took < PAGE_TIMEOUT + SLACK
+
+
+def test_endless_body_stops_at_the_raw_cap(hostile):
+    settings = hostile_settings(hostile, max_bytes=256 * 1024, page_timeout=5.0)
+    result, code, took = fetch(settings, hostile.url("/endless"))
+    assert code is None and result.truncated
+    assert len(result.body) == 256 * 1024
+    assert took < 5.0
+
+
+def test_huge_declared_length_stops_at_the_raw_cap(hostile):
+    settings = hostile_settings(hostile, max_bytes=128 * 1024, page_timeout=5.0)
+    result, code, _ = fetch(settings, hostile.url("/huge-length"))
+    assert code is None and result.truncated and len(result.body) == 128 * 1024
+
+
+def test_gzip_bomb_is_decoded_only_up_to_the_cap_with_bounded_memory(hostile):
+    settings = hostile_settings(hostile, page_timeout=5.0)  # the default caps: 2 MiB raw, 2 MiB decoded
+    assert len(hostile.bomb) < settings.max_bytes  # the raw cap alone would not stop it
+    tracemalloc.start()
+    try:
+        result, code, took = fetch(settings, hostile.url("/bomb"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert code == "not_html"  # 2 MiB of NUL bytes labelled text/html
+    assert peak < 24 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB while decoding a 1 GiB bomb"
+    assert took < 5.0
+
+
+def test_gzip_bomb_of_markup_is_analysed_as_truncated(hostile):
+    settings = hostile_settings(hostile, page_timeout=5.0)
+    result, code, _ = fetch(settings, hostile.url("/bomb-html"))
+    assert code is None and result.truncated
+    assert len(result.body) == settings.max_decoded_bytes
+
+
+def test_two_gzip_layers_are_decoded(hostile):
+    result, code, _ = fetch(hostile_settings(hostile), hostile.url("/gzip2"))
+    assert code is None and "Corner Pharmacy" in result.text and not result.truncated
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("/gzip6", "bad_encoding"),  # six declared layers: refused
+    ("/gzip6-hidden", "not_html"),  # one declared layer, five more inside: binary after one layer
+    ("/unknown-encoding", "bad_encoding"),
+    ("/corrupt-gzip", "bad_encoding"),
+    ("/big-header", "protocol_error"),
+    ("/many-headers", "protocol_error"),
+    ("/loop", "too_many_redirects"),
+    ("/chain/6", "too_many_redirects"),
+    ("/binary", "not_html"),
+    ("/pdf", "not_html"),
+])
+def test_hostile_responses_end_in_a_clean_error(hostile, path, expected):
+    result, code, took = fetch(hostile_settings(hostile), hostile.url(path))
+    assert code == expected
+    assert took < PAGE_TIMEOUT + SLACK
+
+
+@pytest.mark.parametrize("path", ["/deflate-raw", "/deflate-zlib", "/chain/5", "/no-type", "/lying-length-long"])
+def test_odd_but_readable_responses_are_read(hostile, path):
+    result, code, _ = fetch(hostile_settings(hostile), hostile.url(path))
+    assert code is None
+    if path != "/lying-length-long":
+        assert "Corner Pharmacy" in result.text
+    assert len(result.redirects) == (5 if path == "/chain/5" else 0)
+
+
+def test_body_shorter_than_its_content_length_is_analysed_as_truncated(hostile):
+    result, code, _ = fetch(hostile_settings(hostile), hostile.url("/lying-length-short"))
+    assert code is None and result.truncated and "Corner Pharmacy" in result.text
+
+
+@pytest.mark.parametrize("case", ["lying-utf16", "unknown-charset", "base64-charset", "zlib-charset", "rot13-charset", "utf7-charset", "meta-lying"])
+def test_broken_or_lying_charsets_still_give_text(hostile, case):
+    result, code, _ = fetch(hostile_settings(hostile), hostile.url(f"/charset/{case}"))
+    assert code is None and isinstance(result.text, str) and result.text
+
+
+MALFORMED_PAGES = ["links10k", "nested100k", "title1m", "comment2m", "invalid-utf8", "bidi-title", "unclosed", "attributes", "huge-jsonld"]
+
+
+@pytest.mark.parametrize("kind", MALFORMED_PAGES)
+def test_malformed_pages_give_a_report_within_the_check_deadline(hostile, kind):
+    settings = hostile_settings(hostile, max_pages=1, page_timeout=5.0, check_timeout=10.0)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url(f"/html/{kind}"))
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    assert time.monotonic() - started < settings.check_timeout
+    assert report.pages and report.pages[0].error is None
+    text = report.model_dump_json()
+    assert len(text) < 500_000  # page-derived strings are capped
+    for forbidden in ("\u202e", "\u200b", "\u0007"):
+        assert forbidden not in text
+
+
+def test_the_process_keeps_serving_after_every_hostile_server(hostile):
+    result, code, _ = fetch(hostile_settings(hostile), hostile.url("/ok"))
+    assert code is None and "Corner Pharmacy" in result.text
+
+
+def test_dns_that_never_answers_is_bounded(hostile):
+    settings = hostile_settings(hostile, dns_timeout=0.3)
+
+    async def go():
+        fetcher = make_fetcher(settings, FakeResolver({"slow.test": ["93.184.216.34"]}, delay=30))
+        try:
+            await fetcher.fetch(f"http://slow.test:{hostile.port}/")
+        finally:
+            await fetcher.aclose()
+
+    started = time.monotonic()
+    with pytest.raises(FetchError) as err:
+        asyncio.run(go())
+    assert err.value.code == "dns_error"
+    assert time.monotonic() - started < 0.3 + SLACK
+
+
+def test_concurrency_is_bounded_per_site_and_per_process(hostile):
+    settings = hostile_settings(hostile, max_concurrent_per_host=2, max_concurrent_fetches=3, page_timeout=0.6)
+
+    async def go():
+        fetcher = make_fetcher(settings)
+        peak_site = peak_all = 0
+
+        async def watch():
+            nonlocal peak_site, peak_all
+            while True:
+                peak_site = max(peak_site, fetcher.hosts.in_flight("hostile.test"))
+                peak_all = max(peak_all, settings.max_concurrent_fetches - fetcher._global._value)
+                await asyncio.sleep(0.01)
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            outcomes = await asyncio.gather(*(fetcher.fetch(hostile.url("/never")) for _ in range(6)), return_exceptions=True)
+        finally:
+            watcher.cancel()
+            await fetcher.aclose()
+        return peak_site, peak_all, outcomes
+
+    peak_site, peak_all, outcomes = asyncio.run(go())
+    assert peak_site == 2
+    assert peak_all <= 3
+    assert [getattr(o, "code", o) for o in outcomes] == ["timeout"] * 6

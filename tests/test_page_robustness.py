@@ -1,0 +1,96 @@
+"""Page analysis on hostile markup: bounded time, no RecursionError, cleaned and capped strings."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from app.fetch import decode_html
+from app.page import MAX_LINK_TEXT, MAX_LINKS, MAX_TAGS, MAX_TITLE, bound_markup, parse_page
+from tests.hostile_server import MALFORMED
+
+URL = "https://pharmacy.example/"
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_malformed_markup_parses_in_bounded_time(kind):
+    html = decode_html(MALFORMED[kind], "text/html")
+    started = time.monotonic()
+    page = parse_page(html, URL)
+    # A generous bound for a shared, busy machine; the point is seconds, not the minute bs4 would take unbounded.
+    assert time.monotonic() - started < 8
+    assert len(page.title) <= MAX_TITLE
+    assert len(page.links) <= MAX_LINKS
+    assert all(len(link.text) <= MAX_LINK_TEXT for link in page.links)
+
+
+def test_two_mebibytes_of_bare_tags_are_cut_and_marked_truncated():
+    html = "<b>" * (2 * 1024 * 1024 // 3)
+    started = time.monotonic()
+    page = parse_page(html, URL)
+    assert time.monotonic() - started < 8
+    assert page.truncated
+
+
+def test_markup_below_the_tag_cap_is_untouched():
+    html = "<p>x</p>" * 100
+    assert bound_markup(html) == (html, False)
+    cut, truncated = bound_markup("<i>" * (MAX_TAGS + 5))
+    assert truncated and cut.count("<i>") == MAX_TAGS
+
+
+def test_deep_nesting_does_not_recurse():
+    html = "<div>" * 20_000 + "<a href='/deep'>deep <b>link</b></a>" + "</div>" * 20_000
+    page = parse_page(html, URL)
+    assert [link.text for link in page.links] == ["deep link"]
+
+
+def test_page_strings_are_cleaned_and_capped():
+    html = (
+        "<title>Cheap\u202e sdem\u202c \u200bmeds\u0000" + "x" * 5000 + "</title>"
+        "<body><a href='/a'>\u2066Contact\u2069 \u200dus" + " y" * 5000 + "</a></body>"
+    )
+    page = parse_page(html, URL)
+    assert page.title.startswith("Cheap sdem meds") and len(page.title) <= MAX_TITLE
+    link = page.links[0]
+    assert link.text.startswith("Contact us") and len(link.text) <= MAX_LINK_TEXT
+    for s in (page.title, link.text, page.text):
+        assert not any(c in s for c in "\u202e\u202c\u200b\u200d\u2066\u2069\u0000")
+
+
+def test_link_text_ignores_scripts_inside_links():
+    page = parse_page("<a href='/c'>Contact<script>var x = 1;</script> us</a>", URL)
+    assert page.links[0].text == "Contact us"
+
+
+_TOKENS = st.sampled_from([
+    "<", ">", "</", "<!--", "-->", "<![CDATA[", "]]>", "<a href='", "'>", "<script>", "</script>", "<title>",
+    "<meta http-equiv=refresh content='0;url=", "<base href=", "<form action=", "<input name=", "<img src=",
+    '<script type="application/ld+json">', '{"@type":"Pharmacy","address":', "[", "]", "{", "}", "&#x", ";",
+    "&amp", "\u202e", "\u200b", "\x00", "\ufeff", "<div itemscope itemtype=http://schema.org/Pharmacy>",
+    "<span itemprop=telephone>", "é", "中", "\ud7ff", "javascript:", "//", "@", "%",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.one_of(st.binary(max_size=4096), st.lists(st.one_of(_TOKENS, st.text(max_size=20)), max_size=300).map("".join).map(lambda s: s.encode("utf-8", "surrogatepass"))))
+def test_fuzz_page_analysis_on_random_bytes(body):
+    # Any byte string a server sends must yield a page model, never an exception.
+    for ctype in ("text/html", "text/html; charset=shift_jis"):
+        page = parse_page(decode_html(body, ctype), URL)
+        assert len(page.title) <= MAX_TITLE
+
+
+def test_evidence_quoted_from_pages_is_cleaned_and_capped_before_any_report(rules):
+    from checks import ALL_CHECKS
+    from checks.base import Outcome
+    from app.scoring import build_findings
+
+    check = ALL_CHECKS[0]
+    outcome = Outcome(check.outcomes[0]).add(URL + "\u202e", "Licensed\u202e\u200b pharmacy\u0000 " + "x" * 10_000)
+    (finding,) = build_findings(rules, [(check.id, outcome)])
+    evidence = finding.evidence[0]
+    assert evidence.snippet.startswith("Licensed pharmacy ") and len(evidence.snippet) <= 500
+    assert evidence.url == URL
