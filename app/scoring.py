@@ -112,12 +112,12 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
     score = max(0, min(100, round(scoring.baseline + total)))
     thresholds = scoring.verdicts
 
-    if not fetched_anything:
+    # A critical finding, or the user's own rogue list, stands even when no page could be read: a domain named
+    # "no-prescription-pills" that is down today is still an illegal offer, and a listed site is still listed.
+    if any(f.severity == "critical" for f in findings) or "likely_rogue" in forced:
+        verdict = "likely_rogue"
+    elif not fetched_anything:
         verdict = "unknown"
-    elif any(f.severity == "critical" for f in findings):
-        verdict = "likely_rogue"
-    elif "likely_rogue" in forced:
-        verdict = "likely_rogue"
     elif "not_a_pharmacy" in forced:
         verdict = "not_a_pharmacy"
     elif "unknown" in forced:
@@ -138,9 +138,7 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
     else:
         verdict = "caution"
 
-    scored_number = score if verdict not in ("unknown", "not_a_pharmacy") or fetched_anything else None
-    if not fetched_anything:
-        scored_number = None
+    scored_number = score if fetched_anything else None
     finding_ids = {f.id for f in findings}
     advice = [
         AdviceOut(id=a.id, text=a.text.strip())

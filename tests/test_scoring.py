@@ -102,3 +102,14 @@ def test_published_table_lists_every_outcome(rules):
             assert f"{check_id}.{name}" in ids
     assert table["algorithm_version"] == rules.algorithm_version
     assert "baseline" in table["scoring"]
+
+
+def test_critical_domain_finding_stands_when_nothing_could_be_read(rules):
+    scored = _score(rules, ("domain", "no-prescription-in-domain"), fetched=False)
+    assert scored.verdict == "likely_rogue" and scored.score is None
+
+
+def test_users_rogue_list_stands_when_nothing_could_be_read(rules):
+    scored = _score(rules, ("known_sites", "listed-rogue"), fetched=False)
+    assert scored.verdict == "likely_rogue"
+    assert _score(rules, ("domain", "rx-drug-in-domain"), fetched=False).verdict == "unknown"
