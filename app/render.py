@@ -47,7 +47,7 @@ def render_text(report: Report) -> str:
         lines.append("")
         lines.append("Advice")
         for a in report.advice:
-            lines.append(textwrap.indent(textwrap.fill(a.text, 96), "  • ")[2:] if False else "  • " + textwrap.fill(a.text, 94, subsequent_indent="    "))
+            lines.append("  • " + textwrap.fill(a.text, 94, subsequent_indent="    "))
     lines.append("")
     lines.append("Pages read")
     for p in report.pages:
