@@ -21,6 +21,7 @@ class Config(ConfigModel):
     bonus_pills: list[str]
     discreet_packaging: list[str]
     no_questions_asked: list[str]
+    no_questions_retail_context: list[str] = []
     overnight_delivery: list[str]
     huge_discounts: list[str]
     worldwide_shipping: list[str]
@@ -44,8 +45,12 @@ OUTCOMES = (
 _NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno)\W+(?:\w+\W+){0,2}$", re.I)
 
 
-def _claims(site: Site, phrases: PhraseSet, warning: PhraseSet, refusal: PhraseSet, limit: int = 20):
-    """(page, match) for every occurrence that is the site's own claim, not negated, warned against or asked."""
+def _claims(
+    site: Site, phrases: PhraseSet, warning: PhraseSet, refusal: PhraseSet, limit: int = 20,
+    exclude: PhraseSet | None = None,
+):
+    """(page, match) for every occurrence that is the site's own claim, not negated, warned against or asked;
+    `exclude` names sentence contexts in which the phrase means something harmless."""
     for page, text in site.texts():
         sents = None
         for m in phrases.finditer(text, limit=limit):
@@ -55,6 +60,8 @@ def _claims(site: Site, phrases: PhraseSet, warning: PhraseSet, refusal: PhraseS
             if s.is_question:
                 continue
             if ctx.has(warning, s.text) or ctx.has(refusal, s.text):
+                continue
+            if exclude is not None and ctx.has(exclude, s.text):
                 continue
             if _NEGATED_BEFORE.search(text[s.start : m.start]):
                 continue
@@ -71,8 +78,9 @@ def run(site: Site, config: Config):
         if outcome == "cross-border-shipping":
             continue
         phrases = PhraseSet(tuple(getattr(config, outcome.replace("-", "_"))))
+        exclude = PhraseSet(tuple(config.no_questions_retail_context)) if outcome == "no-questions-asked" else None
         found: Outcome | None = None
-        for page, m in _claims(site, phrases, warning, refusal):
+        for page, m in _claims(site, phrases, warning, refusal, exclude=exclude):
             found = (found or Outcome(outcome)).add(page.url, m.snippet)
             if len(found.evidence) >= 2:
                 break
