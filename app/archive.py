@@ -32,12 +32,16 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from . import __version__
+from .fetch import TLS_VERIFIED
 from .netpolicy import FetchError
 from .settings import SettingsError
 
 REPORT_URI_PREFIX = "urn:pharmacheck:report:"
 REPORT_CONTENT_TYPE = "application/json"
 FETCH_ERROR_CONTENT_TYPE = "application/vnd.pharmacheck.fetch-error+json"
+# WARC has no field for "the certificate was verified"; pharmacheck writes its own on HTTPS responses whose
+# certificate it verified, so a replay can say so. Archives from other tools lack it: not checked.
+TLS_VERIFIED_HEADER = "Pharmacheck-TLS-Verified"
 WARC_SUFFIXES = (".warc", ".warc.gz")
 # Hop-by-hop framing that httpcore has already removed from the body; keeping the header would make archive
 # readers try to de-chunk bytes that are no longer chunked.
@@ -103,6 +107,8 @@ class WarcRecorder:
         warc_headers = {"WARC-Truncated": "length"} if truncated else {}
         if address:  # which machine served the page is evidence too (hosting, shared rogue networks)
             warc_headers["WARC-IP-Address"] = address
+        if response.extensions.get(TLS_VERIFIED) and request.url.scheme == "https":
+            warc_headers[TLS_VERIFIED_HEADER] = "true"
         response_record = self._writer.create_warc_record(
             uri, "response", payload=BytesIO(body), length=len(body),
             http_headers=StatusAndHeaders(status_line, headers, protocol=version),
@@ -326,12 +332,16 @@ class ReplayTransport(httpx.AsyncBaseTransport):
                 headers = [(k, v) for k, v in headers if k.lower() not in ("transfer-encoding", "content-encoding")]
             else:
                 body = record.raw_stream.read(self._max_body)
+            verified = (record.rec_headers.get_header(TLS_VERIFIED_HEADER) or "").strip().lower() == "true"
         status = int((http.get_statuscode() or "0").split()[0] or 0)
+        extensions = {"http_version": http.protocol.encode("ascii", "replace") if http.protocol else b"HTTP/1.1"}
+        if verified and request.url.scheme == "https":
+            extensions[TLS_VERIFIED] = True
         # A stream, not `content=`: httpx would read `content` at once, and the fetcher reads the raw stream itself.
         return httpx.Response(
             status_code=status,
             headers=headers,
             stream=httpx.ByteStream(body if request.method == "GET" else b""),
             request=request,
-            extensions={"http_version": http.protocol.encode("ascii", "replace") if http.protocol else b"HTTP/1.1"},
+            extensions=extensions,
         )

@@ -77,6 +77,7 @@ def run(site: Site, config: Config):
         return outcomes
     if start.https:
         if start_record is not None and start_record.tls_valid is True:
+            # An archived page was fetched, and its certificate verified, when the archive was recorded.
             outcomes.append(Outcome("https-valid").add(start.url, "Served over HTTPS; the certificate was verified when the page was fetched."))
         elif start_record is None or start_record.tls_valid is None:
             outcomes.append(Outcome("https-valid").add(start.url, "The address is HTTPS; its certificate was not checked for this report (made from stored pages)."))
