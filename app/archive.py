@@ -12,7 +12,8 @@ Two transports plug into `Fetcher(settings, transport=...)`:
 
 Records pharmacheck adds besides requests and responses:
 - `metadata` records with Content-Type `application/vnd.pharmacheck.fetch-error+json` for fetches that failed
-  (DNS, TLS, connection), so a replay reproduces the same page error instead of calling the page missing;
+  (DNS, TLS, connection), so a replay reproduces the same page error instead of calling the page missing, each
+  with the `request` record of what was asked (`WARC-Concurrent-To` links them);
 - `resource` records at `urn:pharmacheck:report:<checked URL>` holding the JSON report.
 """
 
@@ -114,22 +115,28 @@ class WarcRecorder:
             http_headers=StatusAndHeaders(status_line, headers, protocol=version),
             warc_headers_dict=warc_headers,
         )
-        target = request.url.raw_path.decode("ascii", "replace")
-        request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        request_record = self._writer.create_warc_record(
-            uri, "request", payload=BytesIO(b""), length=0,
-            http_headers=StatusAndHeaders(f"{request.method} {target} {version}", request_headers, is_http_request=True),
-            warc_headers_dict={"WARC-Concurrent-To": response_record.rec_headers.get_header("WARC-Record-ID")},
-        )
+        request_record = self._request_record(request, version, response_record.rec_headers.get_header("WARC-Record-ID"))
         self._write(response_record)
         self._write(request_record)
 
     def write_fetch_error(self, request: httpx.Request, error: FetchError) -> None:
         payload = json.dumps({"code": error.code, "message": error.message}).encode("utf-8")
-        self._write(self._writer.create_warc_record(
+        metadata = self._writer.create_warc_record(
             str(request.url), "metadata", payload=BytesIO(payload), length=len(payload),
             warc_content_type=FETCH_ERROR_CONTENT_TYPE,
-        ))
+        )
+        # What was asked is evidence even when nothing answered.
+        self._write(metadata)
+        self._write(self._request_record(request, "HTTP/1.1", metadata.rec_headers.get_header("WARC-Record-ID")))
+
+    def _request_record(self, request: httpx.Request, version: str, concurrent_to: str):
+        target = request.url.raw_path.decode("ascii", "replace")
+        request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        return self._writer.create_warc_record(
+            str(request.url), "request", payload=BytesIO(b""), length=0,
+            http_headers=StatusAndHeaders(f"{request.method} {target} {version}", request_headers, is_http_request=True),
+            warc_headers_dict={"WARC-Concurrent-To": concurrent_to},
+        )
 
     def write_report(self, report) -> None:
         """The JSON report as a resource record, findable by the URL that was checked."""

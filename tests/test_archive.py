@@ -130,7 +130,11 @@ def test_failed_fetch_replays_as_the_same_error(sites, tmp_path):
                               resolve=(ResolveEntry("closed.test", closed_port, sites.address),))
     live = check(settings, url)
     assert live.pages[0].error == "connect_error"
-    assert any(rec.content_type == FETCH_ERROR_CONTENT_TYPE for _, _, rec, _ in records(warc))
+    found = list(records(warc))
+    [error] = [rec for _, uri, rec, _ in found if rec.content_type == FETCH_ERROR_CONTENT_TYPE and uri == url]
+    [asked] = [rec for kind, uri, rec, _ in found if kind == "request" and uri == url]
+    assert asked.rec_headers.get_header("WARC-Concurrent-To") == error.rec_headers.get_header("WARC-Record-ID")
+    assert asked.http_headers.protocol == "GET" and asked.http_headers.statusline.startswith("/ ")
     replayed = check(Settings(replay_paths=(str(warc),), allowed_ports=(80, 443, closed_port)), url)
     assert replayed.pages[0].error == "connect_error"
 
