@@ -19,6 +19,7 @@ from .base import Check, Outcome
 
 class Config(ConfigModel):
     bonus_pills: list[str]
+    free_of_words: list[str] = []
     discreet_packaging: list[str]
     no_questions_asked: list[str]
     no_questions_retail_context: list[str] = []
@@ -70,6 +71,19 @@ def _claims(
             yield page, m
 
 
+_WORD_BEFORE = re.compile(r"(\w+)(-|\s+)$")
+
+
+def _free_of(text: str, start: int, free_of_words: list[str]) -> bool:
+    """The match starts a compound such as "sugar-free tablets": what the product is free of."""
+    if not text[start : start + 4].lower() == "free":
+        return False
+    before = _WORD_BEFORE.search(text[max(0, start - 40) : start])
+    if before is None:
+        return False
+    return before.group(2) == "-" or before.group(1).lower() in free_of_words
+
+
 def run(site: Site, config: Config):
     warning = PhraseSet(tuple(config.warning_context))
     refusal = PhraseSet(tuple(config.refusal_context))
@@ -81,6 +95,8 @@ def run(site: Site, config: Config):
         exclude = PhraseSet(tuple(config.no_questions_retail_context)) if outcome == "no-questions-asked" else None
         found: Outcome | None = None
         for page, m in _claims(site, phrases, warning, refusal, exclude=exclude):
+            if outcome == "bonus-pills" and _free_of(page.text, m.start, config.free_of_words):
+                continue
             found = (found or Outcome(outcome)).add(page.url, m.snippet)
             if len(found.evidence) >= 2:
                 break
