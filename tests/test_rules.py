@@ -37,6 +37,18 @@ def test_every_outcome_has_consumer_wording():
                 assert outcome.points >= 0
 
 
+def test_every_red_flag_says_what_to_do():
+    # A finding that takes points off leaves the reader asking "so what do I do?"; the report must answer.
+    rules = load_rules()
+    without = [
+        f"{check_id}.{name}"
+        for check_id, section in rules.data.checks.items()
+        for name, outcome in section.outcomes.items()
+        if outcome.severity in ("critical", "high", "medium", "low") and not (outcome.advice or "").strip()
+    ]
+    assert not without, f"outcomes without advice: {without}"
+
+
 def test_unknown_key_is_reported_with_path(tmp_path):
     path = _write(tmp_path, lambda d: d["scoring"].update(baselin=10))
     with pytest.raises(RulesError) as err:
