@@ -116,3 +116,12 @@ def test_verdict_rule_naming_an_unknown_finding_is_reported(tmp_path):
     path = _write(tmp_path, lambda d: d["scoring"]["verdicts"].update(likely_legitimate_requires_any=["accreditation.gold-star"]))
     with pytest.raises(RulesError, match="unknown finding 'accreditation.gold-star'"):
         load_rules(path)
+
+
+def test_certificates_are_named_in_plain_words():
+    # "Certificate" alone means nothing to most people; "security certificate, its proof of identity" does.
+    rules = load_rules()
+    for name, outcome in rules.data.checks["transport"].outcomes.items():
+        for text in (outcome.title, outcome.explanation, outcome.advice or ""):
+            bare = text.lower().replace("security certificate", "")
+            assert "certificate" not in bare and "tls" not in bare.split(), f"transport.{name}: {text}"
