@@ -12,7 +12,8 @@ Two transports plug into `Fetcher(settings, transport=...)`:
 
 Records pharmacheck adds besides requests and responses:
 - `metadata` records with Content-Type `application/vnd.pharmacheck.fetch-error+json` for fetches that failed
-  (DNS, TLS, connection), so a replay reproduces the same page error instead of calling the page missing;
+  (DNS, TLS, connection), so a replay reproduces the same page error instead of calling the page missing, each
+  with the `request` record of what was asked (`WARC-Concurrent-To` links them);
 - `resource` records at `urn:pharmacheck:report:<checked URL>` holding the JSON report.
 """
 
@@ -32,12 +33,16 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from . import __version__
+from .fetch import TLS_VERIFIED
 from .netpolicy import FetchError
 from .settings import SettingsError
 
 REPORT_URI_PREFIX = "urn:pharmacheck:report:"
 REPORT_CONTENT_TYPE = "application/json"
 FETCH_ERROR_CONTENT_TYPE = "application/vnd.pharmacheck.fetch-error+json"
+# WARC has no field for "the certificate was verified"; pharmacheck writes its own on HTTPS responses whose
+# certificate it verified, so a replay can say so. Archives from other tools lack it: not checked.
+TLS_VERIFIED_HEADER = "Pharmacheck-TLS-Verified"
 WARC_SUFFIXES = (".warc", ".warc.gz")
 # Hop-by-hop framing that httpcore has already removed from the body; keeping the header would make archive
 # readers try to de-chunk bytes that are no longer chunked.
@@ -103,27 +108,35 @@ class WarcRecorder:
         warc_headers = {"WARC-Truncated": "length"} if truncated else {}
         if address:  # which machine served the page is evidence too (hosting, shared rogue networks)
             warc_headers["WARC-IP-Address"] = address
+        if response.extensions.get(TLS_VERIFIED) and request.url.scheme == "https":
+            warc_headers[TLS_VERIFIED_HEADER] = "true"
         response_record = self._writer.create_warc_record(
             uri, "response", payload=BytesIO(body), length=len(body),
             http_headers=StatusAndHeaders(status_line, headers, protocol=version),
             warc_headers_dict=warc_headers,
         )
-        target = request.url.raw_path.decode("ascii", "replace")
-        request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        request_record = self._writer.create_warc_record(
-            uri, "request", payload=BytesIO(b""), length=0,
-            http_headers=StatusAndHeaders(f"{request.method} {target} {version}", request_headers, is_http_request=True),
-            warc_headers_dict={"WARC-Concurrent-To": response_record.rec_headers.get_header("WARC-Record-ID")},
-        )
+        request_record = self._request_record(request, version, response_record.rec_headers.get_header("WARC-Record-ID"))
         self._write(response_record)
         self._write(request_record)
 
     def write_fetch_error(self, request: httpx.Request, error: FetchError) -> None:
         payload = json.dumps({"code": error.code, "message": error.message}).encode("utf-8")
-        self._write(self._writer.create_warc_record(
+        metadata = self._writer.create_warc_record(
             str(request.url), "metadata", payload=BytesIO(payload), length=len(payload),
             warc_content_type=FETCH_ERROR_CONTENT_TYPE,
-        ))
+        )
+        # What was asked is evidence even when nothing answered.
+        self._write(metadata)
+        self._write(self._request_record(request, "HTTP/1.1", metadata.rec_headers.get_header("WARC-Record-ID")))
+
+    def _request_record(self, request: httpx.Request, version: str, concurrent_to: str):
+        target = request.url.raw_path.decode("ascii", "replace")
+        request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        return self._writer.create_warc_record(
+            str(request.url), "request", payload=BytesIO(b""), length=0,
+            http_headers=StatusAndHeaders(f"{request.method} {target} {version}", request_headers, is_http_request=True),
+            warc_headers_dict={"WARC-Concurrent-To": concurrent_to},
+        )
 
     def write_report(self, report) -> None:
         """The JSON report as a resource record, findable by the URL that was checked."""
@@ -326,12 +339,16 @@ class ReplayTransport(httpx.AsyncBaseTransport):
                 headers = [(k, v) for k, v in headers if k.lower() not in ("transfer-encoding", "content-encoding")]
             else:
                 body = record.raw_stream.read(self._max_body)
+            verified = (record.rec_headers.get_header(TLS_VERIFIED_HEADER) or "").strip().lower() == "true"
         status = int((http.get_statuscode() or "0").split()[0] or 0)
+        extensions = {"http_version": http.protocol.encode("ascii", "replace") if http.protocol else b"HTTP/1.1"}
+        if verified and request.url.scheme == "https":
+            extensions[TLS_VERIFIED] = True
         # A stream, not `content=`: httpx would read `content` at once, and the fetcher reads the raw stream itself.
         return httpx.Response(
             status_code=status,
             headers=headers,
             stream=httpx.ByteStream(body if request.method == "GET" else b""),
             request=request,
-            extensions={"http_version": http.protocol.encode("ascii", "replace") if http.protocol else b"HTTP/1.1"},
+            extensions=extensions,
         )

@@ -46,6 +46,9 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 # When a name has several addresses (all of them checked), try a few before giving up, e.g. IPv6 then IPv4.
 MAX_CONNECT_ATTEMPTS = 3
+# Set on a response by the transport that answered it: True when its TLS certificate was verified (now, or when
+# an archive recorded it). Absent means nobody checked, as for page texts stored by other tools.
+TLS_VERIFIED = "pharmacheck.tls_verified"
 
 
 @dataclass
@@ -60,6 +63,7 @@ class FetchResult:
     redirects: list[str] = field(default_factory=list)
     truncated: bool = False
     from_archive: bool = False
+    tls_verified: bool | None = None
 
     @property
     def https(self) -> bool:
@@ -155,6 +159,13 @@ class LiveTransport(httpx.AsyncHTTPTransport):
             http2=False,
             network_backend=self.backend,
         )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        # The SSL context always verifies, so an HTTPS answer at all means the certificate was valid.
+        if request.url.scheme == "https":
+            response.extensions = {**response.extensions, TLS_VERIFIED: True}
+        return response
 
 
 PinnedTransport = LiveTransport  # earlier name
@@ -405,6 +416,7 @@ class Fetcher:
                 redirects=redirects,
                 truncated=truncated,
                 from_archive=self.from_archive,
+                tls_verified=True if destination.url.lower().startswith("https://") and response.extensions.get(TLS_VERIFIED) else None,
             )
         raise FetchError("too_many_redirects", f"The site redirected more than {self.settings.max_redirects} times.")
 

@@ -73,8 +73,8 @@ class Checker:
         record.bytes = len(result.body)
         record.elapsed_ms = result.elapsed_ms
         record.https = result.https
-        # Every HTTPS response was verified when it was fetched; an archived one was verified when it was recorded.
-        record.tls_valid = True if result.https else None
+        # Verified now, or recorded as verified in the archive; otherwise not known (a failed check is a page error).
+        record.tls_valid = True if result.https and result.tls_verified else None
         record.content_type = result.content_type
         record.truncated = result.truncated
         record.from_archive = result.from_archive

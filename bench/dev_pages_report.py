@@ -3,7 +3,7 @@
 Each page text is judged on its own, at its original URL, exactly as `pharmacheck` judges a site whose only
 page is that text. Usage:
 
-    /work/venv/bin/python bench/dev_pages_report.py [DATA_DIR] [--misses] [--rules rules.yaml]
+    .venv/bin/python bench/dev_pages_report.py [DATA_DIR] [--misses] [--rules rules.yaml]
 
 DATA_DIR defaults to ../shared/data beside the project (or $PHARMACHECK_SHARED/data).
 """

@@ -19,8 +19,10 @@ from .base import Check, Outcome
 
 class Config(ConfigModel):
     bonus_pills: list[str]
+    free_of_words: list[str] = []
     discreet_packaging: list[str]
     no_questions_asked: list[str]
+    no_questions_retail_context: list[str] = []
     overnight_delivery: list[str]
     huge_discounts: list[str]
     worldwide_shipping: list[str]
@@ -44,8 +46,12 @@ OUTCOMES = (
 _NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno)\W+(?:\w+\W+){0,2}$", re.I)
 
 
-def _claims(site: Site, phrases: PhraseSet, warning: PhraseSet, refusal: PhraseSet, limit: int = 20):
-    """(page, match) for every occurrence that is the site's own claim, not negated, warned against or asked."""
+def _claims(
+    site: Site, phrases: PhraseSet, warning: PhraseSet, refusal: PhraseSet, limit: int = 20,
+    exclude: PhraseSet | None = None,
+):
+    """(page, match) for every occurrence that is the site's own claim, not negated, warned against or asked;
+    `exclude` names sentence contexts in which the phrase means something harmless."""
     for page, text in site.texts():
         sents = None
         for m in phrases.finditer(text, limit=limit):
@@ -56,11 +62,26 @@ def _claims(site: Site, phrases: PhraseSet, warning: PhraseSet, refusal: PhraseS
                 continue
             if ctx.has(warning, s.text) or ctx.has(refusal, s.text):
                 continue
+            if exclude is not None and ctx.has(exclude, s.text):
+                continue
             if _NEGATED_BEFORE.search(text[s.start : m.start]):
                 continue
             if i > 0 and sents[i - 1].is_question and ctx.answer_is_no(s.text):
                 continue
             yield page, m
+
+
+_WORD_BEFORE = re.compile(r"(\w+)(-|\s+)$")
+
+
+def _free_of(text: str, start: int, free_of_words: list[str]) -> bool:
+    """The match starts a compound such as "sugar-free tablets": what the product is free of."""
+    if not text[start : start + 4].lower() == "free":
+        return False
+    before = _WORD_BEFORE.search(text[max(0, start - 40) : start])
+    if before is None:
+        return False
+    return before.group(2) == "-" or before.group(1).lower() in free_of_words
 
 
 def run(site: Site, config: Config):
@@ -71,8 +92,11 @@ def run(site: Site, config: Config):
         if outcome == "cross-border-shipping":
             continue
         phrases = PhraseSet(tuple(getattr(config, outcome.replace("-", "_"))))
+        exclude = PhraseSet(tuple(config.no_questions_retail_context)) if outcome == "no-questions-asked" else None
         found: Outcome | None = None
-        for page, m in _claims(site, phrases, warning, refusal):
+        for page, m in _claims(site, phrases, warning, refusal, exclude=exclude):
+            if outcome == "bonus-pills" and _free_of(page.text, m.start, config.free_of_words):
+                continue
             found = (found or Outcome(outcome)).add(page.url, m.snippet)
             if len(found.evidence) >= 2:
                 break

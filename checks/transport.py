@@ -73,13 +73,14 @@ def run(site: Site, config: Config):
     outcomes = []
     if start is None:
         if start_record is not None and start_record.error == "tls_invalid":
-            outcomes.append(Outcome("tls-invalid").add(start_record.url, start_record.error_message or "The HTTPS certificate is not valid."))
+            outcomes.append(Outcome("tls-invalid").add(start_record.url, start_record.error_message or "The site's security certificate is not valid."))
         return outcomes
     if start.https:
         if start_record is not None and start_record.tls_valid is True:
-            outcomes.append(Outcome("https-valid").add(start.url, "Served over HTTPS; the certificate was verified when the page was fetched."))
+            # An archived page was fetched, and its certificate verified, when the archive was recorded.
+            outcomes.append(Outcome("https-valid").add(start.url, "Served over HTTPS; the site's security certificate was checked and valid when the page was fetched."))
         elif start_record is None or start_record.tls_valid is None:
-            outcomes.append(Outcome("https-valid").add(start.url, "The address is HTTPS; its certificate was not checked for this report (made from stored pages)."))
+            outcomes.append(Outcome("https-valid").add(start.url, "The address is HTTPS; its security certificate was not checked for this report (made from stored pages)."))
         if site.http_upgrades_to_https is True:
             outcomes.append(Outcome("http-redirects-to-https").add(f"http://{site.host}/", "The plain-HTTP address redirects to HTTPS."))
         elif site.http_upgrades_to_https is False:

@@ -1,7 +1,7 @@
 """Fixture pharmacy sites served over HTTPS on loopback, with a test CA (trustme).
 
 Each folder under tests/sites/ is one site, named by its host; `/` serves index.html and `/contact` serves
-contact.html. Tests reach the sites through the same `--resolve` and `--cacert` settings a user would use, so
+contact.html; a file `PAGE.headers` beside a page adds its `Name: value` lines to that page's response. Tests reach the sites through the same `--resolve` and `--cacert` settings a user would use, so
 nothing in the product knows about test hosts.
 """
 
@@ -62,6 +62,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
         ctype = "text/html; charset=utf-8" if file is None or file.suffix in (".html", "") else "application/octet-stream"
         self.send_header("Content-Type", ctype)
+        extra = file.with_name(file.name + ".headers") if file is not None else None
+        if extra is not None and extra.is_file():  # a page that needs its own headers, such as a strict CSP
+            for line in extra.read_text(encoding="utf-8").splitlines():
+                name, _, value = line.partition(":")
+                if name.strip() and value.strip():
+                    self.send_header(name.strip(), value.strip())
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

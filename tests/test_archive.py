@@ -16,7 +16,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from app.api.main import create_app
-from app.archive import FETCH_ERROR_CONTENT_TYPE, REPORT_URI_PREFIX, WarcRecorder
+from app.archive import FETCH_ERROR_CONTENT_TYPE, REPORT_URI_PREFIX, TLS_VERIFIED_HEADER, WarcRecorder
 from app.cli import main
 from app.fetch import Fetcher
 from app.netpolicy import FetchError
@@ -130,7 +130,11 @@ def test_failed_fetch_replays_as_the_same_error(sites, tmp_path):
                               resolve=(ResolveEntry("closed.test", closed_port, sites.address),))
     live = check(settings, url)
     assert live.pages[0].error == "connect_error"
-    assert any(rec.content_type == FETCH_ERROR_CONTENT_TYPE for _, _, rec, _ in records(warc))
+    found = list(records(warc))
+    [error] = [rec for _, uri, rec, _ in found if rec.content_type == FETCH_ERROR_CONTENT_TYPE and uri == url]
+    [asked] = [rec for kind, uri, rec, _ in found if kind == "request" and uri == url]
+    assert asked.rec_headers.get_header("WARC-Concurrent-To") == error.rec_headers.get_header("WARC-Record-ID")
+    assert asked.http_headers.protocol == "GET" and asked.http_headers.statusline.startswith("/ ")
     replayed = check(Settings(replay_paths=(str(warc),), allowed_ports=(80, 443, closed_port)), url)
     assert replayed.pages[0].error == "connect_error"
 
@@ -253,3 +257,29 @@ def test_service_started_with_record_files_each_report(sites, tmp_path):
         assert report["from_archive"] is False
     saved = [json.loads(body) for kind, uri, _, body in records(warc) if kind == "resource"]
     assert [r["url"] for r in saved] == [report["url"]] and saved[0]["verdict"] == report["verdict"]
+
+
+def _https_valid_evidence(report) -> str:
+    [finding] = [f for f in report.findings if f.id == "transport.https-valid"]
+    return finding.evidence[0].snippet
+
+
+def test_certificate_verification_is_recorded_and_replayed(sites, tmp_path):
+    warc = tmp_path / "evidence.warc.gz"
+    live = check(sites.settings(record_path=str(warc)), sites.url("good-pharmacy.test"))
+    start = {uri: rec for kind, uri, rec, _ in records(warc) if kind == "response"}[sites.url("good-pharmacy.test")]
+    assert start.rec_headers.get_header(TLS_VERIFIED_HEADER) == "true"
+    replayed = check(replay_settings(sites, warc), sites.url("good-pharmacy.test"))
+    assert live.pages[0].tls_valid is True and replayed.pages[0].tls_valid is True
+    assert "checked and valid when the page was fetched" in _https_valid_evidence(replayed)
+
+
+def test_an_archive_without_the_verification_mark_says_the_certificate_was_not_checked(tmp_path):
+    # What another archiving tool, or tools/pages_to_warc.py, writes: a plain response record.
+    warc = tmp_path / "other-tool.warc.gz"
+    _handmade_archive(warc, "https://pharmacy.example/", b"<html><body><p>Our pharmacy</p></body></html>",
+                      [("Content-Type", "text/html")])
+    report = check(Settings(replay_paths=(str(warc),)), "https://pharmacy.example/")
+    assert report.pages[0].https and report.pages[0].tls_valid is None
+    assert "not checked" in _https_valid_evidence(report)
+    assert "valid" not in _https_valid_evidence(report)

@@ -234,6 +234,37 @@ def test_the_bookmarklet_opens_the_report_for_the_page_it_is_pressed_on(page, se
     assert page.locator(".verdict-label").get_attribute("data-verdict") == "likely_rogue"
 
 
+def test_the_bookmarklet_works_on_a_page_whose_own_policy_blocks_every_script(page, service, sites):
+    """A bookmark is run by the browser, not by the page, so the page's Content-Security-Policy does not apply.
+
+    Playwright cannot press a bookmark, and `page.evaluate` runs code through DevTools, which no page policy
+    blocks either, so it proves nothing here. The closest real thing is a browser-initiated navigation of the tab
+    to the `javascript:` address, which is what a bookmark (or typing it in the address bar) does: DevTools'
+    `Page.navigate`. The test first shows the page's policy is in force (its inline script and a `javascript:`
+    link the page itself follows are both blocked), then navigates to the bookmarklet and lands on the report.
+    What is not covered: a browser's bookmark bar itself, and browsers other than Chromium.
+    """
+    page.goto(service.origin + "/bookmarklet")
+    href = page.locator("#bookmarklet").get_attribute("href")
+
+    shop_page = sites.url("rogue-store.test", "/strict-csp?order=77#pay")
+    response = page.goto(shop_page)
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    assert page.title() == "Rogue store checkout"  # the page's inline script was blocked
+    page.csp_errors.clear()
+    page.click("#page-javascript-link")
+    page.wait_for_timeout(300)
+    assert page.title() == "Rogue store checkout" and page.url == shop_page
+    assert any("javascript" in e.lower() for e in page.csp_errors), page.csp_errors
+
+    session = page.context.new_cdp_session(page)
+    with page.expect_navigation(url=lambda u: u.startswith(service.origin + "/report")):
+        session.send("Page.navigate", {"url": href})
+    page.wait_for_selector(".verdict-label")
+    landed = urlsplit(page.url)
+    assert parse_qs(landed.query)["url"] == [sites.url("rogue-store.test", "/strict-csp")]  # no query, no fragment
+
+
 def test_a_hostile_page_title_shows_as_text(page, service, sites):
     address = sites.url("hostile-title.test", "/?ref=\u202egpj.exe")
     _check_through_the_form(page, service, address)

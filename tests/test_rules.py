@@ -37,6 +37,18 @@ def test_every_outcome_has_consumer_wording():
                 assert outcome.points >= 0
 
 
+def test_every_red_flag_says_what_to_do():
+    # A finding that takes points off leaves the reader asking "so what do I do?"; the report must answer.
+    rules = load_rules()
+    without = [
+        f"{check_id}.{name}"
+        for check_id, section in rules.data.checks.items()
+        for name, outcome in section.outcomes.items()
+        if outcome.severity in ("critical", "high", "medium", "low") and not (outcome.advice or "").strip()
+    ]
+    assert not without, f"outcomes without advice: {without}"
+
+
 def test_unknown_key_is_reported_with_path(tmp_path):
     path = _write(tmp_path, lambda d: d["scoring"].update(baselin=10))
     with pytest.raises(RulesError) as err:
@@ -104,3 +116,12 @@ def test_verdict_rule_naming_an_unknown_finding_is_reported(tmp_path):
     path = _write(tmp_path, lambda d: d["scoring"]["verdicts"].update(likely_legitimate_requires_any=["accreditation.gold-star"]))
     with pytest.raises(RulesError, match="unknown finding 'accreditation.gold-star'"):
         load_rules(path)
+
+
+def test_certificates_are_named_in_plain_words():
+    # "Certificate" alone means nothing to most people; "security certificate, its proof of identity" does.
+    rules = load_rules()
+    for name, outcome in rules.data.checks["transport"].outcomes.items():
+        for text in (outcome.title, outcome.explanation, outcome.advice or ""):
+            bare = text.lower().replace("security certificate", "")
+            assert "certificate" not in bare and "tls" not in bare.split(), f"transport.{name}: {text}"

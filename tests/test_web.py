@@ -552,3 +552,41 @@ def test_canonical_url_is_stable_and_refuses_like_the_pipeline(scheme, labels, p
         return
     assert canonical_url(key) == key
     assert "#" not in key and key == key.strip()
+
+
+# API docs, HEAD and the JSON report across origins
+
+
+def test_api_docs_page_loads_nothing_from_elsewhere_and_keeps_the_strict_policy(client):
+    r = client.get("/docs", headers=HTML)
+    assert r.status_code == 200
+    assert_security_headers(r, noindex=False)
+    page = soup(r)
+    assert_no_inline_code(page)
+    for tag in page.find_all(["script", "link", "img", "iframe"]):
+        ref = tag.get("src") or tag.get("href") or ""
+        assert ref.startswith("/"), tag
+    listed = {code.get_text() for code in page.select("dt code")}
+    assert {"GET /api/v1/checks", "POST /api/v1/checks", "POST /api/v1/batches", "GET /api/v1/rules"} <= listed
+    assert page.find("a", href="/openapi.json")
+    assert client.get("/openapi.json").json()["paths"]["/api/v1/checks"]
+    assert client.get("/redoc").status_code == 404
+    footer_link = soup(client.get("/", headers=HTML)).find("a", string="JSON API for programs")
+    assert footer_link["href"] == "/docs"
+
+
+@pytest.mark.parametrize("path", ["/", "/bookmarklet", "/docs"])
+def test_pages_answer_head(client, path):
+    r = client.head(path)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+
+
+def test_the_json_report_answers_cross_origin_gets_without_credentials(client, sites):
+    url = sites.url("rogue-store.test")
+    client.get("/report", params={"url": url}, headers=HTML)
+    r = client.get("/report.json", params={"url": url}, headers={"origin": "https://elsewhere.example"})
+    assert r.status_code == 200 and r.json()["verdict"]
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in r.headers
+    missing = client.get("/report.json", params={"url": "https://never-asked.example/"}, headers={"origin": "https://elsewhere.example"})
+    assert missing.status_code == 404 and missing.headers["access-control-allow-origin"] == "*"

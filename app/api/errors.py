@@ -29,7 +29,7 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 def _wants_html(request: Request) -> bool:
     path = request.url.path
-    if path.startswith("/api/") or path in ("/docs", "/redoc", "/openapi.json", "/healthz"):
+    if path.startswith("/api/") or path in ("/openapi.json", "/report.json", "/healthz"):
         return False
     return "text/html" in request.headers.get("accept", "")
 

@@ -1,5 +1,5 @@
 """Response headers for every page and API answer: a strict Content-Security-Policy, no referrer, no sniffing,
-no indexing of reports, and cross-origin GETs for the JSON API.
+no indexing of reports, and cross-origin GETs for the JSON API and the page's JSON report.
 
 Reports describe sites that would like to look legitimate; `X-Robots-Tag: noindex` keeps a rogue site from
 showing off a report page in search results. The pages load nothing but their own stylesheet and script, so
@@ -15,10 +15,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-
-# FastAPI's interactive API docs load their script and styles from a CDN with inline bootstrapping; they are
-# developer pages about the API, not reports, so they keep the other headers but not the strict policy.
-DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 NOINDEX_PREFIXES = ("/report", "/api/")
 
@@ -38,7 +34,8 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        is_api = path.startswith("/api/")
+        # The page's JSON report is the same report as the API's, so pages and small tools may read it too.
+        is_api = path.startswith("/api/") or path == "/report.json"
         request_headers = {k.lower(): v for k, v in scope.get("headers", [])}
 
         if is_api and scope["method"] == "OPTIONS" and b"access-control-request-method" in request_headers:
@@ -50,9 +47,8 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer"
-                if path not in DOCS_PATHS:
-                    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-                    headers["X-Frame-Options"] = "DENY"
+                headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                headers["X-Frame-Options"] = "DENY"
                 if _noindex(path):
                     headers["X-Robots-Tag"] = "noindex, nofollow"
                 if is_api:

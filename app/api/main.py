@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Checks whether an online pharmacy is likely legitimate and explains why.",
         lifespan=lifespan,
+        # FastAPI's interactive docs load their script from a CDN; /docs is a page of our own instead (routes_web).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.checker = checker
     app.state.settings = settings

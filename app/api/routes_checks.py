@@ -45,6 +45,7 @@ class BatchRequest(BaseModel):
 
 @router.post("/checks", response_model=Report, responses=ERRORS, dependencies=[Depends(require_quota)])
 async def create_check(body: CheckRequest, reports: ReportCache = Depends(get_reports)) -> Report:
+    """Check one site (JSON body `{"url": ...}`) and answer with its report."""
     return await reports.check(body.url)
 
 
@@ -53,6 +54,7 @@ async def get_check(
     url: str = Query(..., min_length=1, max_length=2048, description="Address of the pharmacy site"),
     reports: ReportCache = Depends(get_reports),
 ) -> Report:
+    """The same check for links and simple clients: the address in the query."""
     return await reports.check(url)
 
 

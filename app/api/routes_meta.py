@@ -14,9 +14,11 @@ router = APIRouter()
 
 @router.get("/healthz", tags=["meta"])
 async def healthz(checker: Checker = Depends(get_checker)) -> dict:
+    """Whether the service is up, with the algorithm version of its rules."""
     return {"status": "ok", "algorithm_version": checker.rules.algorithm_version, "from_archive": checker.fetcher.from_archive}
 
 
 @router.get("/api/v1/rules", tags=["meta"])
 async def rules(checker: Checker = Depends(get_checker)) -> dict:
+    """The scoring table: every outcome with its severity, points and wording."""
     return scoring_table(checker.rules)

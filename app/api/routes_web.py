@@ -118,12 +118,12 @@ def _failed(request: Request, job: CheckJob) -> Response:
     return _error(request, 400, "This address cannot be checked", job.error_message, given=job.key, show_form=True)
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def home(request: Request) -> Response:
     return render(request, "home.html", page_title="pharmacheck: is this online pharmacy safe?")
 
 
-@router.get("/report")
+@router.api_route("/report", methods=["GET", "HEAD"])
 async def report_page(request: Request, url: str | None = None, again: str | None = None) -> Response:
     reports = _reports(request)
     if url is None or not url.strip():
@@ -210,7 +210,35 @@ async def report_status(request: Request, url: str | None = None) -> Response:
     return JSONResponse(body, headers=headers)
 
 
-@router.get("/bookmarklet")
+@router.api_route("/docs", methods=["GET", "HEAD"])
+async def api_docs(request: Request) -> Response:
+    """The API's endpoints, read from the app's own OpenAPI document: nothing loaded from anywhere else."""
+    return render(request, "api.html", page_title="The JSON API · pharmacheck", operations=api_operations(request.app.openapi()))
+
+
+def api_operations(schema: dict) -> list[dict]:
+    operations = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, op in methods.items():
+            if method not in ("get", "post", "put", "delete", "patch"):
+                continue
+            body = (op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", ""))
+            operations.append({
+                "method": method.upper(),
+                "path": path,
+                # The first paragraph of the route's own description; FastAPI's summary is only its function name.
+                "summary": (op.get("description") or op.get("summary") or "").split("\n\n", 1)[0],
+                "parameters": [
+                    {"name": p.get("name", ""), "where": p.get("in", ""), "required": p.get("required", False),
+                     "description": p.get("description", "")}
+                    for p in op.get("parameters", [])
+                ],
+                "body": body.rsplit("/", 1)[-1],
+            })
+    return operations
+
+
+@router.api_route("/bookmarklet", methods=["GET", "HEAD"])
 async def bookmarklet(request: Request) -> Response:
     origin = public_origin(request)
     return render(
