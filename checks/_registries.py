@@ -56,6 +56,9 @@ class LiveLookup(ConfigModel):
     deny_words: list[str] = []
     # Words that, near this site's domain or the cited number, mean the registry classifies it as bad.
     deny_near_key_words: list[str] = []
+    # Words that, near the key, mean the registry knows the site but has not (yet) approved it: no confirmation,
+    # and no denial either.
+    undetermined_near_key_words: list[str] = []
     not_found_is_denial: bool = False
     near_chars: int = 300
     # For number look-ups: patterns (postcodes, say) that pick this pharmacy's own details out of its pages,

@@ -12,7 +12,7 @@ from app.fetch import Fetcher
 from app.page import page_from_text, parse_page
 from app.pipeline import Checker, site_from_pages
 from app.rules import Rules
-from checks import accreditation
+from checks import _registry_lookup, accreditation
 from checks._registries import ClaimReader
 from tests.conftest import shared_data_or_skip
 from tests.registry_standin import GPHC, LEGITSCRIPT, StandIn
@@ -252,6 +252,10 @@ CLAIM = "<footer><p>We are LegitScript certified.</p></footer>"
         ("roguepills.com", SEAL.format(domain="roguepills.com"), "registry-denies"),
         ("northernrxsupply.com", CLAIM, "registry-denies"),
         ("mapleleafmeds.com", CLAIM, "registry-inconclusive"),
+        ("echopharm.com", CLAIM, "registry-denies"),
+        ("mypharm.com", CLAIM, "registry-inconclusive"),
+        ("waitingpharm.com", CLAIM, "registry-inconclusive"),
+        ("twinpharm.com", CLAIM, "registry-inconclusive"),
     ],
 )
 def test_legitscript_adapter(domain, html, expected, config, standin):
@@ -270,6 +274,21 @@ def test_copied_gphc_number_is_denied_live(config, standin):
     results = confirm(site, pointed_at(config, standin), standin.settings())
     assert [(r.registry, r.key, r.status) for r in results] == [("gphc", "1039401", "denies")]
     assert "Hillside Pharmacy" in results[0].detail and "M1 3HE" in results[0].detail
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "confirms"),
+        # A longer number that contains the one cited is another entry.
+        ("Registration number 11039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "inconclusive"),
+        ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ. No results found.", "denies"),
+    ],
+)
+def test_gphc_answers_are_matched_on_the_whole_number(answer, expected, config):
+    site = html_site("https://parksidepharmacy.co.uk/", "<p>Parkside Pharmacy, 3 Park Row, Bristol BS1 5LJ.</p>")
+    status, _ = _registry_lookup.judge_answer(config.registry("gphc"), "1039401", answer, site)
+    assert status == expected
 
 
 def test_gphc_entry_matching_the_sites_postcode_confirms(config, standin):
