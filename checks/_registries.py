@@ -80,7 +80,12 @@ class Registry(ConfigModel):
     # the register, so a link there proves nothing either way.
     owner_domains: list[str] = []
     lookalike_tokens: list[str] = []  # a host with one of these as (part of) a label, not owned, imitates it
-    domain_in_link: list[str] = []  # regexes with (?P<domain>...) over a registry link
+    # Regexes with (?P<domain>...) over a registry link whose shape is the registry's own entry (or look-up
+    # result) for one site, as genuine seals link to it.
+    domain_in_link: list[str] = []
+    # Shapes that only put a domain into a general search ("?q=<domain>"): anyone can build one, and it is
+    # not an entry, so it names a site without vouching for it.
+    search_in_link: list[str] = []
     entry_in_link: list[str] = []  # regexes with (?P<number>...) over a registry link
     lookup_url: str | None = None  # the registry's look-up for a domain, with {domain}
     search_page: str | None = None  # where a consumer searches the register by hand
@@ -153,6 +158,7 @@ class RegistryLink:
     url: str
     https: bool
     named_domain: str = ""  # registrable domain the link names, when it names one
+    entry: bool = False  # the domain is named in one of the registry's entry shapes, not only in a search
     named_number: str = ""
     seal: bool = False  # an image link or a claim-worded anchor: the site presents it as its proof
 
@@ -568,17 +574,26 @@ class Scanner:
         self.findings.links.append(
             RegistryLink(
                 registry.id, page.url, url, url.lower().startswith("https://"),
-                named_domain=named, named_number=number, seal=seal,
+                named_domain=named or searched_domain(url, registry), entry=bool(named), named_number=number, seal=seal,
             )
         )
 
 
 def named_domain(url: str, registry: Registry) -> str:
-    """The registrable domain a registry link names (the site it vouches for), or ""."""
+    """The registrable domain a registry link names in one of the registry's entry shapes, or ""."""
     found = _first_group(registry.domain_in_link, url, "domain")
+    return _domain_like(found) if found else ""
+
+
+def searched_domain(url: str, registry: Registry) -> str:
+    """The domain a registry link only searches for, or "" (for a registry with no configured shapes, any
+    domain in the query or path: such a link names a site but is not known to be its entry)."""
+    found = _first_group(registry.search_in_link, url, "domain")
     if found:
         return _domain_like(found)
-    return "" if registry.domain_in_link else _generic_named_domain(url, registry)
+    if registry.domain_in_link or registry.search_in_link:
+        return ""
+    return _generic_named_domain(url, registry)
 
 
 def imitates_host(host: str, registry: Registry) -> bool:

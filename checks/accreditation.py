@@ -122,7 +122,7 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
         if not n.valid:
             out.add("invalid-number", rid, n.page_url, f"{registry.name} {n.kind} number {n.number} cannot exist: {n.snippet}", consumer_links)
 
-    verified = [l for l in links if l.https and l.named_domain == site.domain]
+    verified = [l for l in links if l.https and l.entry and l.named_domain == site.domain]
     entries = [l for l in links if l.https and l.named_number and not l.named_domain]
     for l in verified:
         out.add("verified-link", rid, l.page_url, f"{registry.name} link for {site.domain}: {l.url}", consumer_links)
@@ -136,14 +136,23 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
                 out.add("number-given", rid, n.page_url, f"{registry.name} {n.kind} number {n.number}: {n.snippet}", consumer_links)
 
     backed = verified or entries or valid_numbers or (registry.backed_by_pharmacy_tld and pharmacy_tld)
-    unspecific = [l for l in links if l.https and l.seal and not l.named_domain and not l.named_number]
+    # A search for this very site is no entry, but it is the registry and the right site: no proof, no warning.
+    unspecific = [
+        l for l in links
+        if l.https and not l.named_number
+        and ((l.seal and not l.named_domain) or (l.named_domain == site.domain and not l.entry))
+    ]
     if not backed and unspecific:
         l = unspecific[0]
-        out.add("registry-link-unspecific", rid, l.page_url, f"{registry.name} seal links to {l.url}, which does not name {site.domain}", consumer_links)
+        if l.named_domain:
+            why = f"{registry.name} link only searches for {site.domain}; it is not the registry's entry for it: {l.url}"
+        else:
+            why = f"{registry.name} seal links to {l.url}, which does not name {site.domain}"
+        out.add("registry-link-unspecific", rid, l.page_url, why, consumer_links)
     # A claim naming a register that does not exist is already reported as such.
     claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
     if claims and not backed and not borrowed and not wrong and not unspecific and registry.unlinked_claim_is_red_flag:
-        plain_http = [l for l in links if not l.https and l.named_domain == site.domain]
+        plain_http = [l for l in links if not l.https and l.entry and l.named_domain == site.domain]
         claim = claims[0]
         snippet = claim.snippet
         if plain_http:

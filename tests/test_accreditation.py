@@ -39,6 +39,8 @@ CASES = {
     "copied-gphc-number": ("https://quickmedsdirect.co.uk/", {"registry-entry-link"}),
     "checklist-mention": ("https://pillguide-blog.com/how-to-spot-a-safe-online-pharmacy", set()),
     "registry-link-unspecific": ("https://www.petcarepharmacy.com/", {"registry-link-unspecific"}),
+    # A search the site built for its own domain is not the registry's entry for it: it must not pass as verified.
+    "registry-link-unspecific--search-for-own-domain": ("https://sunrisemeds.com/", {"registry-link-unspecific"}),
 }
 
 LIVE_OUTCOMES = {"registry-confirms", "registry-denies", "registry-unreachable", "registry-inconclusive"}
@@ -99,6 +101,19 @@ def test_borrowed_legitscript_entry_names_both_domains(config):
     snippet = borrowed.evidence[0].snippet
     assert "hillsidefamilypharmacy.com" in snippet and "northernrxsupply.com" in snippet
     assert borrowed.links[0].url.endswith("checker_keywords=northernrxsupply.com")
+
+
+def test_search_links_for_the_own_domain_are_not_entries(config):
+    found = outcomes(site_for("registry-link-unspecific--search-for-own-domain"), config)
+    assert set(found["registry-link-unspecific"].facts["registries"]) == {"nabp", "legitscript", "cipa"}
+    assert "only searches for sunrisemeds.com" in found["registry-link-unspecific"].evidence[0].snippet
+    # The consumer still gets the registry's real look-up for this domain.
+    assert any(l.url.endswith("checker_keywords=sunrisemeds.com") for l in found["registry-link-unspecific"].links)
+
+
+def test_search_link_for_another_domain_on_a_seal_is_still_borrowed(config):
+    html = '<a href="https://safe.pharmacy/?q=cvs.com"><img src="/img/vipps.png" alt="VIPPS accredited"></a>'
+    assert set(outcomes(html_site("https://sunrisemeds.com/", html), config)) == {"link-for-other-site"}
 
 
 def test_eu_flag_logo_without_link(config):
