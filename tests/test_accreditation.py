@@ -26,6 +26,8 @@ CASES = {
     "verified-link-script-seal": ("https://brightwellrx.com/", {"verified-link"}),
     "link-to-wrong-host": ("https://www.cheapmedsexpress.com/", {"link-to-wrong-host"}),
     "link-for-other-site": ("https://northernrxsupply.com/", {"link-for-other-site"}),
+    # Shops on one hosting platform share a public suffix, not an owner.
+    "link-for-other-site--shared-hosting": ("https://mypharm.myshopify.com/", {"link-for-other-site"}),
     "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
     "eu-logo-wrong-flag": ("https://euroapotheke24.com/", {"eu-logo-wrong-flag", "eu-logo-no-link"}),
