@@ -115,7 +115,9 @@ class ClaimContext(ConfigModel):
     advice_markers: list[str]
     badge_words: list[str]
     badge_max_words: int = 8
-    advice_page_words: list[str]  # in a page title or address, mark a guide or checklist
+    # In an image's alt text, title, file name or a link's text: the seal is shown as an illustration
+    # ("Example of the VIPPS seal"), not held.
+    illustration_words: list[str] = []
     first_person_reach: int = 80  # characters between "we"/"our" and the accreditation verb
 
 
@@ -242,6 +244,10 @@ def _phrases(items: tuple[str, ...]) -> PhraseSet:
     return PhraseSet(items)
 
 
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
 def _contains_marker(haystack: str, markers: list[str]) -> str | None:
     low = haystack.lower()
     for marker in markers:
@@ -300,6 +306,7 @@ class ClaimReader:
         self.ctx = ctx
         self.advice = _phrases(tuple(ctx.advice_markers))
         self.badge = _phrases(tuple(ctx.badge_words))
+        self.illustration = _phrases(tuple(ctx.illustration_words))
         verbs = "|".join(sorted((re.escape(v) for v in ctx.claim_verbs), key=len, reverse=True))
         subjects = [re.escape(w).replace(r"\ ", r"\s+") for w in ctx.first_person]
         for name in self._site_names(site):
@@ -324,11 +331,11 @@ class ClaimReader:
                     names.append(org.name)
         return names
 
-    def is_advice_page(self, page: Page) -> bool:
-        words = _phrases(tuple(self.ctx.advice_page_words))
-        return bool(words.search(page.title) or words.search(unquote(urlsplit(page.url).path).replace("-", " ").replace("_", " ")))
+    def is_illustration(self, *texts: str) -> bool:
+        words = " ".join(t.replace("-", " ").replace("_", " ") for t in texts)
+        return self.illustration.search(words) is not None
 
-    def classify(self, sentence: str, *, advice_page: bool) -> Literal["claim", "badge", "mention"]:
+    def classify(self, sentence: str, *, in_article: bool = False) -> Literal["claim", "badge", "mention"]:
         has_advice = self.advice.search(sentence) is not None
         speaking = self.first_person.search(sentence)
         # Advice wording up to the end of "we ... accredited" makes it advice ("we recommend you look for VIPPS
@@ -336,9 +343,10 @@ class ClaimReader:
         if speaking and self.advice.search(sentence[: speaking.end()]) is None:
             return "claim"
         words = sentence.split()
-        # A badge is a label ("VIPPS Accredited Pharmacy"), not a sentence about someone.
+        # A badge is a label ("VIPPS Accredited Pharmacy") on the site's own frame, not a heading in an article
+        # about registries.
         if (
-            not advice_page
+            not in_article
             and not has_advice
             and not sentence.rstrip().endswith((".", "!", "?"))
             and len(words) <= self.ctx.badge_max_words
@@ -363,19 +371,19 @@ class Scanner:
 
     def scan(self) -> Findings:
         for page in self.site.pages:
-            advice_page = self.reader.is_advice_page(page)
-            self._scan_text(page, advice_page)
+            self._scan_text(page)
             self._scan_numbers(page)
             self._scan_register_names(page)
-            self._scan_images(page, advice_page)
+            self._scan_images(page)
             self._scan_links(page)
             self._scan_scripts(page)
         return self.findings
 
     # -- text -----------------------------------------------------------------------------------------------
-    def _scan_text(self, page: Page, advice_page: bool) -> None:
+    def _scan_text(self, page: Page) -> None:
         if not page.text or not self._any_claim_phrase:
             return
+        article = _squash(page.article_text)
         spans: list[tuple[int, str]] | None = None
         starts: list[int] = []
         judged: set[int] = set()
@@ -389,7 +397,8 @@ class Scanner:
                 continue
             judged.add(index)
             start, sentence = spans[index]
-            kind = self.reader.classify(sentence, advice_page=advice_page)
+            in_article = bool(article) and _squash(sentence) in article
+            kind = self.reader.classify(sentence, in_article=in_article)
             if kind == "mention":
                 continue
             for registry in self.config.registries:
@@ -458,12 +467,15 @@ class Scanner:
                 return registry
         return None
 
-    def _scan_images(self, page: Page, advice_page: bool) -> None:
+    def _scan_images(self, page: Page) -> None:
         eu = self.config.eu_logo
         for img in page.images:
             file_name = unquote(urlsplit(img.src).path.rsplit("/", 1)[-1]) if img.src else ""
-            described = f"{img.alt} {img.title} {file_name}"
             src_and_text = f"{img.alt} {img.title} {unquote(img.src)}"
+            # An unlinked seal called an example, or standing in an article, illustrates advice; it is not held.
+            # (A linked one is judged by where it leads: a borrowed entry is no illustration.)
+            if not img.link and (img.in_article or self.reader.is_illustration(img.alt, img.title, file_name)):
+                continue
             # The common logo is recognised by its wording or file name, or by being an image that links to a
             # national register of online sellers (which is what the genuine logo does).
             if _contains_marker(src_and_text, eu.logo_markers) or (img.link and self._eu_register_state(img.link)):
@@ -472,8 +484,6 @@ class Scanner:
             registry = self._registry_for_marker(src_and_text)
             if registry is None:
                 continue
-            if advice_page and not img.link:
-                continue  # an illustration in a guide, not the site's own seal
             label = img.alt or img.title or img.src
             self.findings.claims.append(Claim(registry.id, "image", page.url, f"Seal image: {label}"[:240]))
             if img.link:

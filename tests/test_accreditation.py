@@ -203,14 +203,45 @@ def test_real_gphc_register_names_are_not_flagged(config):
 def test_claim_versus_mention(sentence, expected, rules):
     site = site_from_pages("https://mapleleafmeds.com/", [])
     reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
-    assert reader.classify(sentence, advice_page=False) == expected
+    assert reader.classify(sentence) == expected
 
 
-def test_badge_lines_do_not_count_on_a_guide_page(rules):
+def test_badge_lines_do_not_count_inside_an_article(rules):
     site = site_from_pages("https://example.com/", [])
     reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
-    assert reader.classify("VIPPS Accredited Pharmacy", advice_page=True) == "mention"
-    assert reader.classify("We are VIPPS accredited.", advice_page=True) == "claim"
+    assert reader.classify("VIPPS Accredited Pharmacy", in_article=True) == "mention"
+    assert reader.classify("We are VIPPS accredited.", in_article=True) == "claim"
+
+
+ROGUE_FOOTER = """<html><head><title>{title}</title></head><body>
+<main><p>Buy Viagra 100mg online. Fast delivery.</p></main>
+<footer><img src="/img/vipps.png" alt="VIPPS accredited"><img src="/img/legitscript-seal.png" alt="LegitScript">
+<p>CIPA Certified Member</p></footer></body></html>"""
+
+
+@pytest.mark.parametrize(
+    "title, url",
+    [
+        ("Legit Online Pharmacy - Buy Viagra Safely", "https://pillsfast.com/"),
+        ("Pills Fast", "https://pillsfast.com/blog/"),
+    ],
+)
+def test_seals_in_a_rogue_footer_are_claims_whatever_the_title_or_address(title, url, config):
+    site = html_site(url, ROGUE_FOOTER.format(title=title))
+    found = outcomes(site, config)
+    assert set(found) == {"unbacked-claim"}
+    assert set(found["unbacked-claim"].facts["registries"]) == {"nabp", "legitscript", "cipa"}
+
+
+def test_a_checklist_is_no_claim_whatever_the_page_is_called(config):
+    html = (FIXTURES / "checklist-mention.html").read_text(encoding="utf-8")
+    html = html.replace("How to spot a safe online pharmacy: a checklist", "MyPharm - Home")
+    assert outcomes(html_site("https://mypharm.com/", html), config) == {}
+
+
+def test_an_example_seal_outside_an_article_is_an_illustration(config):
+    html = '<div><img src="/img/vipps-sample.png" alt="Sample of the VIPPS seal"></div>'
+    assert outcomes(html_site("https://mypharm.com/", html), config) == {}
 
 
 def test_site_with_no_pages_reports_only_the_domain(config):

@@ -110,3 +110,12 @@ def test_crawl_stays_in_the_shop_on_a_hosting_platform(rules):
     page = parse_page(html, "https://mypharm.myshopify.com/")
     plan = dict(choose_pages([page], "mypharm.myshopify.com", rules.data.crawl.targets, 4, set()))
     assert plan == {"faq": "https://mypharm.myshopify.com/pages/faq"}
+
+
+def test_article_content_is_told_apart_from_the_sites_frame():
+    html = """<body><article><p>Look for the <a href="/seal">seal</a>.</p><img src="/a.png"></article>
+    <footer><a href="/about">About</a><img src="/b.png"></footer></body>"""
+    page = parse_page(html, "https://acme.example/")
+    assert [(l.url.rsplit("/", 1)[-1], l.in_article) for l in page.links] == [("seal", True), ("about", False)]
+    assert [i.in_article for i in page.images] == [True, False]
+    assert page.article_text == "Look for the seal ."
