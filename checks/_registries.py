@@ -163,6 +163,9 @@ class RegistryLink:
     entry: bool = False  # the domain is named in one of the registry's entry shapes, not only in a search
     named_number: str = ""
     seal: bool = False  # an image link or a claim-worded anchor: the site presents it as its proof
+    # A text link that shows what a registry listing looks like (in an article, or worded as an example): advice,
+    # not the site's own proof, so it names another site without borrowing its identity.
+    illustration: bool = False
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,15 @@ def _regex(pattern: str) -> re.Pattern:
 @lru_cache(maxsize=64)
 def _phrases(items: tuple[str, ...]) -> PhraseSet:
     return PhraseSet(items)
+
+
+def _line_containing(text: str, part: str) -> str:
+    at = text.find(part) if part else -1
+    if at < 0:
+        return part
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at + len(part))
+    return text[start:] if end < 0 else text[start:end]
 
 
 def _squash(text: str) -> str:
@@ -534,7 +546,10 @@ class Scanner:
                     continue  # judged with its image
                 phrases = self._claim_phrases[registry.id]
                 seal = bool(phrases and phrases.search(link.text)) and self.reader.badge.search(link.text) is not None
-                self._classify_link(page, link.url, registry, seal=seal)
+                # "For example, <a>this is a certified listing</a>": the example wording is often around the link.
+                context = _line_containing(page.text, link.text) if link.in_article else link.text
+                illustration = (link.in_article and not seal) or self.reader.is_illustration(context)
+                self._classify_link(page, link.url, registry, seal=seal and not illustration, illustration=illustration)
                 continue
             if link.url in linked_images:
                 continue
@@ -565,7 +580,7 @@ class Scanner:
                     WrongHostLink(registry.id, page.url, src, f"the seal script is served from {host or 'the site'}, not {registry.name}")
                 )
 
-    def _classify_link(self, page: Page, url: str, registry: Registry, *, seal: bool) -> None:
+    def _classify_link(self, page: Page, url: str, registry: Registry, *, seal: bool, illustration: bool = False) -> None:
         host = _hostname(url)
         if host_matches(host, registry.owner_domains) and not host_matches(host, registry.hosts):
             self.findings.links.append(RegistryLink(registry.id, page.url, url, url.lower().startswith("https://"), seal=seal))
@@ -585,6 +600,7 @@ class Scanner:
             RegistryLink(
                 registry.id, page.url, url, url.lower().startswith("https://"),
                 named_domain=named or searched_domain(url, registry), entry=bool(named), named_number=number, seal=seal,
+                illustration=illustration,
             )
         )
 

@@ -113,7 +113,10 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
     valid_numbers = list(dict.fromkeys(n.number for n in numbers if n.valid))
     consumer_links = verification_links(registry, site, [n for n in numbers if n.valid])
 
-    borrowed = [l for l in links if l.named_domain and l.named_domain != site.domain and (l.seal or claims)]
+    borrowed = [
+        l for l in links
+        if l.named_domain and l.named_domain != site.domain and not l.illustration and (l.seal or claims)
+    ]
     for l in borrowed:
         out.add("link-for-other-site", rid, l.page_url, f"{registry.name} link for {l.named_domain}, not {site.domain}: {l.url}", consumer_links)
     for w in wrong:

@@ -239,6 +239,14 @@ def test_a_checklist_is_no_claim_whatever_the_page_is_called(config):
     assert outcomes(html_site("https://mypharm.com/", html), config) == {}
 
 
+def test_a_borrowed_seal_image_is_borrowed_even_inside_an_article(config):
+    html = (
+        '<article><p>Look for this seal.</p><a href="https://www.legitscript.com/websites/?checker_keywords=cvs.com">'
+        '<img src="https://static.legitscript.com/seals/1.png" alt="Example of the LegitScript seal"></a></article>'
+    )
+    assert set(outcomes(html_site("https://mypharm.com/", html), config)) == {"link-for-other-site"}
+
+
 def test_an_example_seal_outside_an_article_is_an_illustration(config):
     html = '<div><img src="/img/vipps-sample.png" alt="Sample of the VIPPS seal"></div>'
     assert outcomes(html_site("https://mypharm.com/", html), config) == {}
