@@ -162,6 +162,8 @@ class RegistryLink:
     named_domain: str = ""  # registrable domain the link names, when it names one
     entry: bool = False  # the domain is named in one of the registry's entry shapes, not only in a search
     named_number: str = ""
+    number_valid: bool = True  # the linked number has a format the register can issue (where formats are known)
+    text_number: str = ""  # a different number printed on the link itself ("GPhC 1123456" linking to entry 1039401)
     seal: bool = False  # an image link or a claim-worded anchor: the site presents it as its proof
     # A text link that shows what a registry listing looks like (in an article, or worded as an example): advice,
     # not the site's own proof, so it names another site without borrowing its identity.
@@ -499,7 +501,7 @@ class Scanner:
             label = img.alt or img.title or img.src
             self.findings.claims.append(Claim(registry.id, "image", page.url, f"Seal image: {label}"[:240]))
             if img.link:
-                self._classify_link(page, img.link, registry, seal=True)
+                self._classify_link(page, img.link, registry, seal=True, text=f"{img.alt} {img.title}")
 
     def _eu_logo(self, page: Page, img, file_name: str) -> None:
         eu = self.config.eu_logo
@@ -549,7 +551,9 @@ class Scanner:
                 # "For example, <a>this is a certified listing</a>": the example wording is often around the link.
                 context = _line_containing(page.text, link.text) if link.in_article else link.text
                 illustration = (link.in_article and not seal) or self.reader.is_illustration(context)
-                self._classify_link(page, link.url, registry, seal=seal and not illustration, illustration=illustration)
+                self._classify_link(
+                    page, link.url, registry, seal=seal and not illustration, illustration=illustration, text=link.text
+                )
                 continue
             if link.url in linked_images:
                 continue
@@ -580,7 +584,9 @@ class Scanner:
                     WrongHostLink(registry.id, page.url, src, f"the seal script is served from {host or 'the site'}, not {registry.name}")
                 )
 
-    def _classify_link(self, page: Page, url: str, registry: Registry, *, seal: bool, illustration: bool = False) -> None:
+    def _classify_link(
+        self, page: Page, url: str, registry: Registry, *, seal: bool, illustration: bool = False, text: str = ""
+    ) -> None:
         host = _hostname(url)
         if host_matches(host, registry.owner_domains) and not host_matches(host, registry.hosts):
             self.findings.links.append(RegistryLink(registry.id, page.url, url, url.lower().startswith("https://"), seal=seal))
@@ -596,11 +602,14 @@ class Scanner:
             return
         named = named_domain(url, registry)
         number = _first_group(registry.entry_in_link, url, "number") or ""
+        valid = not number or not registry.numbers or any(_regex(r.valid).fullmatch(number) for r in registry.numbers)
+        printed = [re.sub(r"[\s-]", "", n) for n in re.findall(r"(?<![\w-])\d[\d -]{4,14}\d(?![\w-])", text)]
+        other = next((n for n in printed if n != number), "") if number and number not in printed else ""
         self.findings.links.append(
             RegistryLink(
                 registry.id, page.url, url, url.lower().startswith("https://"),
-                named_domain=named or searched_domain(url, registry), entry=bool(named), named_number=number, seal=seal,
-                illustration=illustration,
+                named_domain=named or searched_domain(url, registry), entry=bool(named), named_number=number,
+                number_valid=valid, text_number=other, seal=seal, illustration=illustration,
             )
         )
 

@@ -59,7 +59,7 @@ def _keys_to_ask(site: Site, config: Config) -> list[tuple[Registry, str]]:
                 wanted.append((registry, site.domain))
             continue
         numbers = [n.number for n in found.numbers if n.registry == registry_id and n.valid]
-        numbers += [l.named_number for l in found.links if l.registry == registry_id and l.named_number]
+        numbers += [l.named_number for l in found.links if l.registry == registry_id and l.named_number and l.number_valid]
         for number in list(dict.fromkeys(numbers))[:MAX_NUMBERS_PER_REGISTRY]:
             wanted.append((registry, number))
     return wanted[:MAX_LOOKUPS]

@@ -31,6 +31,7 @@ OUTCOMES = (
     "link-for-other-site",
     "unbacked-claim",
     "invalid-number",
+    "number-link-mismatch",
     "eu-logo-wrong-flag",
     "eu-logo-no-link",
     "registry-confirms",
@@ -125,15 +126,23 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
         if not n.valid:
             out.add("invalid-number", rid, n.page_url, f"{registry.name} {n.kind} number {n.number} cannot exist: {n.snippet}", consumer_links)
 
+    for l in links:
+        if l.named_number and not l.number_valid:
+            out.add("invalid-number", rid, l.page_url, f"{registry.name} link opens entry {l.named_number}, a number that cannot exist: {l.url}", consumer_links)
+        elif l.named_number and l.text_number:
+            out.add("number-link-mismatch", rid, l.page_url,
+                    f"The link reads {l.text_number} but opens {registry.name} entry {l.named_number}: {l.url}", consumer_links)
+
     verified = [l for l in links if l.https and l.entry and l.named_domain == site.domain]
-    entries = [l for l in links if l.https and l.named_number and not l.named_domain]
+    entries = [l for l in links if l.https and l.named_number and l.number_valid and not l.text_number and not l.named_domain]
     for l in verified:
         out.add("verified-link", rid, l.page_url, f"{registry.name} link for {site.domain}: {l.url}", consumer_links)
     if not verified:
         for l in entries:
             entry_links = [VerificationLink(f"Open the {registry.name} entry the site links to", l.url), *consumer_links]
             out.add("registry-entry-link", rid, l.page_url, f"{registry.name} entry {l.named_number} (check that it names this pharmacy): {l.url}", entry_links)
-        linked_numbers = {l.named_number for l in entries}
+        # A number printed on a link to another entry is already reported as the mismatch it is.
+        linked_numbers = {l.named_number for l in entries} | {l.text_number for l in links if l.text_number}
         for n in numbers:
             if n.valid and n.number not in linked_numbers:
                 out.add("number-given", rid, n.page_url, f"{registry.name} {n.kind} number {n.number}: {n.snippet}", consumer_links)
@@ -154,7 +163,8 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
         out.add("registry-link-unspecific", rid, l.page_url, why, consumer_links)
     # A claim naming a register that does not exist is already reported as such.
     claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
-    if claims and not backed and not borrowed and not wrong and not unspecific and registry.unlinked_claim_is_red_flag:
+    faulty = any(l.named_number and (not l.number_valid or l.text_number) for l in links)
+    if claims and not backed and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
         plain_http = [l for l in links if not l.https and l.entry and l.named_domain == site.domain]
         claim = claims[0]
         snippet = claim.snippet

@@ -30,6 +30,9 @@ CASES = {
     "link-for-other-site--shared-hosting": ("https://mypharm.myshopify.com/", {"link-for-other-site"}),
     "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
+    # A register link is no better than the number in it.
+    "invalid-number--in-link": ("https://quickukpharmacy.co.uk/", {"invalid-number"}),
+    "number-link-mismatch": ("https://riversidechemist.co.uk/", {"number-link-mismatch"}),
     "eu-logo-wrong-flag": ("https://euroapotheke24.com/", {"eu-logo-wrong-flag", "eu-logo-no-link"}),
     "eu-logo-no-link": ("https://rhein-apotheke-versand.de/", {"eu-logo-no-link"}),
     "eu-logo-linked": ("https://rhein-apotheke-versand.de/", {"registry-entry-link"}),
