@@ -620,6 +620,11 @@ def named_domain(url: str, registry: Registry) -> str:
     return _domain_like(found) if found else ""
 
 
+def first_entry_number(url: str, registry: Registry) -> str:
+    """The entry number a register link opens, in one of the register's own entry shapes, or ""."""
+    return _first_group(registry.entry_in_link, url, "number") or ""
+
+
 def searched_domain(url: str, registry: Registry) -> str:
     """The domain a registry link only searches for, or "" (for a registry with no configured shapes, any
     domain in the query or path: such a link names a site but is not known to be its entry)."""

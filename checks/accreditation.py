@@ -10,12 +10,12 @@ answers are reported too.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from app.site import Site
 
 from . import _registry_lookup
-from ._registries import CitedNumber, Config, Findings, Registry, is_pharmacy_tld, named_domain, scan
+from ._registries import (
+    CitedNumber, Config, Findings, Registry, first_entry_number, is_pharmacy_tld, named_domain, scan, searched_domain,
+)
 from .base import Check, Outcome, VerificationLink
 
 CHECK_ID = "accreditation"
@@ -199,24 +199,25 @@ def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings
             continue
         if wrong_flag:
             continue  # a logo that is not authentic earns nothing from where it links
-        named = named_domain(logo.link, registry)
+        named = named_domain(logo.link, registry) or searched_domain(logo.link, registry)
+        number = first_entry_number(logo.link, registry)
         https = logo.link.lower().startswith("https://")
         if named and named != site.domain:
             out.add("link-for-other-site", registry.id, logo.page_url, f"EU common logo links to the register entry for {named}: {logo.link}", links)
-        elif named and https:
+        elif not https:
+            out.add("unbacked-claim", registry.id, logo.page_url,
+                    f"EU common logo links to {registry.name} over plain HTTP, so the link cannot be trusted: {logo.link}", links)
+        elif named and named_domain(logo.link, registry):
             out.add("verified-link", registry.id, logo.page_url, f"EU common logo links to {registry.name} for {site.domain}: {logo.link}", links)
-        elif https and _points_at_entry(logo.link):
+        elif number:
             entry = [VerificationLink(f"Open the {registry.name} entry the logo links to", logo.link), *links]
             out.add("registry-entry-link", registry.id, logo.page_url,
-                    f"EU common logo links to an entry in {registry.name} (check that it names this pharmacy): {logo.link}", entry)
+                    f"EU common logo links to entry {number} in {registry.name} (check that it names this pharmacy): {logo.link}", entry)
         else:
-            out.add("unbacked-claim", registry.id, logo.page_url,
-                    f"EU common logo links only to {registry.name}'s front page, not to this seller's entry: {logo.link}", links)
-
-
-def _points_at_entry(url: str) -> bool:
-    parts = urlsplit(url)
-    return bool(parts.query) or parts.path.strip("/").count("/") >= 1 or any(c.isdigit() for c in parts.path)
+            # The genuine register, but its front page, a search or a news page: like any seal that links to the
+            # registry without naming the seller, it proves nothing either way.
+            out.add("registry-link-unspecific", registry.id, logo.page_url,
+                    f"EU common logo links to {registry.name}, but not to this seller's entry: {logo.link}", links)
 
 
 def run(site: Site, config: Config):

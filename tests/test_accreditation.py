@@ -46,6 +46,7 @@ CASES = {
     "registry-link-unspecific": ("https://www.petcarepharmacy.com/", {"registry-link-unspecific"}),
     # A search the site built for its own domain is not the registry's entry for it: it must not pass as verified.
     "registry-link-unspecific--search-for-own-domain": ("https://sunrisemeds.com/", {"registry-link-unspecific"}),
+    "registry-link-unspecific--eu-logo-search-page": ("https://apotheke-am-markt.de/", {"registry-link-unspecific"}),
 }
 
 LIVE_OUTCOMES = {"registry-confirms", "registry-denies", "registry-unreachable", "registry-inconclusive"}
@@ -132,6 +133,25 @@ def test_flag_mismatch_is_named_and_ordinary_words_are_not_flags(config):
         "EU common logo shows the flag of DE but links to the register of NL: https://www.aanbiedersmedicijnen.nl/aanbieders/12345"
     ]
     assert found["registry-entry-link"].facts["registries"] == ["register-fr"]
+
+
+@pytest.mark.parametrize(
+    "href, expected",
+    [
+        ("https://versandhandel.dimdi.de/eintrag?id=105511", "registry-entry-link"),
+        ("https://www.bfarm.de/SharedDocs/Pressemitteilungen/DE/2023/pm12-2023.html", "registry-link-unspecific"),
+        ("https://www.hpra.ie/homepage/about-us/publications-forms/newsletters/item?id=4512", "registry-link-unspecific"),
+        ("https://www.thepsi.ie/gns/pharmacy-practice/online-sales-register/registered-retailers.aspx?id=1234", "registry-entry-link"),
+        ("https://medicine-seller-register.mhra.gov.uk/", "registry-link-unspecific"),
+        ("http://versandhandel.dimdi.de/eintrag?id=105511", "unbacked-claim"),
+    ],
+)
+def test_eu_logo_entries_are_recognised_by_each_registers_own_shapes(href, expected, config):
+    html = f'<footer><a href="{href}"><img src="/img/eu-common-logo.png" alt="EU common logo"></a></footer>'
+    found = outcomes(html_site("https://versand-apotheke.de/", html), config)
+    assert set(found) == {expected}
+    if href.startswith("http:"):
+        assert "plain HTTP" in found[expected].evidence[0].snippet
 
 
 def test_uk_logo_is_judged_against_the_uk_register(config):
