@@ -119,6 +119,9 @@ class ClaimContext(ConfigModel):
     # ("Example of the VIPPS seal"), not held.
     illustration_words: list[str] = []
     first_person_reach: int = 80  # characters between "we"/"our" and the accreditation verb
+    # Before the site's own name, these make it a noun for pharmacies in general ("not every online pharmacy").
+    general_determiners: list[str] = []
+    negations: list[str] = []  # between "we" and the verb, the site says it does not hold the accreditation
 
 
 class RegisterNames(ConfigModel):
@@ -330,8 +333,25 @@ class ClaimReader:
         subject = "|".join(sorted(subjects, key=len, reverse=True))
         reach = ctx.first_person_reach
         self.first_person = re.compile(
-            rf"(?<!\w)(?:{subject})(?!\w)[^.!?\n]{{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)", re.IGNORECASE
+            rf"(?<!\w)(?P<subject>{subject})(?!\w)[^.!?\n]{{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)", re.IGNORECASE
         )
+        self.pronouns = {" ".join(w.lower().split()) for w in ctx.first_person}
+        self.determiners = _phrases(tuple(ctx.general_determiners))
+        self.negations = _phrases(tuple(ctx.negations))
+
+    def _speaking(self, sentence: str):
+        """The site saying it holds an accreditation: not denying it, and not a general statement about pharmacies."""
+        for m in self.first_person.finditer(sentence):
+            between = sentence[m.end("subject"): m.end()]
+            if self.negations.search(between):
+                continue  # "we are not VIPPS accredited"
+            if " ".join(m.group("subject").lower().split()) not in self.pronouns:
+                # The site's own name ("online pharmacy") after "every", "an", "any" is pharmacies in general.
+                before = sentence[max(0, m.start() - 20): m.start()].split()
+                if before and self.determiners.search(before[-1]):
+                    continue
+            return m
+        return None
 
     @staticmethod
     def _site_names(site: Site) -> list[str]:
@@ -351,7 +371,7 @@ class ClaimReader:
 
     def classify(self, sentence: str, *, in_article: bool = False) -> Literal["claim", "badge", "mention"]:
         has_advice = self.advice.search(sentence) is not None
-        speaking = self.first_person.search(sentence)
+        speaking = self._speaking(sentence)
         # Advice wording up to the end of "we ... accredited" makes it advice ("we recommend you look for VIPPS
         # accredited pharmacies"); after it, it is the site's own pitch ("..., so you can order with confidence").
         if speaking and self.advice.search(sentence[: speaking.end()]) is None:

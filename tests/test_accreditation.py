@@ -221,10 +221,26 @@ def test_real_gphc_register_names_are_not_flagged(config):
         ("Legitimate pharmacies are licensed by their state board of pharmacy.", "mention"),
         ("Our tip: make sure the pharmacy is VIPPS accredited.", "mention"),
         ("VIPPS is a program run by the NABP.", "mention"),
+        ("We are not VIPPS accredited.", "mention"),
+        ("Our pharmacy isn't LegitScript certified yet.", "mention"),
     ],
 )
 def test_claim_versus_mention(sentence, expected, rules):
     site = site_from_pages("https://mapleleafmeds.com/", [])
+    reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
+    assert reader.classify(sentence) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("Not every online pharmacy is LegitScript certified.", "mention"),
+        ("Choose an online pharmacy that is VIPPS accredited.", "mention"),
+        ("Online Pharmacy is LegitScript certified.", "claim"),
+    ],
+)
+def test_a_site_named_like_pharmacies_in_general(sentence, expected, rules):
+    site = site_from_pages("https://onlinepharmacy.com/", [])
     reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
     assert reader.classify(sentence) == expected
 
