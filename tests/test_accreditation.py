@@ -166,6 +166,11 @@ def test_invalid_number_and_nonexistent_registers(config):
     assert "Canadian State Board of Pharmacy" in evidence
 
 
+def test_an_unlinked_number_is_information_not_a_bonus(rules):
+    outcome = rules.outcome_rule("accreditation", "number-given")
+    assert (outcome.severity, outcome.points) == ("info", 0)
+
+
 def test_numbers_open_the_right_register_entry(config):
     given = outcomes(site_for("number-given"), config)["number-given"]
     urls = {l.url for l in given.links}
