@@ -2,6 +2,10 @@
 
 tldextract would otherwise try to download a fresh suffix list at run time, which a checker that runs in
 locked-down networks (and in tests) must never do, so the extractor is built with no list URLs and no cache.
+
+The list's private part (myshopify.com, github.io, netlify.app, blogspot.com...) counts as suffixes: every shop
+on a hosting platform is its own site, with its own owner, so `mypharm.myshopify.com` and
+`otherpharm.myshopify.com` are two sites for identity comparisons, crawling and the user's site lists.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from urllib.parse import urlsplit
 
 import tldextract
 
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
+_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
 @lru_cache(maxsize=4096)

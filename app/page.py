@@ -82,6 +82,7 @@ class Link:
     url: str  # absolute
     text: str
     rel: str = ""
+    in_article: bool = False  # inside an <article>: the page's editorial content, not its own header or footer
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class Image:
     alt: str
     title: str = ""
     link: str = ""  # the href of the enclosing <a>, when the image is a link (seals usually are)
+    in_article: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,9 @@ class Page:
     scripts: list[str] = field(default_factory=list)
     organizations: list[StructuredOrg] = field(default_factory=list)
     meta_refresh: str = ""
+    # The visible text of the page's <article> elements (already part of `text`), so that a line can be told to
+    # belong to editorial content rather than to the site's own header, footer or product pages.
+    article_text: str = ""
     truncated: bool = False
     kind: str = "start"  # which crawl target brought this page in ("start", "contact", "faq", ...)
 
@@ -224,6 +229,24 @@ def _visible_text(soup: BeautifulSoup) -> str:
     text = _INVISIBLE.sub("", "".join(out))
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _in_article(node: Tag) -> bool:
+    return _ancestor(node, lambda t: t.name == "article") is not None
+
+
+def _article_text(soup: BeautifulSoup) -> str:
+    parts: list[str] = []
+    size = 0
+    for article in soup.find_all("article", limit=50):
+        if _ancestor(article, lambda t: t.name == "article") is not None:
+            continue  # its text is in the outer article's already
+        piece = _text_of(article, limit=MAX_TEXT // 4)
+        parts.append(piece)
+        size += len(piece)
+        if size > MAX_TEXT:
+            break
+    return _INVISIBLE.sub("", "\n".join(parts))
 
 
 def _flatten_jsonld(node, out: list, depth: int = 0) -> None:
@@ -376,7 +399,7 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
             if isinstance(img, Tag):
                 text = str(img.get("alt") or img.get("title") or "")
         rel = " ".join(a.get("rel") or []) if isinstance(a.get("rel"), list) else str(a.get("rel") or "")
-        links.append(Link(href, clean_text(text, MAX_LINK_TEXT), rel))
+        links.append(Link(href, clean_text(text, MAX_LINK_TEXT), rel, _in_article(a)))
 
     forms: list[Form] = []
     for f in soup.find_all("form", limit=MAX_FORMS):
@@ -407,6 +430,7 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
                 alt=clean_text(str(img.get("alt") or ""), 300),
                 title=clean_text(str(img.get("title") or ""), 300),
                 link=_absolute(base, str(parent_link["href"])) if isinstance(parent_link, Tag) else "",
+                in_article=_in_article(img),
             )
         )
 
@@ -435,6 +459,7 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
         scripts=scripts,
         organizations=organizations,
         meta_refresh=refresh,
+        article_text=_article_text(soup),
         truncated=truncated,
         kind=kind,
     )

@@ -56,6 +56,9 @@ class LiveLookup(ConfigModel):
     deny_words: list[str] = []
     # Words that, near this site's domain or the cited number, mean the registry classifies it as bad.
     deny_near_key_words: list[str] = []
+    # Words that, near the key, mean the registry knows the site but has not (yet) approved it: no confirmation,
+    # and no denial either.
+    undetermined_near_key_words: list[str] = []
     not_found_is_denial: bool = False
     near_chars: int = 300
     # For number look-ups: patterns (postcodes, say) that pick this pharmacy's own details out of its pages,
@@ -77,7 +80,12 @@ class Registry(ConfigModel):
     # the register, so a link there proves nothing either way.
     owner_domains: list[str] = []
     lookalike_tokens: list[str] = []  # a host with one of these as (part of) a label, not owned, imitates it
-    domain_in_link: list[str] = []  # regexes with (?P<domain>...) over a registry link
+    # Regexes with (?P<domain>...) over a registry link whose shape is the registry's own entry (or look-up
+    # result) for one site, as genuine seals link to it.
+    domain_in_link: list[str] = []
+    # Shapes that only put a domain into a general search ("?q=<domain>"): anyone can build one, and it is
+    # not an entry, so it names a site without vouching for it.
+    search_in_link: list[str] = []
     entry_in_link: list[str] = []  # regexes with (?P<number>...) over a registry link
     lookup_url: str | None = None  # the registry's look-up for a domain, with {domain}
     search_page: str | None = None  # where a consumer searches the register by hand
@@ -107,8 +115,13 @@ class ClaimContext(ConfigModel):
     advice_markers: list[str]
     badge_words: list[str]
     badge_max_words: int = 8
-    advice_page_words: list[str]  # in a page title or address, mark a guide or checklist
+    # In an image's alt text, title, file name or a link's text: the seal is shown as an illustration
+    # ("Example of the VIPPS seal"), not held.
+    illustration_words: list[str] = []
     first_person_reach: int = 80  # characters between "we"/"our" and the accreditation verb
+    # Before the site's own name, these make it a noun for pharmacies in general ("not every online pharmacy").
+    general_determiners: list[str] = []
+    negations: list[str] = []  # between "we" and the verb, the site says it does not hold the accreditation
 
 
 class RegisterNames(ConfigModel):
@@ -150,8 +163,14 @@ class RegistryLink:
     url: str
     https: bool
     named_domain: str = ""  # registrable domain the link names, when it names one
+    entry: bool = False  # the domain is named in one of the registry's entry shapes, not only in a search
     named_number: str = ""
+    number_valid: bool = True  # the linked number has a format the register can issue (where formats are known)
+    text_number: str = ""  # a different number printed on the link itself ("GPhC 1123456" linking to entry 1039401)
     seal: bool = False  # an image link or a claim-worded anchor: the site presents it as its proof
+    # A text link that shows what a registry listing looks like (in an article, or worded as an example): advice,
+    # not the site's own proof, so it names another site without borrowing its identity.
+    illustration: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,6 +252,19 @@ def _phrases(items: tuple[str, ...]) -> PhraseSet:
     return PhraseSet(items)
 
 
+def _line_containing(text: str, part: str) -> str:
+    at = text.find(part) if part else -1
+    if at < 0:
+        return part
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at + len(part))
+    return text[start:] if end < 0 else text[start:end]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
 def _contains_marker(haystack: str, markers: list[str]) -> str | None:
     low = haystack.lower()
     for marker in markers:
@@ -291,6 +323,7 @@ class ClaimReader:
         self.ctx = ctx
         self.advice = _phrases(tuple(ctx.advice_markers))
         self.badge = _phrases(tuple(ctx.badge_words))
+        self.illustration = _phrases(tuple(ctx.illustration_words))
         verbs = "|".join(sorted((re.escape(v) for v in ctx.claim_verbs), key=len, reverse=True))
         subjects = [re.escape(w).replace(r"\ ", r"\s+") for w in ctx.first_person]
         for name in self._site_names(site):
@@ -300,8 +333,25 @@ class ClaimReader:
         subject = "|".join(sorted(subjects, key=len, reverse=True))
         reach = ctx.first_person_reach
         self.first_person = re.compile(
-            rf"(?<!\w)(?:{subject})(?!\w)[^.!?\n]{{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)", re.IGNORECASE
+            rf"(?<!\w)(?P<subject>{subject})(?!\w)[^.!?\n]{{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)", re.IGNORECASE
         )
+        self.pronouns = {" ".join(w.lower().split()) for w in ctx.first_person}
+        self.determiners = _phrases(tuple(ctx.general_determiners))
+        self.negations = _phrases(tuple(ctx.negations))
+
+    def _speaking(self, sentence: str):
+        """The site saying it holds an accreditation: not denying it, and not a general statement about pharmacies."""
+        for m in self.first_person.finditer(sentence):
+            between = sentence[m.end("subject"): m.end()]
+            if self.negations.search(between):
+                continue  # "we are not VIPPS accredited"
+            if " ".join(m.group("subject").lower().split()) not in self.pronouns:
+                # The site's own name ("online pharmacy") after "every", "an", "any" is pharmacies in general.
+                before = sentence[max(0, m.start() - 20): m.start()].split()
+                if before and self.determiners.search(before[-1]):
+                    continue
+            return m
+        return None
 
     @staticmethod
     def _site_names(site: Site) -> list[str]:
@@ -315,21 +365,22 @@ class ClaimReader:
                     names.append(org.name)
         return names
 
-    def is_advice_page(self, page: Page) -> bool:
-        words = _phrases(tuple(self.ctx.advice_page_words))
-        return bool(words.search(page.title) or words.search(unquote(urlsplit(page.url).path).replace("-", " ").replace("_", " ")))
+    def is_illustration(self, *texts: str) -> bool:
+        words = " ".join(t.replace("-", " ").replace("_", " ") for t in texts)
+        return self.illustration.search(words) is not None
 
-    def classify(self, sentence: str, *, advice_page: bool) -> Literal["claim", "badge", "mention"]:
+    def classify(self, sentence: str, *, in_article: bool = False) -> Literal["claim", "badge", "mention"]:
         has_advice = self.advice.search(sentence) is not None
-        speaking = self.first_person.search(sentence)
+        speaking = self._speaking(sentence)
         # Advice wording up to the end of "we ... accredited" makes it advice ("we recommend you look for VIPPS
         # accredited pharmacies"); after it, it is the site's own pitch ("..., so you can order with confidence").
         if speaking and self.advice.search(sentence[: speaking.end()]) is None:
             return "claim"
         words = sentence.split()
-        # A badge is a label ("VIPPS Accredited Pharmacy"), not a sentence about someone.
+        # A badge is a label ("VIPPS Accredited Pharmacy") on the site's own frame, not a heading in an article
+        # about registries.
         if (
-            not advice_page
+            not in_article
             and not has_advice
             and not sentence.rstrip().endswith((".", "!", "?"))
             and len(words) <= self.ctx.badge_max_words
@@ -354,19 +405,19 @@ class Scanner:
 
     def scan(self) -> Findings:
         for page in self.site.pages:
-            advice_page = self.reader.is_advice_page(page)
-            self._scan_text(page, advice_page)
+            self._scan_text(page)
             self._scan_numbers(page)
             self._scan_register_names(page)
-            self._scan_images(page, advice_page)
+            self._scan_images(page)
             self._scan_links(page)
             self._scan_scripts(page)
         return self.findings
 
     # -- text -----------------------------------------------------------------------------------------------
-    def _scan_text(self, page: Page, advice_page: bool) -> None:
+    def _scan_text(self, page: Page) -> None:
         if not page.text or not self._any_claim_phrase:
             return
+        article = _squash(page.article_text)
         spans: list[tuple[int, str]] | None = None
         starts: list[int] = []
         judged: set[int] = set()
@@ -380,7 +431,8 @@ class Scanner:
                 continue
             judged.add(index)
             start, sentence = spans[index]
-            kind = self.reader.classify(sentence, advice_page=advice_page)
+            in_article = bool(article) and _squash(sentence) in article
+            kind = self.reader.classify(sentence, in_article=in_article)
             if kind == "mention":
                 continue
             for registry in self.config.registries:
@@ -449,12 +501,15 @@ class Scanner:
                 return registry
         return None
 
-    def _scan_images(self, page: Page, advice_page: bool) -> None:
+    def _scan_images(self, page: Page) -> None:
         eu = self.config.eu_logo
         for img in page.images:
             file_name = unquote(urlsplit(img.src).path.rsplit("/", 1)[-1]) if img.src else ""
-            described = f"{img.alt} {img.title} {file_name}"
             src_and_text = f"{img.alt} {img.title} {unquote(img.src)}"
+            # An unlinked seal called an example, or standing in an article, illustrates advice; it is not held.
+            # (A linked one is judged by where it leads: a borrowed entry is no illustration.)
+            if not img.link and (img.in_article or self.reader.is_illustration(img.alt, img.title, file_name)):
+                continue
             # The common logo is recognised by its wording or file name, or by being an image that links to a
             # national register of online sellers (which is what the genuine logo does).
             if _contains_marker(src_and_text, eu.logo_markers) or (img.link and self._eu_register_state(img.link)):
@@ -463,12 +518,10 @@ class Scanner:
             registry = self._registry_for_marker(src_and_text)
             if registry is None:
                 continue
-            if advice_page and not img.link:
-                continue  # an illustration in a guide, not the site's own seal
             label = img.alt or img.title or img.src
             self.findings.claims.append(Claim(registry.id, "image", page.url, f"Seal image: {label}"[:240]))
             if img.link:
-                self._classify_link(page, img.link, registry, seal=True)
+                self._classify_link(page, img.link, registry, seal=True, text=f"{img.alt} {img.title}")
 
     def _eu_logo(self, page: Page, img, file_name: str) -> None:
         eu = self.config.eu_logo
@@ -515,7 +568,12 @@ class Scanner:
                     continue  # judged with its image
                 phrases = self._claim_phrases[registry.id]
                 seal = bool(phrases and phrases.search(link.text)) and self.reader.badge.search(link.text) is not None
-                self._classify_link(page, link.url, registry, seal=seal)
+                # "For example, <a>this is a certified listing</a>": the example wording is often around the link.
+                context = _line_containing(page.text, link.text) if link.in_article else link.text
+                illustration = (link.in_article and not seal) or self.reader.is_illustration(context)
+                self._classify_link(
+                    page, link.url, registry, seal=seal and not illustration, illustration=illustration, text=link.text
+                )
                 continue
             if link.url in linked_images:
                 continue
@@ -546,7 +604,9 @@ class Scanner:
                     WrongHostLink(registry.id, page.url, src, f"the seal script is served from {host or 'the site'}, not {registry.name}")
                 )
 
-    def _classify_link(self, page: Page, url: str, registry: Registry, *, seal: bool) -> None:
+    def _classify_link(
+        self, page: Page, url: str, registry: Registry, *, seal: bool, illustration: bool = False, text: str = ""
+    ) -> None:
         host = _hostname(url)
         if host_matches(host, registry.owner_domains) and not host_matches(host, registry.hosts):
             self.findings.links.append(RegistryLink(registry.id, page.url, url, url.lower().startswith("https://"), seal=seal))
@@ -562,20 +622,38 @@ class Scanner:
             return
         named = named_domain(url, registry)
         number = _first_group(registry.entry_in_link, url, "number") or ""
+        valid = not number or not registry.numbers or any(_regex(r.valid).fullmatch(number) for r in registry.numbers)
+        printed = [re.sub(r"[\s-]", "", n) for n in re.findall(r"(?<![\w-])\d[\d -]{4,14}\d(?![\w-])", text)]
+        other = next((n for n in printed if n != number), "") if number and number not in printed else ""
         self.findings.links.append(
             RegistryLink(
                 registry.id, page.url, url, url.lower().startswith("https://"),
-                named_domain=named, named_number=number, seal=seal,
+                named_domain=named or searched_domain(url, registry), entry=bool(named), named_number=number,
+                number_valid=valid, text_number=other, seal=seal, illustration=illustration,
             )
         )
 
 
 def named_domain(url: str, registry: Registry) -> str:
-    """The registrable domain a registry link names (the site it vouches for), or ""."""
+    """The registrable domain a registry link names in one of the registry's entry shapes, or ""."""
     found = _first_group(registry.domain_in_link, url, "domain")
+    return _domain_like(found) if found else ""
+
+
+def first_entry_number(url: str, registry: Registry) -> str:
+    """The entry number a register link opens, in one of the register's own entry shapes, or ""."""
+    return _first_group(registry.entry_in_link, url, "number") or ""
+
+
+def searched_domain(url: str, registry: Registry) -> str:
+    """The domain a registry link only searches for, or "" (for a registry with no configured shapes, any
+    domain in the query or path: such a link names a site but is not known to be its entry)."""
+    found = _first_group(registry.search_in_link, url, "domain")
     if found:
         return _domain_like(found)
-    return "" if registry.domain_in_link else _generic_named_domain(url, registry)
+    if registry.domain_in_link or registry.search_in_link:
+        return ""
+    return _generic_named_domain(url, registry)
 
 
 def imitates_host(host: str, registry: Registry) -> bool:

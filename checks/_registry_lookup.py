@@ -59,7 +59,7 @@ def _keys_to_ask(site: Site, config: Config) -> list[tuple[Registry, str]]:
                 wanted.append((registry, site.domain))
             continue
         numbers = [n.number for n in found.numbers if n.registry == registry_id and n.valid]
-        numbers += [l.named_number for l in found.links if l.registry == registry_id and l.named_number]
+        numbers += [l.named_number for l in found.links if l.registry == registry_id and l.named_number and l.number_valid]
         for number in list(dict.fromkeys(numbers))[:MAX_NUMBERS_PER_REGISTRY]:
             wanted.append((registry, number))
     return wanted[:MAX_LOOKUPS]
@@ -84,14 +84,59 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
-def _word_near(text: str, words: list[str], positions: list[int], reach: int) -> str | None:
+# A host name as it is printed on a registry's answer page; what stands right before or after it would make it
+# part of a longer name ("notmypharm.com", "mypharm.com.au"), which is another site.
+_HOST_IN_TEXT = re.compile(
+    r"(?<![\w.-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?![\w-]|\.[a-z0-9])", re.IGNORECASE
+)
+
+
+def key_positions(text: str, key: str, kind: str) -> list[int]:
+    """Where the answer shows exactly this domain (or number), not as part of a longer one."""
+    if kind == "domain":
+        pattern = rf"(?<![\w.-])(?:www\.)?{re.escape(key)}(?![\w-]|\.[a-z0-9])"
+    else:
+        pattern = rf"(?<![\w-]){re.escape(key)}(?![\w-])"
+    return [m.start() for m in re.finditer(pattern, text, re.IGNORECASE)]
+
+
+def _word_hits(text: str, words: list[str]):
     low = text.lower()
     for word in words:
-        w = word.lower()
-        for m in re.finditer(rf"(?<!\w){re.escape(w)}(?!\w)", low):
-            if not positions or any(abs(m.start() - p) <= reach for p in positions):
+        for m in re.finditer(rf"(?<!\w){re.escape(word.lower())}(?!\w)", low):
+            yield word, m.start()
+
+
+def _word_near(text: str, words: list[str], positions: list[int], reach: int) -> str | None:
+    for word, at in _word_hits(text, words):
+        if not positions or any(abs(at - p) <= reach for p in positions):
+            return word
+    return None
+
+
+def _other_keys(text: str, key: str, kind: str, ignore_hosts: list[str]) -> list[int]:
+    """Where the answer names some other site (or entry number) than the one asked about."""
+    if kind == "domain":
+        return [m.start() for m in _HOST_IN_TEXT.finditer(text) if not _same_or_registry(m.group(0).lower(), key, ignore_hosts)]
+    return [m.start() for m in re.finditer(r"(?<![\w-])\d{5,}(?![\w-])", text) if m.group(0) != key]
+
+
+def _status_of_key(text: str, words: list[str], positions: list[int], others: list[int], reach: int) -> str | None:
+    """A status word that belongs to this key: after it, within reach, with no other site (or number) between.
+
+    Results pages list one site per row, name first and status after it; a status word past the next site's
+    name, or before this one's, belongs to another row.
+    """
+    for word, at in _word_hits(text, words):
+        for p in positions:
+            if p < at <= p + reach and not any(p < o < at for o in others):
                 return word
     return None
+
+
+def _same_or_registry(host: str, key: str, ignore_hosts: list[str]) -> bool:
+    host = host.removeprefix("www.")
+    return host == key or any(host == h or host.endswith("." + h) for h in ignore_hosts)
 
 
 def _snippet(text: str, at: int, radius: int = 120) -> str:
@@ -100,35 +145,39 @@ def _snippet(text: str, at: int, radius: int = 120) -> str:
 
 
 def judge_answer(registry: Registry, key: str, text: str, site: Site) -> tuple[str, str]:
-    """(status, detail) from the registry's answer text; conservative by design."""
+    """(status, detail) from the registry's answer text; conservative by design.
+
+    A denial or a "no results" wins over any confirming word: results pages echo the query ("Search results for
+    mypharm.com: no results found") and carry the word "certified" in their own headings. Confirmation needs the
+    exact domain (or number) with a confirming status that belongs to it; anything less is inconclusive.
+    """
     live = registry.live
     assert live is not None
-    low = text.lower()
-    positions = [m.start() for m in re.finditer(re.escape(key.lower()), low)]
-    if live.key == "domain":
-        if positions:
-            bad = _word_near(text, live.deny_near_key_words, positions, live.near_chars)
-            if bad:
-                return "denies", f"{registry.name} lists {key} as \"{bad}\": {_snippet(text, positions[0])}"
-            good = _word_near(text, live.confirm_words, positions, live.near_chars)
-            if good:
-                return "confirms", f"{registry.name} lists {key} as \"{good}\": {_snippet(text, positions[0])}"
-            return "inconclusive", f"{registry.name}'s answer names {key} but shows no status we recognise."
-        none = _word_near(text, live.deny_words, [], 0)
+    positions = key_positions(text, key, live.key)
+    none = _word_near(text, live.deny_words, [], 0)
+    if not positions:
         if none:
             return "denies", f"{registry.name} has no entry for {key} (its answer says \"{none}\")."
-        return "inconclusive", f"{registry.name}'s answer neither lists nor rules out {key}."
+        if live.key == "domain":
+            return "inconclusive", f"{registry.name}'s answer neither lists nor rules out {key}."
+        return "inconclusive", f"{registry.name}'s answer does not show entry {key}."
+    others = _other_keys(text, key, live.key, registry.hosts + registry.owner_domains)
+    bad = _status_of_key(text, live.deny_near_key_words, positions, others, live.near_chars)
+    if bad:
+        what = "lists" if live.key == "domain" else "marks entry"
+        return "denies", f"{registry.name} {what} {key} as \"{bad}\": {_snippet(text, positions[0])}"
+    if none:
+        return "denies", f"{registry.name} has no entry for {key} (its answer says \"{none}\")."
+    pending = _status_of_key(text, live.undetermined_near_key_words, positions, others, live.near_chars)
+    if pending:
+        return "inconclusive", f"{registry.name} shows {key} as \"{pending}\", which is not a confirmation: {_snippet(text, positions[0])}"
+    good = _status_of_key(text, live.confirm_words, positions, others, live.near_chars)
+    if live.key == "domain":
+        if good:
+            return "confirms", f"{registry.name} lists {key} as \"{good}\": {_snippet(text, positions[0])}"
+        return "inconclusive", f"{registry.name}'s answer names {key} but shows no status we recognise."
 
     # Keyed by registration number: the entry must also belong to this pharmacy.
-    if not positions:
-        none = _word_near(text, live.deny_words, [], 0)
-        if none:
-            return "denies", f"{registry.name} has no entry {key} (its answer says \"{none}\")."
-        return "inconclusive", f"{registry.name}'s answer does not show entry {key}."
-    bad = _word_near(text, live.deny_near_key_words, positions, live.near_chars)
-    if bad:
-        return "denies", f"{registry.name} entry {key} is marked \"{bad}\": {_snippet(text, positions[0])}"
-    good = _word_near(text, live.confirm_words, positions, live.near_chars)
     identity = site_identity(site, live.identity_patterns)
     squashed = _squash(text)
     matched = [i for i in identity if _squash(i) in squashed]

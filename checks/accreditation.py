@@ -10,12 +10,12 @@ answers are reported too.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from app.site import Site
 
 from . import _registry_lookup
-from ._registries import CitedNumber, Config, Findings, Registry, is_pharmacy_tld, named_domain, scan
+from ._registries import (
+    CitedNumber, Config, Findings, Registry, first_entry_number, is_pharmacy_tld, named_domain, scan, searched_domain,
+)
 from .base import Check, Outcome, VerificationLink
 
 CHECK_ID = "accreditation"
@@ -31,6 +31,7 @@ OUTCOMES = (
     "link-for-other-site",
     "unbacked-claim",
     "invalid-number",
+    "number-link-mismatch",
     "eu-logo-wrong-flag",
     "eu-logo-no-link",
     "registry-confirms",
@@ -113,7 +114,10 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
     valid_numbers = list(dict.fromkeys(n.number for n in numbers if n.valid))
     consumer_links = verification_links(registry, site, [n for n in numbers if n.valid])
 
-    borrowed = [l for l in links if l.named_domain and l.named_domain != site.domain and (l.seal or claims)]
+    borrowed = [
+        l for l in links
+        if l.named_domain and l.named_domain != site.domain and not l.illustration and (l.seal or claims)
+    ]
     for l in borrowed:
         out.add("link-for-other-site", rid, l.page_url, f"{registry.name} link for {l.named_domain}, not {site.domain}: {l.url}", consumer_links)
     for w in wrong:
@@ -122,28 +126,46 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
         if not n.valid:
             out.add("invalid-number", rid, n.page_url, f"{registry.name} {n.kind} number {n.number} cannot exist: {n.snippet}", consumer_links)
 
-    verified = [l for l in links if l.https and l.named_domain == site.domain]
-    entries = [l for l in links if l.https and l.named_number and not l.named_domain]
+    for l in links:
+        if l.named_number and not l.number_valid:
+            out.add("invalid-number", rid, l.page_url, f"{registry.name} link opens entry {l.named_number}, a number that cannot exist: {l.url}", consumer_links)
+        elif l.named_number and l.text_number:
+            out.add("number-link-mismatch", rid, l.page_url,
+                    f"The link reads {l.text_number} but opens {registry.name} entry {l.named_number}: {l.url}", consumer_links)
+
+    verified = [l for l in links if l.https and l.entry and l.named_domain == site.domain]
+    entries = [l for l in links if l.https and l.named_number and l.number_valid and not l.text_number and not l.named_domain]
     for l in verified:
         out.add("verified-link", rid, l.page_url, f"{registry.name} link for {site.domain}: {l.url}", consumer_links)
     if not verified:
         for l in entries:
             entry_links = [VerificationLink(f"Open the {registry.name} entry the site links to", l.url), *consumer_links]
             out.add("registry-entry-link", rid, l.page_url, f"{registry.name} entry {l.named_number} (check that it names this pharmacy): {l.url}", entry_links)
-        linked_numbers = {l.named_number for l in entries}
+        # A number printed on a link to another entry is already reported as the mismatch it is.
+        linked_numbers = {l.named_number for l in entries} | {l.text_number for l in links if l.text_number}
         for n in numbers:
             if n.valid and n.number not in linked_numbers:
                 out.add("number-given", rid, n.page_url, f"{registry.name} {n.kind} number {n.number}: {n.snippet}", consumer_links)
 
     backed = verified or entries or valid_numbers or (registry.backed_by_pharmacy_tld and pharmacy_tld)
-    unspecific = [l for l in links if l.https and l.seal and not l.named_domain and not l.named_number]
+    # A search for this very site is no entry, but it is the registry and the right site: no proof, no warning.
+    unspecific = [
+        l for l in links
+        if l.https and not l.named_number
+        and ((l.seal and not l.named_domain) or (l.named_domain == site.domain and not l.entry))
+    ]
     if not backed and unspecific:
         l = unspecific[0]
-        out.add("registry-link-unspecific", rid, l.page_url, f"{registry.name} seal links to {l.url}, which does not name {site.domain}", consumer_links)
+        if l.named_domain:
+            why = f"{registry.name} link only searches for {site.domain}; it is not the registry's entry for it: {l.url}"
+        else:
+            why = f"{registry.name} seal links to {l.url}, which does not name {site.domain}"
+        out.add("registry-link-unspecific", rid, l.page_url, why, consumer_links)
     # A claim naming a register that does not exist is already reported as such.
     claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
-    if claims and not backed and not borrowed and not wrong and not unspecific and registry.unlinked_claim_is_red_flag:
-        plain_http = [l for l in links if not l.https and l.named_domain == site.domain]
+    faulty = any(l.named_number and (not l.number_valid or l.text_number) for l in links)
+    if claims and not backed and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
+        plain_http = [l for l in links if not l.https and l.entry and l.named_domain == site.domain]
         claim = claims[0]
         snippet = claim.snippet
         if plain_http:
@@ -177,24 +199,25 @@ def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings
             continue
         if wrong_flag:
             continue  # a logo that is not authentic earns nothing from where it links
-        named = named_domain(logo.link, registry)
+        named = named_domain(logo.link, registry) or searched_domain(logo.link, registry)
+        number = first_entry_number(logo.link, registry)
         https = logo.link.lower().startswith("https://")
         if named and named != site.domain:
             out.add("link-for-other-site", registry.id, logo.page_url, f"EU common logo links to the register entry for {named}: {logo.link}", links)
-        elif named and https:
+        elif not https:
+            out.add("unbacked-claim", registry.id, logo.page_url,
+                    f"EU common logo links to {registry.name} over plain HTTP, so the link cannot be trusted: {logo.link}", links)
+        elif named and named_domain(logo.link, registry):
             out.add("verified-link", registry.id, logo.page_url, f"EU common logo links to {registry.name} for {site.domain}: {logo.link}", links)
-        elif https and _points_at_entry(logo.link):
+        elif number:
             entry = [VerificationLink(f"Open the {registry.name} entry the logo links to", logo.link), *links]
             out.add("registry-entry-link", registry.id, logo.page_url,
-                    f"EU common logo links to an entry in {registry.name} (check that it names this pharmacy): {logo.link}", entry)
+                    f"EU common logo links to entry {number} in {registry.name} (check that it names this pharmacy): {logo.link}", entry)
         else:
-            out.add("unbacked-claim", registry.id, logo.page_url,
-                    f"EU common logo links only to {registry.name}'s front page, not to this seller's entry: {logo.link}", links)
-
-
-def _points_at_entry(url: str) -> bool:
-    parts = urlsplit(url)
-    return bool(parts.query) or parts.path.strip("/").count("/") >= 1 or any(c.isdigit() for c in parts.path)
+            # The genuine register, but its front page, a search or a news page: like any seal that links to the
+            # registry without naming the seller, it proves nothing either way.
+            out.add("registry-link-unspecific", registry.id, logo.page_url,
+                    f"EU common logo links to {registry.name}, but not to this seller's entry: {logo.link}", links)
 
 
 def run(site: Site, config: Config):

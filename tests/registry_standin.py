@@ -28,6 +28,19 @@ LEGITSCRIPT_ANSWERS = {
     "roguepills.com": "<h2>Search results</h2><table><tr><td>roguepills.com</td><td>Rogue</td></tr></table>",
     "northernrxsupply.com": "<h2>Search results</h2><p>No results found for your search.</p>",
     "mapleleafmeds.com": "<h2>Search results</h2><p>Please enable JavaScript to see the results.</p>",
+    # The query echoed above a "no results" line, under a heading that itself says "certified".
+    "echopharm.com": "<h1>LegitScript Certified websites</h1><h2>Search results for echopharm.com</h2>"
+    "<p>No results found.</p>",
+    # Only longer names that contain the one asked about are listed.
+    "mypharm.com": "<h2>Search results</h2><table><tr><td>notmypharm.com</td><td>LegitScript Certified</td></tr>"
+    "<tr><td>mypharm.com.au</td><td>LegitScript Certified</td></tr></table>",
+    "waitingpharm.com": (
+        "<h2>Search results</h2><table><tr><td>waitingpharm.com</td><td>Pending review</td></tr></table>"
+        "<p>Certified websites may display the LegitScript seal.</p>"
+    ),
+    # The certified status in this table belongs to the row above, not to the site asked about.
+    "twinpharm.com": "<h2>Search results</h2><table><tr><td>otherpharm.com</td><td>LegitScript Certified</td></tr>"
+    "<tr><td>twinpharm.com</td><td>-</td></tr></table>",
 }
 
 GPHC_ENTRIES = {

@@ -12,7 +12,7 @@ from app.fetch import Fetcher
 from app.page import page_from_text, parse_page
 from app.pipeline import Checker, site_from_pages
 from app.rules import Rules
-from checks import accreditation
+from checks import _registry_lookup, accreditation
 from checks._registries import ClaimReader
 from tests.conftest import shared_data_or_skip
 from tests.registry_standin import GPHC, LEGITSCRIPT, StandIn
@@ -26,8 +26,13 @@ CASES = {
     "verified-link-script-seal": ("https://brightwellrx.com/", {"verified-link"}),
     "link-to-wrong-host": ("https://www.cheapmedsexpress.com/", {"link-to-wrong-host"}),
     "link-for-other-site": ("https://northernrxsupply.com/", {"link-for-other-site"}),
+    # Shops on one hosting platform share a public suffix, not an owner.
+    "link-for-other-site--shared-hosting": ("https://mypharm.myshopify.com/", {"link-for-other-site"}),
     "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
+    # A register link is no better than the number in it.
+    "invalid-number--in-link": ("https://quickukpharmacy.co.uk/", {"invalid-number"}),
+    "number-link-mismatch": ("https://riversidechemist.co.uk/", {"number-link-mismatch"}),
     "eu-logo-wrong-flag": ("https://euroapotheke24.com/", {"eu-logo-wrong-flag", "eu-logo-no-link"}),
     "eu-logo-no-link": ("https://rhein-apotheke-versand.de/", {"eu-logo-no-link"}),
     "eu-logo-linked": ("https://rhein-apotheke-versand.de/", {"registry-entry-link"}),
@@ -39,6 +44,9 @@ CASES = {
     "copied-gphc-number": ("https://quickmedsdirect.co.uk/", {"registry-entry-link"}),
     "checklist-mention": ("https://pillguide-blog.com/how-to-spot-a-safe-online-pharmacy", set()),
     "registry-link-unspecific": ("https://www.petcarepharmacy.com/", {"registry-link-unspecific"}),
+    # A search the site built for its own domain is not the registry's entry for it: it must not pass as verified.
+    "registry-link-unspecific--search-for-own-domain": ("https://sunrisemeds.com/", {"registry-link-unspecific"}),
+    "registry-link-unspecific--eu-logo-search-page": ("https://apotheke-am-markt.de/", {"registry-link-unspecific"}),
 }
 
 LIVE_OUTCOMES = {"registry-confirms", "registry-denies", "registry-unreachable", "registry-inconclusive"}
@@ -101,6 +109,19 @@ def test_borrowed_legitscript_entry_names_both_domains(config):
     assert borrowed.links[0].url.endswith("checker_keywords=northernrxsupply.com")
 
 
+def test_search_links_for_the_own_domain_are_not_entries(config):
+    found = outcomes(site_for("registry-link-unspecific--search-for-own-domain"), config)
+    assert set(found["registry-link-unspecific"].facts["registries"]) == {"nabp", "legitscript", "cipa"}
+    assert "only searches for sunrisemeds.com" in found["registry-link-unspecific"].evidence[0].snippet
+    # The consumer still gets the registry's real look-up for this domain.
+    assert any(l.url.endswith("checker_keywords=sunrisemeds.com") for l in found["registry-link-unspecific"].links)
+
+
+def test_search_link_for_another_domain_on_a_seal_is_still_borrowed(config):
+    html = '<a href="https://safe.pharmacy/?q=cvs.com"><img src="/img/vipps.png" alt="VIPPS accredited"></a>'
+    assert set(outcomes(html_site("https://sunrisemeds.com/", html), config)) == {"link-for-other-site"}
+
+
 def test_eu_flag_logo_without_link(config):
     found = outcomes(site_for("eu-logo-wrong-flag"), config)
     assert "EU flag" in found["eu-logo-wrong-flag"].evidence[0].snippet
@@ -114,6 +135,25 @@ def test_flag_mismatch_is_named_and_ordinary_words_are_not_flags(config):
     assert found["registry-entry-link"].facts["registries"] == ["register-fr"]
 
 
+@pytest.mark.parametrize(
+    "href, expected",
+    [
+        ("https://versandhandel.dimdi.de/eintrag?id=105511", "registry-entry-link"),
+        ("https://www.bfarm.de/SharedDocs/Pressemitteilungen/DE/2023/pm12-2023.html", "registry-link-unspecific"),
+        ("https://www.hpra.ie/homepage/about-us/publications-forms/newsletters/item?id=4512", "registry-link-unspecific"),
+        ("https://www.thepsi.ie/gns/pharmacy-practice/online-sales-register/registered-retailers.aspx?id=1234", "registry-entry-link"),
+        ("https://medicine-seller-register.mhra.gov.uk/", "registry-link-unspecific"),
+        ("http://versandhandel.dimdi.de/eintrag?id=105511", "unbacked-claim"),
+    ],
+)
+def test_eu_logo_entries_are_recognised_by_each_registers_own_shapes(href, expected, config):
+    html = f'<footer><a href="{href}"><img src="/img/eu-common-logo.png" alt="EU common logo"></a></footer>'
+    found = outcomes(html_site("https://versand-apotheke.de/", html), config)
+    assert set(found) == {expected}
+    if href.startswith("http:"):
+        assert "plain HTTP" in found[expected].evidence[0].snippet
+
+
 def test_uk_logo_is_judged_against_the_uk_register(config):
     found = outcomes(site_for("registry-entry-link"), config)
     assert set(found["registry-entry-link"].facts["registries"]) == {"gphc", "mhra"}
@@ -124,6 +164,11 @@ def test_invalid_number_and_nonexistent_registers(config):
     assert "48765432 cannot exist" in evidence
     assert "General Health Pharmaceutical Council" in evidence
     assert "Canadian State Board of Pharmacy" in evidence
+
+
+def test_an_unlinked_number_is_information_not_a_bonus(rules):
+    outcome = rules.outcome_rule("accreditation", "number-given")
+    assert (outcome.severity, outcome.points) == ("info", 0)
 
 
 def test_numbers_open_the_right_register_entry(config):
@@ -181,19 +226,74 @@ def test_real_gphc_register_names_are_not_flagged(config):
         ("Legitimate pharmacies are licensed by their state board of pharmacy.", "mention"),
         ("Our tip: make sure the pharmacy is VIPPS accredited.", "mention"),
         ("VIPPS is a program run by the NABP.", "mention"),
+        ("We are not VIPPS accredited.", "mention"),
+        ("Our pharmacy isn't LegitScript certified yet.", "mention"),
     ],
 )
 def test_claim_versus_mention(sentence, expected, rules):
     site = site_from_pages("https://mapleleafmeds.com/", [])
     reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
-    assert reader.classify(sentence, advice_page=False) == expected
+    assert reader.classify(sentence) == expected
 
 
-def test_badge_lines_do_not_count_on_a_guide_page(rules):
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("Not every online pharmacy is LegitScript certified.", "mention"),
+        ("Choose an online pharmacy that is VIPPS accredited.", "mention"),
+        ("Online Pharmacy is LegitScript certified.", "claim"),
+    ],
+)
+def test_a_site_named_like_pharmacies_in_general(sentence, expected, rules):
+    site = site_from_pages("https://onlinepharmacy.com/", [])
+    reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
+    assert reader.classify(sentence) == expected
+
+
+def test_badge_lines_do_not_count_inside_an_article(rules):
     site = site_from_pages("https://example.com/", [])
     reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
-    assert reader.classify("VIPPS Accredited Pharmacy", advice_page=True) == "mention"
-    assert reader.classify("We are VIPPS accredited.", advice_page=True) == "claim"
+    assert reader.classify("VIPPS Accredited Pharmacy", in_article=True) == "mention"
+    assert reader.classify("We are VIPPS accredited.", in_article=True) == "claim"
+
+
+ROGUE_FOOTER = """<html><head><title>{title}</title></head><body>
+<main><p>Buy Viagra 100mg online. Fast delivery.</p></main>
+<footer><img src="/img/vipps.png" alt="VIPPS accredited"><img src="/img/legitscript-seal.png" alt="LegitScript">
+<p>CIPA Certified Member</p></footer></body></html>"""
+
+
+@pytest.mark.parametrize(
+    "title, url",
+    [
+        ("Legit Online Pharmacy - Buy Viagra Safely", "https://pillsfast.com/"),
+        ("Pills Fast", "https://pillsfast.com/blog/"),
+    ],
+)
+def test_seals_in_a_rogue_footer_are_claims_whatever_the_title_or_address(title, url, config):
+    site = html_site(url, ROGUE_FOOTER.format(title=title))
+    found = outcomes(site, config)
+    assert set(found) == {"unbacked-claim"}
+    assert set(found["unbacked-claim"].facts["registries"]) == {"nabp", "legitscript", "cipa"}
+
+
+def test_a_checklist_is_no_claim_whatever_the_page_is_called(config):
+    html = (FIXTURES / "checklist-mention.html").read_text(encoding="utf-8")
+    html = html.replace("How to spot a safe online pharmacy: a checklist", "MyPharm - Home")
+    assert outcomes(html_site("https://mypharm.com/", html), config) == {}
+
+
+def test_a_borrowed_seal_image_is_borrowed_even_inside_an_article(config):
+    html = (
+        '<article><p>Look for this seal.</p><a href="https://www.legitscript.com/websites/?checker_keywords=cvs.com">'
+        '<img src="https://static.legitscript.com/seals/1.png" alt="Example of the LegitScript seal"></a></article>'
+    )
+    assert set(outcomes(html_site("https://mypharm.com/", html), config)) == {"link-for-other-site"}
+
+
+def test_an_example_seal_outside_an_article_is_an_illustration(config):
+    html = '<div><img src="/img/vipps-sample.png" alt="Sample of the VIPPS seal"></div>'
+    assert outcomes(html_site("https://mypharm.com/", html), config) == {}
 
 
 def test_site_with_no_pages_reports_only_the_domain(config):
@@ -252,6 +352,10 @@ CLAIM = "<footer><p>We are LegitScript certified.</p></footer>"
         ("roguepills.com", SEAL.format(domain="roguepills.com"), "registry-denies"),
         ("northernrxsupply.com", CLAIM, "registry-denies"),
         ("mapleleafmeds.com", CLAIM, "registry-inconclusive"),
+        ("echopharm.com", CLAIM, "registry-denies"),
+        ("mypharm.com", CLAIM, "registry-inconclusive"),
+        ("waitingpharm.com", CLAIM, "registry-inconclusive"),
+        ("twinpharm.com", CLAIM, "registry-inconclusive"),
     ],
 )
 def test_legitscript_adapter(domain, html, expected, config, standin):
@@ -270,6 +374,21 @@ def test_copied_gphc_number_is_denied_live(config, standin):
     results = confirm(site, pointed_at(config, standin), standin.settings())
     assert [(r.registry, r.key, r.status) for r in results] == [("gphc", "1039401", "denies")]
     assert "Hillside Pharmacy" in results[0].detail and "M1 3HE" in results[0].detail
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "confirms"),
+        # A longer number that contains the one cited is another entry.
+        ("Registration number 11039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "inconclusive"),
+        ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ. No results found.", "denies"),
+    ],
+)
+def test_gphc_answers_are_matched_on_the_whole_number(answer, expected, config):
+    site = html_site("https://parksidepharmacy.co.uk/", "<p>Parkside Pharmacy, 3 Park Row, Bristol BS1 5LJ.</p>")
+    status, _ = _registry_lookup.judge_answer(config.registry("gphc"), "1039401", answer, site)
+    assert status == expected
 
 
 def test_gphc_entry_matching_the_sites_postcode_confirms(config, standin):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.crawl import choose_pages
 from app.page import parse_page
 from app.textmatch import PhraseSet
@@ -85,3 +87,35 @@ def test_crawl_reads_links_of_every_page_given(rules):
     home = parse_page('<a href="/contact">Contact us</a>', "https://acme.example/")
     plan = dict(choose_pages([deep, home], "acme.example", rules.data.crawl.targets, 3, set()))
     assert plan["contact"] == "https://acme.example/contact"
+
+
+@pytest.mark.parametrize(
+    "host, domain",
+    [
+        ("mypharm.myshopify.com", "mypharm.myshopify.com"),
+        ("www.otherpharm.myshopify.com", "otherpharm.myshopify.com"),
+        ("someone.github.io", "someone.github.io"),
+        ("shop.example.co.uk", "example.co.uk"),
+        ("www.goodcare.pharmacy", "goodcare.pharmacy"),
+    ],
+)
+def test_shops_on_a_hosting_platform_are_separate_sites(host, domain):
+    from app.domains import registrable_domain
+
+    assert registrable_domain(host) == domain
+
+
+def test_crawl_stays_in_the_shop_on_a_hosting_platform(rules):
+    html = '<a href="https://otherpharm.myshopify.com/pages/contact">Contact us</a><a href="/pages/faq">FAQ</a>'
+    page = parse_page(html, "https://mypharm.myshopify.com/")
+    plan = dict(choose_pages([page], "mypharm.myshopify.com", rules.data.crawl.targets, 4, set()))
+    assert plan == {"faq": "https://mypharm.myshopify.com/pages/faq"}
+
+
+def test_article_content_is_told_apart_from_the_sites_frame():
+    html = """<body><article><p>Look for the <a href="/seal">seal</a>.</p><img src="/a.png"></article>
+    <footer><a href="/about">About</a><img src="/b.png"></footer></body>"""
+    page = parse_page(html, "https://acme.example/")
+    assert [(l.url.rsplit("/", 1)[-1], l.in_article) for l in page.links] == [("seal", True), ("about", False)]
+    assert [i.in_article for i in page.images] == [True, False]
+    assert page.article_text == "Look for the seal ."
