@@ -20,7 +20,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
-from ._offers import negated, refused, sentence_bounds
+from ._offers import cue_pattern, negated, refused, sentence_bounds, warned
 from .base import Check, Outcome
 
 
@@ -41,6 +41,10 @@ class Channel(ConfigModel):
     # A phrase does not count in a sentence holding one of these ("refunds are made by bank transfer" is about
     # the shop paying the buyer back, not the buyer paying).
     exclude_context: list[str] = []
+    # A phrase directly followed by one of these words is part of a business name ("BTC Pharmacy Inc.").
+    not_part_of_name: list[str] = []
+    # Whether a logo (image alt text or file name) counts; a gift-card picture is more often a product.
+    logos: bool = True
     # A channel some legitimate shops also offer (bank transfer in much of Europe): offered alone it is its own,
     # milder outcome.
     also_legitimate: bool = False
@@ -54,6 +58,8 @@ class Config(ConfigModel):
     gateways: list[Gateway]
     red_flag_channels: list[Channel]
     incentive_phrases: list[str]
+    # Words of safety advice ("scam*" is a word prefix): a channel named near them is warned against, not offered.
+    warning_cues: list[str] = []
 
 
 OUTCOMES = (
@@ -126,11 +132,30 @@ def _with_list_lead_in(text: str, start: int, end: int) -> str:
     return sentence
 
 
-def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None, exclude: PhraseSet | None = None):
+@dataclass
+class Reading:
+    """How to tell an offer from advice: warning cues, and the words of a sentence about paying."""
+
+    cues: re.Pattern | None = None
+    about_paying: PhraseSet | None = None
+
+
+def _part_of_name(text: str, end: int, words: PhraseSet | None) -> bool:
+    if words is None:
+        return False
+    nxt = re.match(r"[ \t]+([A-Z][\w.]*)", text[end : end + 40])
+    return bool(nxt and words.search(nxt.group(1).rstrip(".")))
+
+
+def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None, exclude: PhraseSet | None = None,
+                 reading: Reading | None = None, name_words: PhraseSet | None = None):
     """Matches of `phrases` in the page text that are offered, not warned against; and those refused."""
     offered, refusals = [], []
     text = page.text
+    reading = reading or Reading()
     for m in phrases.finditer(text, limit=MAX_MATCHES_PER_PAGE):
+        if _part_of_name(text, m.end, name_words):
+            continue
         if context is not None or exclude is not None:
             sentence = _with_list_lead_in(text, m.start, m.end)
             if context is not None and not context.search(sentence):
@@ -139,7 +164,7 @@ def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = Non
                 continue
         if refused(text, m.start, m.end):
             refusals.append(m)
-        elif not negated(text, m.start, m.end):
+        elif not negated(text, m.start, m.end) and not warned(text, m.start, m.end, reading.cues, reading.about_paying):
             offered.append(m)
     return offered, refusals
 
@@ -151,6 +176,7 @@ def run(site: Site, config: Config):
     cards_phrases = PhraseSet(tuple(config.card_phrases))
     card_context = PhraseSet(tuple(config.card_context))
     incentive = PhraseSet(tuple(config.incentive_phrases))
+    reading = Reading(cue_pattern(tuple(config.warning_cues)), card_context)
 
     cards: list[Seen] = []
     card_refusals: list[Seen] = []
@@ -159,7 +185,7 @@ def run(site: Site, config: Config):
     incentives: list[Seen] = []
 
     for page in pages:
-        offered, refusals = _text_offers(page, cards_phrases, card_context)
+        offered, refusals = _text_offers(page, cards_phrases, card_context, reading=reading)
         cards += [Seen(m.phrase, page.url, m.snippet) for m in offered]
         card_refusals += [Seen(m.phrase, page.url, m.snippet) for m in refusals]
         images = _image_words(page)
@@ -170,7 +196,7 @@ def run(site: Site, config: Config):
                 cards.append(Seen(m.phrase, page.url, where))
         for gateway in config.gateways:
             matcher = PhraseSet(tuple(gateway.phrases))
-            offered, _ = _text_offers(page, matcher)
+            offered, _ = _text_offers(page, matcher, reading=reading)
             seen = [Seen(gateway.name, page.url, m.snippet) for m in offered[:1]]
             seen += [Seen(gateway.name, page.url, where) for words, where in images if matcher.search(words)][:1]
             seen += [Seen(gateway.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, gateway.hosts)][:1]
@@ -179,9 +205,10 @@ def run(site: Site, config: Config):
             matcher = PhraseSet(tuple(channel.phrases))
             context = PhraseSet(tuple(channel.context)) if channel.context else None
             exclude = PhraseSet(tuple(channel.exclude_context)) if channel.exclude_context else None
-            offered, _ = _text_offers(page, matcher, context, exclude)
+            name_words = PhraseSet(tuple(channel.not_part_of_name)) if channel.not_part_of_name else None
+            offered, _ = _text_offers(page, matcher, context, exclude, reading, name_words)
             found = [Seen(channel.name, page.url, m.snippet) for m in offered]
-            if context is None:
+            if channel.logos:
                 found += [Seen(channel.name, page.url, where) for words, where in images if matcher.search(words)]
             found += [Seen(channel.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, channel.hosts)]
             if found:

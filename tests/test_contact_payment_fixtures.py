@@ -164,7 +164,9 @@ RED = {"red-flag-only", "red-flag-with-cards"}
 @pytest.mark.parametrize(
     "name",
     ["none-found--western-blot", "cards-via-gateway--gift-card-sold-in-shop", "cards-via-gateway--safety-advice",
-     "cards-via-gateway--refund-by-bank-transfer"],
+     "cards-via-gateway--refund-by-bank-transfer", "none-found--safety-article-long-list",
+     "none-found--beware-then-legitimate-pharmacies", "none-found--crypto-in-the-news",
+     "cards-no-gateway-seen--crypto-ticker-in-a-name"],
 )
 def test_false_friends_are_not_red_flags(rules, name):
     produced, _ = outcomes_for(rules, "payment", name)
