@@ -212,3 +212,32 @@ def test_structured_data_phone_email_and_one_string_address(rules):
 def test_payment_logos_are_read_from_alt_text_and_file_names(rules):
     produced, _ = outcomes_for(rules, "payment", "red-flag-with-cards--payment-logos")
     assert produced["red-flag-with-cards"].facts["channels"] == ["Cryptocurrency", "Money transfer (Western Union, MoneyGram)"]
+
+
+@pytest.mark.parametrize(
+    "name,phone,address",
+    [("phone-other-country--north-american-number-abroad", ["US"], ["GB"]),
+     ("phone-other-country--country-named-next-to-number", ["GB"], ["CA"])],
+)
+def test_foreign_number_is_read_in_its_own_country(rules, name, phone, address):
+    produced, _ = outcomes_for(rules, "contact", name)
+    facts = produced["phone-other-country"].facts
+    assert facts["phone_countries"] == phone and facts["address_countries"] == address
+
+
+@pytest.mark.parametrize(
+    "name", ["phone-found--number-beside-a-street-number", "phone-found--international-formats", "address-street--uk"]
+)
+def test_phone_evidence_is_the_page_text_around_the_number(rules, name):
+    produced, site = outcomes_for(rules, "contact", name)
+    page_text = " ".join(site.pages[0].text.split())
+    for evidence in produced["phone-found"].evidence:
+        if "Phone link" in evidence.snippet or "schema.org" in evidence.snippet:
+            continue
+        words = evidence.snippet.split(": ", 1)[1].strip("…")
+        assert words in page_text, evidence.snippet
+
+
+def test_licence_order_and_fax_numbers_are_not_phone_lines(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-not-found--licence-order-and-fax-numbers")
+    assert "phone-found" not in produced and "phone-other-country" not in produced
