@@ -66,6 +66,9 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
     [
         ("address-street--us-split-across-tags", "US"),
         ("address-street--canada", "CA"),
+        ("address-street--canada-street-direction", "CA"),
+        ("address-street--switzerland-french", "CH"),
+        ("address-street--switzerland-italian", "CH"),
         ("address-street--uk", "GB"),
         ("address-street--uk-without-postcode", "GB"),
         ("address-street--ireland", "IE"),
