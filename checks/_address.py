@@ -283,13 +283,23 @@ def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "
         a for a in _street_without_postcode(text, url, street_words, tld_country)
         if not any(abs(a.start - b.start) < 80 for b in found)
     ]
-    # A PO box that pyap already read as part of an address is the same finding.
+    # A PO box that pyap already read as part of a street address is the same finding. A town-and-postcode
+    # reading of the line after a box number ("PO Box 123, London W1A 1AA") is the box's own address, so
+    # localities are placed last and give way to any street or box they overlap.
     result: list[FoundAddress] = []
-    for a in sorted(found, key=lambda a: (a.start, a.kind != STREET)):
-        if any(abs(a.start - b.start) < 60 and (a.kind == b.kind or a.kind == PO_BOX) for b in result):
+    for a in sorted(found, key=lambda a: (a.kind == LOCALITY, a.start, a.kind != STREET)):
+        if a.kind == STREET and _PO_BOX.match(a.text):
+            a = FoundAddress(PO_BOX, a.country, a.text, a.url, a.source, a.postal_code, a.start)
+        same = [i for i, b in enumerate(result)
+                if abs(a.start - b.start) < 60 and (a.kind == b.kind or a.kind in (PO_BOX, LOCALITY))]
+        if not same:
+            result.append(a)
             continue
-        result.append(a)
-    return result
+        b = result[same[0]]
+        if a.kind == LOCALITY and b.kind == PO_BOX and a.country and not b.country:
+            # The postcode after the box says the country the box itself does not.
+            result[same[0]] = FoundAddress(PO_BOX, a.country, b.text, b.url, b.source, b.postal_code or a.postal_code, b.start)
+    return sorted(result, key=lambda a: a.start)
 
 
 def address_from_org(org: StructuredOrg, url: str, countries: dict[str, str]) -> FoundAddress | None:

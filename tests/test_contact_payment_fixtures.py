@@ -244,3 +244,9 @@ def test_phone_evidence_is_the_page_text_around_the_number(rules, name):
 def test_licence_order_and_fax_numbers_are_not_phone_lines(rules):
     produced, _ = outcomes_for(rules, "contact", "phone-not-found--licence-order-and-fax-numbers")
     assert "phone-found" not in produced and "phone-other-country" not in produced
+
+
+def test_po_box_before_a_town_and_postcode_stays_a_po_box(rules):
+    produced, _ = outcomes_for(rules, "contact", "address-po-box-only--uk-po-box")
+    assert produced["address-po-box-only"].facts["countries"] == ["GB"]
+    assert "address-locality-only" not in produced
