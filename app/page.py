@@ -46,6 +46,12 @@ BLOCK_TAGS = {
     "blockquote", "pre", "hr", "option", "label", "figcaption", "caption", "tbody", "thead", "body",
 }
 
+# Inline elements that stand for separate items when nothing separates them in the markup: address parts in
+# sibling <span>s, menu links, table-like rows of <span>s. Emphasis inside a word ("<b>Ph</b>armacy") uses b, i,
+# em, strong, u, mark, sup and sub, which are left out so the word stays whole.
+SEPARATING_INLINE_TAGS = {"span", "a", "button", "img", "time", "data", "output", "abbr", "cite", "small", "input",
+                          "select", "textarea", "meter", "progress"}
+
 ORGANIZATION_TYPES = {
     "pharmacy", "organization", "localbusiness", "store", "onlinestore", "onlinebusiness", "medicalbusiness",
     "medicalorganization", "drugstore", "healthandbeautybusiness", "corporation", "medicalclinic",
@@ -239,6 +245,9 @@ def _visible_text(soup: BeautifulSoup) -> str:
     root = soup.body or soup
     end = root._last_descendant().next_element if root.contents else root.next_element
     node = root.next_element
+    # Set at the start or end of a separating inline element; the next text gets a space if it and the text
+    # before would otherwise fuse into one word ("120 Main Street" + "Springfield").
+    boundary = False
     while node is not None and node is not end:
         if isinstance(node, Tag):
             if node.name in SKIPPED_TAGS:
@@ -246,8 +255,17 @@ def _visible_text(soup: BeautifulSoup) -> str:
                 continue
             if node.name in BLOCK_TAGS:
                 out.append("\n")
+            elif node.name in SEPARATING_INLINE_TAGS:
+                boundary = True
         elif isinstance(node, NavigableString) and not isinstance(node, (Comment, Doctype, ProcessingInstruction)):
-            out.append(str(node))
+            piece = str(node)
+            if not boundary:
+                previous = node.previous_sibling
+                boundary = isinstance(previous, Tag) and previous.name in SEPARATING_INLINE_TAGS
+            if boundary and piece and out and piece[0].isalnum() and out[-1] and out[-1][-1].isalnum():
+                out.append(" ")
+            boundary = False
+            out.append(piece)
             size += len(node)
             if size > MAX_TEXT:
                 break
