@@ -28,6 +28,9 @@ class Gateway(ConfigModel):
     name: str
     phrases: list[str] = []
     hosts: list[str] = []
+    # A sentence holding one of these is not a payment through the gateway ("PayPal Friends and Family" has no
+    # buyer protection).
+    exclude_context: list[str] = []
 
 
 class Channel(ConfigModel):
@@ -45,6 +48,15 @@ class Channel(ConfigModel):
     not_part_of_name: list[str] = []
     # Whether a logo (image alt text or file name) counts; a gift-card picture is more often a product.
     logos: bool = True
+    # A phrase right after one of these is the thing bought, not the means of paying ("Buy an Amazon gift card").
+    exclude_before: list[str] = []
+    # ...unless the sentence shows it is handed over as payment ("buy a gift card at any store and send us the
+    # codes").
+    paid_with: list[str] = []
+    # When given, the channel is a red flag only when money goes to a named recipient (an email, a $cashtag, a
+    # phone number or one of these phrases), when an incentive is offered for it, or when the site offers no
+    # card payment: Venmo at a checkout beside cards is a business checkout, not a transfer to a person.
+    recipient_context: list[str] = []
     # A channel some legitimate shops also offer (bank transfer in much of Europe): offered alone it is its own,
     # milder outcome.
     also_legitimate: bool = False
@@ -147,8 +159,13 @@ def _part_of_name(text: str, end: int, words: PhraseSet | None) -> bool:
     return bool(nxt and words.search(nxt.group(1).rstrip(".")))
 
 
+BEFORE_REACH = 30
+_RECIPIENT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?<![\w$])\$[A-Za-z][\w-]{1,30}|(?<!\w)@[A-Za-z][\w.]{1,30}|\+?\d[\d\s().-]{8,}\d")
+
+
 def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None, exclude: PhraseSet | None = None,
-                 reading: Reading | None = None, name_words: PhraseSet | None = None):
+                 reading: Reading | None = None, name_words: PhraseSet | None = None, before: PhraseSet | None = None,
+                 paid_with: PhraseSet | None = None):
     """Matches of `phrases` in the page text that are offered, not warned against; and those refused."""
     offered, refusals = [], []
     text = page.text
@@ -156,6 +173,12 @@ def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = Non
     for m in phrases.finditer(text, limit=MAX_MATCHES_PER_PAGE):
         if _part_of_name(text, m.end, name_words):
             continue
+        if before is not None:
+            s, e = sentence_bounds(text, m.start, m.end)
+            if before.search(text[max(s, m.start - BEFORE_REACH) : m.start]) and not (
+                paid_with is not None and paid_with.search(text[s:e])
+            ):
+                continue
         if context is not None or exclude is not None:
             sentence = _with_list_lead_in(text, m.start, m.end)
             if context is not None and not context.search(sentence):
@@ -183,6 +206,7 @@ def run(site: Site, config: Config):
     gateways: list[Seen] = []
     red: dict[str, list[Seen]] = {}
     incentives: list[Seen] = []
+    only_if_no_cards: dict[str, list[Seen]] = {}
 
     for page in pages:
         offered, refusals = _text_offers(page, cards_phrases, card_context, reading=reading)
@@ -196,7 +220,8 @@ def run(site: Site, config: Config):
                 cards.append(Seen(m.phrase, page.url, where))
         for gateway in config.gateways:
             matcher = PhraseSet(tuple(gateway.phrases))
-            offered, _ = _text_offers(page, matcher, reading=reading)
+            not_via = PhraseSet(tuple(gateway.exclude_context)) if gateway.exclude_context else None
+            offered, _ = _text_offers(page, matcher, exclude=not_via, reading=reading)
             seen = [Seen(gateway.name, page.url, m.snippet) for m in offered[:1]]
             seen += [Seen(gateway.name, page.url, where) for words, where in images if matcher.search(words)][:1]
             seen += [Seen(gateway.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, gateway.hosts)][:1]
@@ -206,21 +231,37 @@ def run(site: Site, config: Config):
             context = PhraseSet(tuple(channel.context)) if channel.context else None
             exclude = PhraseSet(tuple(channel.exclude_context)) if channel.exclude_context else None
             name_words = PhraseSet(tuple(channel.not_part_of_name)) if channel.not_part_of_name else None
-            offered, _ = _text_offers(page, matcher, context, exclude, reading, name_words)
-            found = [Seen(channel.name, page.url, m.snippet) for m in offered]
-            if channel.logos:
-                found += [Seen(channel.name, page.url, where) for words, where in images if matcher.search(words)]
-            found += [Seen(channel.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, channel.hosts)]
-            if found:
-                red.setdefault(channel.id, []).extend(found)
+            before = PhraseSet(tuple(channel.exclude_before)) if channel.exclude_before else None
+            recipient = PhraseSet(tuple(channel.recipient_context)) if channel.recipient_context else None
+            paid_with = PhraseSet(tuple(channel.paid_with)) if channel.paid_with else None
+            offered, _ = _text_offers(page, matcher, context, exclude, reading, name_words, before, paid_with)
+            found: list[Seen] = []
+            unsure: list[Seen] = []
             for m in offered:
                 s, e = sentence_bounds(page.text, m.start, m.end)
                 sentence = page.text[s:e]
-                if _PERCENT.search(sentence) or incentive.search(sentence):
+                rewarded = bool(_PERCENT.search(sentence) or incentive.search(sentence))
+                if rewarded:
                     incentives.append(Seen(channel.name, page.url, snippet_around(page.text, s, e, radius=0)))
+                seen = Seen(channel.name, page.url, m.snippet)
+                if recipient is None or rewarded or _RECIPIENT.search(sentence) or recipient.search(sentence):
+                    found.append(seen)
+                else:
+                    unsure.append(seen)
+            if channel.logos:
+                logos = [Seen(channel.name, page.url, where) for words, where in images if matcher.search(words)]
+                (found if recipient is None else unsure).extend(logos)
+            found += [Seen(channel.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, channel.hosts)]
+            if found:
+                red.setdefault(channel.id, []).extend(found)
+            if unsure:
+                only_if_no_cards.setdefault(channel.id, []).extend(unsure)
 
     outcomes: list[Outcome] = []
     has_cards = bool(cards or gateways)
+    if not has_cards:
+        for channel_id, seen in only_if_no_cards.items():
+            red.setdefault(channel_id, []).extend(seen)
     channel_names = {c.id: c.name for c in config.red_flag_channels}
     milder = {c.id for c in config.red_flag_channels if c.also_legitimate}
     if red:

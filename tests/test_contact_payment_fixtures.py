@@ -170,7 +170,8 @@ RED = {"red-flag-only", "red-flag-with-cards"}
     ["none-found--western-blot", "cards-via-gateway--gift-card-sold-in-shop", "cards-via-gateway--safety-advice",
      "cards-via-gateway--refund-by-bank-transfer", "none-found--safety-article-long-list",
      "none-found--beware-then-legitimate-pharmacies", "none-found--crypto-in-the-news",
-     "cards-no-gateway-seen--crypto-ticker-in-a-name"],
+     "cards-no-gateway-seen--crypto-ticker-in-a-name", "cards-no-gateway-seen--gift-card-bought-with-a-card",
+     "cards-via-gateway--venmo-at-a-checkout"],
 )
 def test_false_friends_are_not_red_flags(rules, name):
     produced, _ = outcomes_for(rules, "payment", name)
@@ -251,3 +252,9 @@ def test_po_box_before_a_town_and_postcode_stays_a_po_box(rules):
     produced, _ = outcomes_for(rules, "contact", "address-po-box-only--uk-po-box")
     assert produced["address-po-box-only"].facts["countries"] == ["GB"]
     assert "address-locality-only" not in produced
+
+
+def test_paypal_friends_and_family_is_not_a_gateway_payment(rules):
+    produced, _ = outcomes_for(rules, "payment", "red-flag-only--paypal-friends-and-family")
+    assert "cards-via-gateway" not in produced
+    assert produced["red-flag-only"].facts["channels"] == ["PayPal Friends and Family (no buyer protection)"]
