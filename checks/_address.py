@@ -118,7 +118,8 @@ def _patterns(street_words_key: tuple) -> dict:
         ),
         "FR": (fr_street, re.compile(rf"\b(?:F\s?-\s?)?(\d{{5}})\s+{_TOWN}(?:\s+(?i:cedex)(?:\s+\d{{1,2}})?)?")),
         "NL": (nl_street, re.compile(rf"\b(\d{{4}}\s?(?!SA|SD|SS)[A-Z]{{2}})\s+{_TOWN}")),
-        "AU": (en_street, re.compile(rf"{_TOWN}(?:\s+{_TOWN})?,?\s+(?:{'|'.join(AU_STATES)})\s+(\d{{4}})\b")),
+        # A town's second word stays on its line, so the street's "Road" and the town below are never one town.
+        "AU": (en_street, re.compile(rf"{_TOWN}(?:[ \t]+{_TOWN})?,?\s+(?:{'|'.join(AU_STATES)})\s+(\d{{4}})\b")),
         "IN": (
             in_street,
             re.compile(

@@ -79,6 +79,7 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--france", "FR"),
         ("address-street--netherlands", "NL"),
         ("address-street--australia", "AU"),
+        ("address-street--australia-split-across-lines", "AU"),
         ("address-street--india", "IN"),
         ("address-street--json-ld-only", "US"),
     ],
