@@ -46,6 +46,12 @@ BLOCK_TAGS = {
     "blockquote", "pre", "hr", "option", "label", "figcaption", "caption", "tbody", "thead", "body",
 }
 
+# Inline elements that stand for separate items when nothing separates them in the markup: address parts in
+# sibling <span>s, menu links, table-like rows of <span>s. Emphasis inside a word ("<b>Ph</b>armacy") uses b, i,
+# em, strong, u, mark, sup and sub, which are left out so the word stays whole.
+SEPARATING_INLINE_TAGS = {"span", "a", "button", "img", "time", "data", "output", "abbr", "cite", "small", "input",
+                          "select", "textarea", "meter", "progress"}
+
 ORGANIZATION_TYPES = {
     "pharmacy", "organization", "localbusiness", "store", "onlinestore", "onlinebusiness", "medicalbusiness",
     "medicalorganization", "drugstore", "healthandbeautybusiness", "corporation", "medicalclinic",
@@ -91,6 +97,10 @@ class FormInput:
     type: str
     autocomplete: str = ""
     placeholder: str = ""
+    id: str = ""
+    # What a person reads for the field: its <label> (by for=, wrapping it, or just before it), aria-label,
+    # aria-labelledby or title. Sites that name fields "f1" still label them "Card number".
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +201,33 @@ def _ancestor(node: Tag, predicate) -> Tag | None:
     return None
 
 
+MAX_LABELS = 500
+MAX_LABEL_TEXT = 100
+# A checkbox or radio button's label is a sentence ("Save this card for next time"), not the name of data.
+_UNLABELLED_TYPES = {"checkbox", "radio", "hidden", "submit", "button", "image", "reset"}
+
+
+def _field_label(soup: BeautifulSoup, field: Tag, labels_for: dict[str, str]) -> str:
+    if str(field.get("type") or "").lower() in _UNLABELLED_TYPES:
+        return ""
+    parts = [str(field.get("aria-label") or ""), str(field.get("title") or "")]
+    field_id = str(field.get("id") or "")
+    if field_id and field_id in labels_for:
+        parts.append(labels_for[field_id])
+    wrapping = _ancestor(field, lambda t: t.name == "label")
+    if isinstance(wrapping, Tag):
+        parts.append(_text_of(wrapping, MAX_LABEL_TEXT))
+    elif not (field_id and field_id in labels_for):
+        previous = field.find_previous_sibling()
+        if isinstance(previous, Tag) and previous.name == "label" and not previous.get("for"):
+            parts.append(_text_of(previous, MAX_LABEL_TEXT))
+    for ref in str(field.get("aria-labelledby") or "").split()[:3]:
+        target = soup.find(id=ref)
+        if isinstance(target, Tag):
+            parts.append(_text_of(target, MAX_LABEL_TEXT))
+    return " ".join(p for p in parts if p)
+
+
 _TAG_START = re.compile(r"<[A-Za-z]")
 _TAG_START_BYTES = re.compile(rb"<[A-Za-z]")
 
@@ -213,6 +250,9 @@ def _visible_text(soup: BeautifulSoup) -> str:
     root = soup.body or soup
     end = root._last_descendant().next_element if root.contents else root.next_element
     node = root.next_element
+    # Set at the start or end of a separating inline element; the next text gets a space if it and the text
+    # before would otherwise fuse into one word ("120 Main Street" + "Springfield").
+    boundary = False
     while node is not None and node is not end:
         if isinstance(node, Tag):
             if node.name in SKIPPED_TAGS:
@@ -220,8 +260,17 @@ def _visible_text(soup: BeautifulSoup) -> str:
                 continue
             if node.name in BLOCK_TAGS:
                 out.append("\n")
+            elif node.name in SEPARATING_INLINE_TAGS:
+                boundary = True
         elif isinstance(node, NavigableString) and not isinstance(node, (Comment, Doctype, ProcessingInstruction)):
-            out.append(str(node))
+            piece = str(node)
+            if not boundary:
+                previous = node.previous_sibling
+                boundary = isinstance(previous, Tag) and previous.name in SEPARATING_INLINE_TAGS
+            if boundary and piece and out and piece[0].isalnum() and out[-1] and out[-1][-1].isalnum():
+                out.append(" ")
+            boundary = False
+            out.append(piece)
             size += len(node)
             if size > MAX_TEXT:
                 break
@@ -402,13 +451,20 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
         links.append(Link(href, clean_text(text, MAX_LINK_TEXT), rel, _in_article(a)))
 
     forms: list[Form] = []
-    for f in soup.find_all("form", limit=MAX_FORMS):
+    found_forms = soup.find_all("form", limit=MAX_FORMS)
+    labels_for: dict[str, str] = {}
+    if found_forms:
+        for lab in soup.find_all("label", attrs={"for": True}, limit=MAX_LABELS):
+            labels_for.setdefault(str(lab["for"]), _text_of(lab, MAX_LABEL_TEXT))
+    for f in found_forms:
         inputs = tuple(
             FormInput(
                 name=clean_text(str(i.get("name") or i.get("id") or ""), 100),
                 type=clean_text(str(i.get("type") or i.name), 30).lower(),
                 autocomplete=clean_text(str(i.get("autocomplete") or ""), 60).lower(),
                 placeholder=clean_text(str(i.get("placeholder") or ""), 100),
+                id=clean_text(str(i.get("id") or ""), 100),
+                label=clean_text(_field_label(soup, i, labels_for), MAX_LABEL_TEXT),
             )
             for i in f.find_all(["input", "select", "textarea"], limit=200)
         )

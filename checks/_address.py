@@ -33,6 +33,10 @@ US_STATES = (
     "OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY"
 ).split()
 CA_PROVINCES = "AB BC MB NB NL NS NT NU ON PE QC SK YT".split()
+CA_PROVINCE_NAMES = [
+    "Ontario", "Quebec", "Québec", "British Columbia", "Alberta", "Manitoba", "Saskatchewan", "Nova Scotia",
+    "New Brunswick", "Newfoundland and Labrador", "Prince Edward Island", "Yukon", "Nunavut", "Northwest Territories",
+]
 AU_STATES = "NSW VIC QLD SA WA TAS ACT NT".split()
 IN_STATES = [
     "Andhra Pradesh", "Arunachal Pradesh", "Assam", "Bihar", "Chhattisgarh", "Goa", "Gujarat", "Haryana",
@@ -78,9 +82,16 @@ def _words(words) -> str:
 def _patterns(street_words_key: tuple) -> dict:
     """Per-country (street, locality) patterns built from the street words in rules.yaml."""
     words = dict(street_words_key)
-    en, de, fr, nl, ind = (words.get(k, ()) for k in ("en", "de", "fr", "nl", "in"))
+    en, de, fr, it, nl, ind = (words.get(k, ()) for k in ("en", "de", "fr", "it", "nl", "in"))
     num = r"\d{1,5}(?:\s?[a-zA-Z](?![a-zA-Z]))?(?:\s?[-/]\s?\d{1,5}[a-zA-Z]?)?"
-    en_street = rf"(?:(?i:unit|suite|shop|level)\s+\d+[A-Za-z]?,?\s+)?{num},?\s+(?:[A-Z][\w'’.\-]*\s+){{0,4}}(?i:{_words(en)})\b\.?"
+    # "Queen St W", "Dundas Street East": North American streets often end in a direction.
+    direction = r"(?:\s+(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|Ouest|Est)\b\.?)?"
+    en_street = rf"(?:(?i:unit|suite|shop|level)\s+\d+[A-Za-z]?,?\s+)?{num},?\s+(?:[A-Z][\w'’.\-]*\s+){{0,4}}(?i:{_words(en)})\b\.?{direction}"
+    # French- and Italian-speaking Switzerland (and Belgium) write the street first: "Rue du Rhône 42",
+    # "Via Nassa 5", "Avenue de la Gare 10".
+    # The street word must be capitalised: "via email 24/7" is not a street.
+    latin_words = sorted({v for w in [*fr, *it] for v in (w.title(), w.upper())}, key=len, reverse=True)
+    latin_street = rf"(?<!\w)(?:{'|'.join(map(re.escape, latin_words))})\b\.?(?:\s+[A-Za-zÀ-ÿ'’][\w'’.\-]*){{1,5}}?\s+\d{{1,4}}[a-zA-Z]?(?!\w)"
     # "Hauptstraße 5", "Berliner Straße 12a", "Am Weg 3".
     de_street = rf"[A-ZÄÖÜ][\wäöüß\-]*(?:(?i:{_words(de)})\b\.?|\s+(?i:{_words(de)})\b\.?)\s*{num}"
     fr_street = rf"{num}(?:\s?(?i:bis|ter))?,?\s+(?i:{_words(fr)})\b\.?\s+[\w'’\- ]{{2,40}}"
@@ -97,10 +108,18 @@ def _patterns(street_words_key: tuple) -> dict:
             ),
         ),
         "DE": (de_street, re.compile(rf"\b(?:D\s?-\s?)?(\d{{5}})\s+{_TOWN}")),
-        "AT-CH": (de_street, re.compile(rf"\b(?:(?:A|CH)\s?-\s?)?(\d{{4}})\s+{_TOWN}")),
+        "AT-CH": (rf"(?:{de_street}|{latin_street})", re.compile(rf"\b(?:(?:A|CH|B)\s?-\s?)?(\d{{4}})\s+(?!{_COUNTED}){_TOWN}")),
+        "CA": (
+            en_street,
+            re.compile(
+                rf"{_TOWN}(?:\s+{_TOWN})?,?\s+\(?(?:{'|'.join(CA_PROVINCES)}|{'|'.join(map(re.escape, CA_PROVINCE_NAMES))})\)?\.?,?\s+"
+                r"([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d)\b"
+            ),
+        ),
         "FR": (fr_street, re.compile(rf"\b(?:F\s?-\s?)?(\d{{5}})\s+{_TOWN}(?:\s+(?i:cedex)(?:\s+\d{{1,2}})?)?")),
         "NL": (nl_street, re.compile(rf"\b(\d{{4}}\s?(?!SA|SD|SS)[A-Z]{{2}})\s+{_TOWN}")),
-        "AU": (en_street, re.compile(rf"{_TOWN}(?:\s+{_TOWN})?,?\s+(?:{'|'.join(AU_STATES)})\s+(\d{{4}})\b")),
+        # A town's second word stays on its line, so the street's "Road" and the town below are never one town.
+        "AU": (en_street, re.compile(rf"{_TOWN}(?:[ \t]+{_TOWN})?,?\s+(?:{'|'.join(AU_STATES)})\s+(\d{{4}})\b")),
         "IN": (
             in_street,
             re.compile(
@@ -117,9 +136,17 @@ _CH_HINT = re.compile(
 )
 
 
-def _at_or_ch(window: str, tld_country: str) -> str:
+_BE_HINT = re.compile(r"(?i:belgique|belgium|belgië|bruxelles|brussels|brussel|liège|namur|charleroi|mons|\bB\s?-\s?\d{4})")
+
+
+def _at_or_ch(window: str, tld_country: str, latin: bool = False) -> str:
+    # A street written first in French or Italian is Swiss or Belgian, never Austrian.
+    if latin and (_BE_HINT.search(window) or tld_country == "BE"):
+        return "BE"
     if _CH_HINT.search(window):
         return "CH"
+    if latin:
+        return "CH" if tld_country == "CH" else ""
     if _AT_HINT.search(window):
         return "AT"
     return tld_country if tld_country in ("AT", "CH") else ""
@@ -200,7 +227,8 @@ def _pattern_addresses(text: str, url: str, street_words: dict, tld_country: str
             code = next((g for g in m.groups() if g), m.group(0)) if m.groups() else m.group(0)
             resolved = country
             if country == "AT-CH":
-                resolved = _at_or_ch(text[lo : m.end() + 60], tld_country)
+                latin = not re.match(rf"{_patterns(key)['DE'][0]}", before[s.start():])
+                resolved = _at_or_ch(text[lo : m.end() + 60], tld_country, latin)
             found.append(FoundAddress(STREET, resolved, full, url, "text", _norm(code), lo + s.start()))
     return found
 
@@ -256,13 +284,23 @@ def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "
         a for a in _street_without_postcode(text, url, street_words, tld_country)
         if not any(abs(a.start - b.start) < 80 for b in found)
     ]
-    # A PO box that pyap already read as part of an address is the same finding.
+    # A PO box that pyap already read as part of a street address is the same finding. A town-and-postcode
+    # reading of the line after a box number ("PO Box 123, London W1A 1AA") is the box's own address, so
+    # localities are placed last and give way to any street or box they overlap.
     result: list[FoundAddress] = []
-    for a in sorted(found, key=lambda a: (a.start, a.kind != STREET)):
-        if any(abs(a.start - b.start) < 60 and (a.kind == b.kind or a.kind == PO_BOX) for b in result):
+    for a in sorted(found, key=lambda a: (a.kind == LOCALITY, a.start, a.kind != STREET)):
+        if a.kind == STREET and _PO_BOX.match(a.text):
+            a = FoundAddress(PO_BOX, a.country, a.text, a.url, a.source, a.postal_code, a.start)
+        same = [i for i, b in enumerate(result)
+                if abs(a.start - b.start) < 60 and (a.kind == b.kind or a.kind in (PO_BOX, LOCALITY))]
+        if not same:
+            result.append(a)
             continue
-        result.append(a)
-    return result
+        b = result[same[0]]
+        if a.kind == LOCALITY and b.kind == PO_BOX and a.country and not b.country:
+            # The postcode after the box says the country the box itself does not.
+            result[same[0]] = FoundAddress(PO_BOX, a.country, b.text, b.url, b.source, b.postal_code or a.postal_code, b.start)
+    return sorted(result, key=lambda a: a.start)
 
 
 def address_from_org(org: StructuredOrg, url: str, countries: dict[str, str]) -> FoundAddress | None:

@@ -3,6 +3,11 @@
 "We accept Bitcoin" and "never pay with Bitcoin" contain the same word; safety advice, which rogue and
 legitimate sites both publish, would otherwise count as an offer. These helpers look at the text before a match
 within its own sentence, up to a clause that restarts the offer ("..., but we accept").
+
+Safety articles are a harder case: "Rogue sites ask you to pay with gift cards, Zelle, Venmo, cryptocurrency or
+Western Union" puts the warning word far from the last channel, and "Scammers prefer..." never says "not".
+`warned` therefore reads warning cues (listed in rules.yaml) across the whole sentence, and in the sentence
+before it when that one is about paying or introduces a list, unless the site restarts with an offer of its own.
 """
 
 from __future__ import annotations
@@ -28,6 +33,52 @@ _REFUSAL = re.compile(
     r"(?i)(?<!\w)(?:no|not|cannot|can't|unable to|don't|do not|does not|doesn't|no longer|won't|will not)"
     r"\s+(?:\w+\s+){0,3}?(?:accept|accepted|take|charge|process)(?!\w)|(?<!\w)(?:sorry,?\s+)?no(?!\w)"
 )
+
+
+_SITE_OFFER = re.compile(
+    r"(?i)(?<!\w)(?:but|however|instead|we accept|we also accept|we take|we offer|you can pay|you may pay|"
+    r"you can use|our payment|our accepted)(?!\w)"
+)
+
+
+def cue_pattern(cues: list[str] | tuple[str, ...]) -> re.Pattern | None:
+    """A pattern for warning cues; a trailing `*` makes a word prefix ("scam*" matches "Scammers")."""
+    parts = []
+    for cue in cues:
+        words = cue.strip().split()
+        if not words:
+            continue
+        body = r"\s+".join(re.escape(w.rstrip("*")) for w in words)
+        parts.append(body + (r"\w*" if words[-1].endswith("*") else ""))
+    if not parts:
+        return None
+    return re.compile(r"(?i)(?<!\w)(?:" + "|".join(sorted(parts, key=len, reverse=True)) + r")(?!\w)")
+
+
+def warned(text: str, start: int, end: int, cues: re.Pattern | None, about_paying=None) -> bool:
+    """The phrase at text[start:end] is named in safety advice rather than offered by the site.
+
+    A cue before the phrase counts unless the site then makes its own offer ("Beware of scams, but we accept
+    ..."); a cue after it counts unless the site offered before it ("We accept Bitcoin and never share your
+    data"). The sentence before carries its warning only when it is about paying or ends with a colon, so a
+    stray "never" elsewhere on the page does not hide an offer.
+    """
+    if cues is None:
+        return False
+    s, e = sentence_bounds(text, start, end)
+    head = text[s:start]
+    before = list(cues.finditer(head))
+    if before and not _SITE_OFFER.search(head, before[-1].end()):
+        return True
+    if cues.search(text, end, e) and not _SITE_OFFER.search(head):
+        return True
+    if s == 0 or _SITE_OFFER.search(head):
+        return False
+    ps, pe = sentence_bounds(text, max(0, s - 1), max(0, s - 1))
+    previous = text[ps:s]
+    if not cues.search(previous):
+        return False
+    return previous.rstrip().endswith(":") or bool(about_paying and about_paying.search(previous))
 
 
 def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:

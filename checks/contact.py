@@ -15,6 +15,7 @@ silent.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -48,6 +49,11 @@ class Config(ConfigModel):
     free_mail_domains: list[str]
     # Words too common in pharmacy names to tell two businesses apart.
     generic_name_words: list[str]
+    # Labels that make the number after them something other than a phone line ("NPI", "Licence", "Order").
+    not_phone_labels: list[str] = []
+    # A number labelled only as a fax is not a line the buyer can call.
+    fax_labels: list[str] = []
+    phone_labels: list[str] = []
     contact_page_kinds: list[str] = ["contact", "about"]
 
 
@@ -139,45 +145,134 @@ def _localities(page: Page, config: Config, names: dict[str, str]) -> list[Found
 
 
 _PHONE_SHAPE = re.compile(r"(?:\+|\(|\b)\d[\d\s().\-/]{5,24}\d")
+# "1-888-572-0832" and "(212) 736-5000" are written this way only for North American numbers, so they are read
+# as such even on a site whose address is in another country.
+_NANP_SHAPE = re.compile(r"(?<![\d+])(?:1[\s.\-]\(?[2-9]\d{2}\)?[\s.\-]?|\([2-9]\d{2}\)\s?)\d{3}[\s.\-]\d{4}(?!\d)")
 MAX_PHONE_CANDIDATES = 300
 PHONE_CONTEXT = 40
+# How far before a number its label ("Fax:", "USA toll free:", "NPI") is read.
+LABEL_REACH = 30
+_LABEL_END = re.compile(r"(?i)\s*(?:#|no\.?|nr\.?|number|num\.?|id|code)?\s*[:#.\-]*\s*$")
 
 
-def _phone_lines(text: str) -> str:
-    """Short windows around each phone-shaped run of digits, each once, one per line.
+@dataclass
+class _Window:
+    start: int  # offset of the window in the page text
+    text: str
+
+
+def _phone_windows(text: str) -> list[_Window]:
+    """Short windows around each phone-shaped run of digits, each once.
 
     phonenumbers' matcher tries every digit run and costs ~0.1 ms each; a catalogue page or a hostile page can
     hold a hundred thousand. Contact numbers sit in headers and footers, so when there are too many candidates
     both ends of the page are kept.
     """
-    windows: list[str] = []
+    windows: dict[int, _Window] = {}
     for m in _PHONE_SHAPE.finditer(text):
         lo = max(0, m.start() - PHONE_CONTEXT)
         line_start = text.rfind("\n", lo, m.start())
         if line_start != -1:
             lo = line_start + 1
-        elif lo and not text[lo - 1].isspace():
-            # Start the window at a whole word so the evidence does not begin mid-word.
-            space = text.find(" ", lo, m.start())
-            lo = space + 1 if space != -1 else lo
-        windows.append(text[lo : m.end() + 2].split("\n", 1)[0])
-    windows = list(dict.fromkeys(windows))
-    if len(windows) > MAX_PHONE_CANDIDATES:
-        windows = windows[: MAX_PHONE_CANDIDATES // 2] + windows[-MAX_PHONE_CANDIDATES // 2 :]
-    return "\n".join(windows)
+        if lo not in windows:
+            windows[lo] = _Window(lo, text[lo : m.end() + 2].split("\n", 1)[0])
+        elif len(windows[lo].text) < m.end() + 2 - lo:
+            windows[lo] = _Window(lo, text[lo : m.end() + 2].split("\n", 1)[0])
+    found = list(windows.values())
+    if len(found) > MAX_PHONE_CANDIDATES:
+        found = found[: MAX_PHONE_CANDIDATES // 2] + found[-MAX_PHONE_CANDIDATES // 2 :]
+    return found
 
 
-def _phones(page: Page, regions: list[str]) -> list[Phone]:
+@dataclass
+class PhoneLabels:
+    """What the words right before a number say it is."""
+
+    country_words: PhraseSet
+    country_names: dict[str, str]
+    not_phone: PhraseSet
+    fax: PhraseSet
+    phone: PhraseSet
+
+    def label(self, text: str, start: int, end: int) -> str:
+        # The label is what stands between the previous number (or the line start) and this one.
+        lo = max(0, start - LABEL_REACH)
+        head = text[lo:start]
+        digit = max(head.rfind(d) for d in "0123456789")
+        return head[digit + 1 :] if digit != -1 else head
+
+    def regions(self, text: str, start: int, end: int) -> list[str]:
+        """Countries named right next to the number ("USA toll free:", "UK: 020 ...", "... (Canada)")."""
+        near = self.label(text, start, end) + " " + text[end : end + 15].split("\n", 1)[0]
+        found = []
+        for m in self.country_words.finditer(near, limit=3):
+            code = self.country_names.get(" ".join(m.phrase.lower().replace(".", "").split()), "")
+            if code and code in phonenumbers.SUPPORTED_REGIONS:
+                found.append(code)
+        if _NANP_SHAPE.match(text, start) or _NANP_SHAPE.match(text, max(0, start - 1)):
+            found.append("US")
+        return found
+
+    def skip(self, text: str, start: int, end: int) -> bool:
+        """A licence, NPI or order number, or a fax line: not a number to call the pharmacy on."""
+        label = self.label(text, start, end)
+        # Only the words right before the number name it ("Licence no.:"); "for account questions call" is a
+        # phone line whatever it mentions earlier.
+        hits = list(self.not_phone.finditer(label, limit=10))
+        if hits and _LABEL_END.match(label, hits[-1].end):
+            return True
+        return bool(self.fax.search(label)) and not self.phone.search(label)
+
+
+def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -> list[Phone]:
     found: dict[str, Phone] = {}
-    text = _phone_lines(page.text)
+    windows = _phone_windows(page.text)
+    # One matcher run over all windows joined per region; offsets map back onto the page text, so evidence is
+    # the page's own words around the number.
+    joined, offsets = [], []
+    pos = 0
+    for w in windows:
+        offsets.append(pos)
+        joined.append(w.text)
+        pos += len(w.text) + 1
+    text = "\n".join(joined)
+
+    def to_page(i: int) -> int:
+        k = bisect.bisect_right(offsets, i) - 1
+        return windows[k].start + (i - offsets[k])
+
     candidates: list[tuple[str, str]] = []  # (raw, snippet)
+
+    def take(region: str, m) -> None:
+        start, end = to_page(m.start), to_page(m.start) + len(m.raw_string)
+        if labels is not None and labels.skip(page.text, start, end):
+            return
+        raw = m.raw_string if m.raw_string.startswith("+") else f"{region}:{m.raw_string}"
+        candidates.append((raw, snippet_around(page.text, start, end, radius=50)))
+
     for region in regions:
         matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID, max_tries=2 * MAX_PHONE_CANDIDATES)
         for i, m in enumerate(matcher):
             if i >= MAX_PHONES_PER_PAGE:
                 break
-            candidates.append((m.raw_string if m.raw_string.startswith("+") else f"{region}:{m.raw_string}",
-                               snippet_around(text, m.start, m.end, radius=50)))
+            take(region, m)
+    if labels is not None:
+        # A number written the North American way or labelled with a country is read in that country too, so a
+        # foreign number on a site that claims another country is found (and flagged) rather than dropped.
+        extra = 0
+        for w in windows:
+            for shape in _PHONE_SHAPE.finditer(w.text):
+                at = w.start + shape.start()
+                for region in labels.regions(page.text, at, w.start + shape.end()):
+                    if region in regions or extra >= MAX_PHONES_PER_PAGE:
+                        continue
+                    extra += 1
+                    for m in phonenumbers.PhoneNumberMatcher(w.text, region, leniency=phonenumbers.Leniency.VALID, max_tries=5):
+                        start = w.start + m.start
+                        if labels.skip(page.text, start, start + len(m.raw_string)):
+                            continue
+                        raw = m.raw_string if m.raw_string.startswith("+") else f"{region}:{m.raw_string}"
+                        candidates.append((raw, snippet_around(page.text, start, start + len(m.raw_string), radius=50)))
     for link in page.links:
         if link.url.lower().startswith("tel:"):
             candidates.append((link.url[4:], f"Phone link: {link.text or link.url}"))
@@ -294,9 +389,11 @@ def gather(site: Site, config: Config) -> ContactFacts:
     regions = list(dict.fromkeys([*claimed, *([tld] if tld else [])])) or ["US"]
     if not claimed and not tld:
         regions.append("GB")
+    labels = PhoneLabels(country_words, names, PhraseSet(tuple(config.not_phone_labels)),
+                         PhraseSet(tuple(config.fax_labels)), PhraseSet(tuple(config.phone_labels)))
     for page in site.pages:
         if page.status < 400:
-            facts.phones.extend(_phones(page, regions))
+            facts.phones.extend(_phones(page, regions, labels))
     seen: set[str] = set()
     facts.phones = [p for p in facts.phones if not (p.e164 in seen or seen.add(p.e164))]
     return facts

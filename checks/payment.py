@@ -20,7 +20,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
-from ._offers import negated, refused, sentence_bounds
+from ._offers import cue_pattern, negated, refused, sentence_bounds, warned
 from .base import Check, Outcome
 
 
@@ -28,6 +28,9 @@ class Gateway(ConfigModel):
     name: str
     phrases: list[str] = []
     hosts: list[str] = []
+    # A sentence holding one of these is not a payment through the gateway ("PayPal Friends and Family" has no
+    # buyer protection).
+    exclude_context: list[str] = []
 
 
 class Channel(ConfigModel):
@@ -41,6 +44,19 @@ class Channel(ConfigModel):
     # A phrase does not count in a sentence holding one of these ("refunds are made by bank transfer" is about
     # the shop paying the buyer back, not the buyer paying).
     exclude_context: list[str] = []
+    # A phrase directly followed by one of these words is part of a business name ("BTC Pharmacy Inc.").
+    not_part_of_name: list[str] = []
+    # Whether a logo (image alt text or file name) counts; a gift-card picture is more often a product.
+    logos: bool = True
+    # A phrase right after one of these is the thing bought, not the means of paying ("Buy an Amazon gift card").
+    exclude_before: list[str] = []
+    # ...unless the sentence shows it is handed over as payment ("buy a gift card at any store and send us the
+    # codes").
+    paid_with: list[str] = []
+    # When given, the channel is a red flag only when money goes to a named recipient (an email, a $cashtag, a
+    # phone number or one of these phrases), when an incentive is offered for it, or when the site offers no
+    # card payment: Venmo at a checkout beside cards is a business checkout, not a transfer to a person.
+    recipient_context: list[str] = []
     # A channel some legitimate shops also offer (bank transfer in much of Europe): offered alone it is its own,
     # milder outcome.
     also_legitimate: bool = False
@@ -54,6 +70,8 @@ class Config(ConfigModel):
     gateways: list[Gateway]
     red_flag_channels: list[Channel]
     incentive_phrases: list[str]
+    # Words of safety advice ("scam*" is a word prefix): a channel named near them is warned against, not offered.
+    warning_cues: list[str] = []
 
 
 OUTCOMES = (
@@ -126,11 +144,41 @@ def _with_list_lead_in(text: str, start: int, end: int) -> str:
     return sentence
 
 
-def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None, exclude: PhraseSet | None = None):
+@dataclass
+class Reading:
+    """How to tell an offer from advice: warning cues, and the words of a sentence about paying."""
+
+    cues: re.Pattern | None = None
+    about_paying: PhraseSet | None = None
+
+
+def _part_of_name(text: str, end: int, words: PhraseSet | None) -> bool:
+    if words is None:
+        return False
+    nxt = re.match(r"[ \t]+([A-Z][\w.]*)", text[end : end + 40])
+    return bool(nxt and words.search(nxt.group(1).rstrip(".")))
+
+
+BEFORE_REACH = 30
+_RECIPIENT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?<![\w$])\$[A-Za-z][\w-]{1,30}|(?<!\w)@[A-Za-z][\w.]{1,30}|\+?\d[\d\s().-]{8,}\d")
+
+
+def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = None, exclude: PhraseSet | None = None,
+                 reading: Reading | None = None, name_words: PhraseSet | None = None, before: PhraseSet | None = None,
+                 paid_with: PhraseSet | None = None):
     """Matches of `phrases` in the page text that are offered, not warned against; and those refused."""
     offered, refusals = [], []
     text = page.text
+    reading = reading or Reading()
     for m in phrases.finditer(text, limit=MAX_MATCHES_PER_PAGE):
+        if _part_of_name(text, m.end, name_words):
+            continue
+        if before is not None:
+            s, e = sentence_bounds(text, m.start, m.end)
+            if before.search(text[max(s, m.start - BEFORE_REACH) : m.start]) and not (
+                paid_with is not None and paid_with.search(text[s:e])
+            ):
+                continue
         if context is not None or exclude is not None:
             sentence = _with_list_lead_in(text, m.start, m.end)
             if context is not None and not context.search(sentence):
@@ -139,7 +187,7 @@ def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = Non
                 continue
         if refused(text, m.start, m.end):
             refusals.append(m)
-        elif not negated(text, m.start, m.end):
+        elif not negated(text, m.start, m.end) and not warned(text, m.start, m.end, reading.cues, reading.about_paying):
             offered.append(m)
     return offered, refusals
 
@@ -151,15 +199,17 @@ def run(site: Site, config: Config):
     cards_phrases = PhraseSet(tuple(config.card_phrases))
     card_context = PhraseSet(tuple(config.card_context))
     incentive = PhraseSet(tuple(config.incentive_phrases))
+    reading = Reading(cue_pattern(tuple(config.warning_cues)), card_context)
 
     cards: list[Seen] = []
     card_refusals: list[Seen] = []
     gateways: list[Seen] = []
     red: dict[str, list[Seen]] = {}
     incentives: list[Seen] = []
+    only_if_no_cards: dict[str, list[Seen]] = {}
 
     for page in pages:
-        offered, refusals = _text_offers(page, cards_phrases, card_context)
+        offered, refusals = _text_offers(page, cards_phrases, card_context, reading=reading)
         cards += [Seen(m.phrase, page.url, m.snippet) for m in offered]
         card_refusals += [Seen(m.phrase, page.url, m.snippet) for m in refusals]
         images = _image_words(page)
@@ -170,7 +220,8 @@ def run(site: Site, config: Config):
                 cards.append(Seen(m.phrase, page.url, where))
         for gateway in config.gateways:
             matcher = PhraseSet(tuple(gateway.phrases))
-            offered, _ = _text_offers(page, matcher)
+            not_via = PhraseSet(tuple(gateway.exclude_context)) if gateway.exclude_context else None
+            offered, _ = _text_offers(page, matcher, exclude=not_via, reading=reading)
             seen = [Seen(gateway.name, page.url, m.snippet) for m in offered[:1]]
             seen += [Seen(gateway.name, page.url, where) for words, where in images if matcher.search(words)][:1]
             seen += [Seen(gateway.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, gateway.hosts)][:1]
@@ -179,21 +230,38 @@ def run(site: Site, config: Config):
             matcher = PhraseSet(tuple(channel.phrases))
             context = PhraseSet(tuple(channel.context)) if channel.context else None
             exclude = PhraseSet(tuple(channel.exclude_context)) if channel.exclude_context else None
-            offered, _ = _text_offers(page, matcher, context, exclude)
-            found = [Seen(channel.name, page.url, m.snippet) for m in offered]
-            if context is None:
-                found += [Seen(channel.name, page.url, where) for words, where in images if matcher.search(words)]
-            found += [Seen(channel.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, channel.hosts)]
-            if found:
-                red.setdefault(channel.id, []).extend(found)
+            name_words = PhraseSet(tuple(channel.not_part_of_name)) if channel.not_part_of_name else None
+            before = PhraseSet(tuple(channel.exclude_before)) if channel.exclude_before else None
+            recipient = PhraseSet(tuple(channel.recipient_context)) if channel.recipient_context else None
+            paid_with = PhraseSet(tuple(channel.paid_with)) if channel.paid_with else None
+            offered, _ = _text_offers(page, matcher, context, exclude, reading, name_words, before, paid_with)
+            found: list[Seen] = []
+            unsure: list[Seen] = []
             for m in offered:
                 s, e = sentence_bounds(page.text, m.start, m.end)
                 sentence = page.text[s:e]
-                if _PERCENT.search(sentence) or incentive.search(sentence):
+                rewarded = bool(_PERCENT.search(sentence) or incentive.search(sentence))
+                if rewarded:
                     incentives.append(Seen(channel.name, page.url, snippet_around(page.text, s, e, radius=0)))
+                seen = Seen(channel.name, page.url, m.snippet)
+                if recipient is None or rewarded or _RECIPIENT.search(sentence) or recipient.search(sentence):
+                    found.append(seen)
+                else:
+                    unsure.append(seen)
+            if channel.logos:
+                logos = [Seen(channel.name, page.url, where) for words, where in images if matcher.search(words)]
+                (found if recipient is None else unsure).extend(logos)
+            found += [Seen(channel.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, channel.hosts)]
+            if found:
+                red.setdefault(channel.id, []).extend(found)
+            if unsure:
+                only_if_no_cards.setdefault(channel.id, []).extend(unsure)
 
     outcomes: list[Outcome] = []
     has_cards = bool(cards or gateways)
+    if not has_cards:
+        for channel_id, seen in only_if_no_cards.items():
+            red.setdefault(channel_id, []).extend(seen)
     channel_names = {c.id: c.name for c in config.red_flag_channels}
     milder = {c.id for c in config.red_flag_channels if c.also_legitimate}
     if red:

@@ -1,6 +1,6 @@
 """Transport security: is the site served over HTTPS, and do forms that ask for sensitive data post over HTTPS?
 
-A form's fields are classified from their name, id, type, autocomplete token and placeholder (split into words,
+A form's fields are classified from their name, id, type, autocomplete token, placeholder and label (split into words,
 so "ccNumber", "cc-number" and "cc_number" all read "cc number", and "discard" is not a "card"). A form that
 sends card numbers over plain HTTP is critical; one that sends passwords, addresses or health data is high.
 """
@@ -20,6 +20,8 @@ from .base import Check, Outcome
 
 class Config(ConfigModel):
     card_fields: list[str]
+    # Field words that mean a card only when two of them are in one form.
+    card_fields_paired: list[str] = []
     password_fields: list[str]
     address_fields: list[str]
     health_fields: list[str]
@@ -53,7 +55,7 @@ def classify_form(form: Form, config: Config) -> list[str]:
     kinds = []
     fields = [
         # "Your email address" is not a postal address.
-        _EMAIL_ADDRESS.sub(" ", " ".join(filter(None, (_words(i.name), _words(i.type), _words(i.autocomplete), _words(i.placeholder)))))
+        _EMAIL_ADDRESS.sub(" ", " ".join(filter(None, (_words(v) for v in (i.name, i.id, i.type, i.autocomplete, i.placeholder, i.label)))))
         for i in form.inputs
         if i.type not in ("hidden", "submit", "button", "image", "reset")
     ]
@@ -62,6 +64,12 @@ def classify_form(form: Form, config: Config) -> list[str]:
         matcher = _matcher(phrases)
         if any(matcher.search(f) for f in fields):
             kinds.append(kind)
+    if "card" not in kinds:
+        # "pan" or "exp month" alone may be something else (an Indian PAN, a licence expiry); two together are
+        # a card.
+        weak = _matcher(config.card_fields_paired)
+        if sum(1 for f in fields if weak.search(f)) >= 2:
+            kinds.insert(0, "card")
     if any(i.type == "password" for i in form.inputs) and "password" not in kinds:
         kinds.append("password")
     return kinds

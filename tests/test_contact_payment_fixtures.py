@@ -65,7 +65,11 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
     "name,country",
     [
         ("address-street--us-split-across-tags", "US"),
+        ("address-street--us-spans-without-spaces", "US"),
         ("address-street--canada", "CA"),
+        ("address-street--canada-street-direction", "CA"),
+        ("address-street--switzerland-french", "CH"),
+        ("address-street--switzerland-italian", "CH"),
         ("address-street--uk", "GB"),
         ("address-street--uk-without-postcode", "GB"),
         ("address-street--ireland", "IE"),
@@ -75,6 +79,7 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--france", "FR"),
         ("address-street--netherlands", "NL"),
         ("address-street--australia", "AU"),
+        ("address-street--australia-split-across-lines", "AU"),
         ("address-street--india", "IN"),
         ("address-street--json-ld-only", "US"),
     ],
@@ -164,7 +169,10 @@ RED = {"red-flag-only", "red-flag-with-cards"}
 @pytest.mark.parametrize(
     "name",
     ["none-found--western-blot", "cards-via-gateway--gift-card-sold-in-shop", "cards-via-gateway--safety-advice",
-     "cards-via-gateway--refund-by-bank-transfer"],
+     "cards-via-gateway--refund-by-bank-transfer", "none-found--safety-article-long-list",
+     "none-found--beware-then-legitimate-pharmacies", "none-found--crypto-in-the-news",
+     "cards-no-gateway-seen--crypto-ticker-in-a-name", "cards-no-gateway-seen--gift-card-bought-with-a-card",
+     "cards-via-gateway--venmo-at-a-checkout"],
 )
 def test_false_friends_are_not_red_flags(rules, name):
     produced, _ = outcomes_for(rules, "payment", name)
@@ -210,3 +218,44 @@ def test_structured_data_phone_email_and_one_string_address(rules):
 def test_payment_logos_are_read_from_alt_text_and_file_names(rules):
     produced, _ = outcomes_for(rules, "payment", "red-flag-with-cards--payment-logos")
     assert produced["red-flag-with-cards"].facts["channels"] == ["Cryptocurrency", "Money transfer (Western Union, MoneyGram)"]
+
+
+@pytest.mark.parametrize(
+    "name,phone,address",
+    [("phone-other-country--north-american-number-abroad", ["US"], ["GB"]),
+     ("phone-other-country--country-named-next-to-number", ["GB"], ["CA"])],
+)
+def test_foreign_number_is_read_in_its_own_country(rules, name, phone, address):
+    produced, _ = outcomes_for(rules, "contact", name)
+    facts = produced["phone-other-country"].facts
+    assert facts["phone_countries"] == phone and facts["address_countries"] == address
+
+
+@pytest.mark.parametrize(
+    "name", ["phone-found--number-beside-a-street-number", "phone-found--international-formats", "address-street--uk"]
+)
+def test_phone_evidence_is_the_page_text_around_the_number(rules, name):
+    produced, site = outcomes_for(rules, "contact", name)
+    page_text = " ".join(site.pages[0].text.split())
+    for evidence in produced["phone-found"].evidence:
+        if "Phone link" in evidence.snippet or "schema.org" in evidence.snippet:
+            continue
+        words = evidence.snippet.split(": ", 1)[1].strip("…")
+        assert words in page_text, evidence.snippet
+
+
+def test_licence_order_and_fax_numbers_are_not_phone_lines(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-not-found--licence-order-and-fax-numbers")
+    assert "phone-found" not in produced and "phone-other-country" not in produced
+
+
+def test_po_box_before_a_town_and_postcode_stays_a_po_box(rules):
+    produced, _ = outcomes_for(rules, "contact", "address-po-box-only--uk-po-box")
+    assert produced["address-po-box-only"].facts["countries"] == ["GB"]
+    assert "address-locality-only" not in produced
+
+
+def test_paypal_friends_and_family_is_not_a_gateway_payment(rules):
+    produced, _ = outcomes_for(rules, "payment", "red-flag-only--paypal-friends-and-family")
+    assert "cards-via-gateway" not in produced
+    assert produced["red-flag-only"].facts["channels"] == ["PayPal Friends and Family (no buyer protection)"]

@@ -63,6 +63,39 @@ def _site(url: str, upgrades=None, error=None) -> Site:
 
 
 @pytest.mark.parametrize(
+    "fields",
+    [
+        '<input id="cardNumber" name="f1">',
+        '<label>Card number</label><input name="f1">',
+        '<label for="a">Card number</label><input id="a" name="f1">',
+        '<label>Card number <input name="f1"></label>',
+        '<input name="ccnum">',
+        '<input name="pan"><input name="exp_month">',
+        '<input name="cvn">',
+        '<input aria-label="Credit card number" name="f1">',
+        '<span id="l1">Card number</span><input aria-labelledby="l1" name="f1">',
+        '<input autocomplete="cc-csc" name="x">',
+        '<input autocomplete="billing cc-exp" name="x">',
+    ],
+)
+def test_card_fields_are_read_from_ids_labels_and_autocomplete(rules, fields):
+    config = rules.config_for("transport")
+    page = parse_page(f'<form action="/pay">{fields}</form>', "http://x.example/checkout")
+    assert classify_form(page.forms[0], config) == ["card"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    ['<input name="pan">', '<label><input type="checkbox" name="save"> Save my credit card</label>',
+     '<input name="licence_expiry">'],
+)
+def test_one_ambiguous_field_or_a_checkbox_sentence_is_not_a_card_form(rules, fields):
+    config = rules.config_for("transport")
+    page = parse_page(f'<form action="/pay">{fields}</form>', "http://x.example/checkout")
+    assert "card" not in classify_form(page.forms[0], config)
+
+
+@pytest.mark.parametrize(
     "site,expected",
     [
         (_site("https://shop.example/", upgrades=True), {"https-valid", "http-redirects-to-https"}),

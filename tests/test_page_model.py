@@ -33,6 +33,18 @@ def test_visible_text_skips_scripts_and_keeps_blocks_apart():
     assert page.lang == "en-gb"
 
 
+def test_sibling_inline_elements_do_not_fuse_but_emphasis_inside_a_word_stays_whole():
+    def text(body: str) -> str:
+        return parse_page(f"<html><body>{body}</body></html>", "https://x.example/").text
+
+    assert text("<span>120 Main Street</span><span>Springfield</span><span>IL</span><span>62701</span>") == (
+        "120 Main Street Springfield IL 62701"
+    )
+    assert text('<a href="/">Home</a><a href="/faq">FAQ</a>') == "Home FAQ"
+    assert text("<b>Ph</b>armacy and <i>ph</i>armacist") == "Pharmacy and pharmacist"
+    assert text("Price: <span>$</span><span>12</span>.99. Hello <span>world</span>!") == "Price: $12.99. Hello world!"
+
+
 def test_links_forms_images_are_absolute():
     page = parse_page(HTML, "https://acme.example/shop/")
     urls = {l.url: l.text for l in page.links}
