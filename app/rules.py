@@ -40,6 +40,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ForcesUnless(Strict):
+    """Findings that cancel an outcome's forced verdict: any finding of these severities, or any determined
+    finding in these categories."""
+
+    severities: list[Severity] = []
+    categories: list[str] = []
+
+
 class OutcomeRule(Strict):
     severity: Severity
     points: int = 0
@@ -49,6 +57,8 @@ class OutcomeRule(Strict):
     # An undetermined outcome (page missing, fetch failed) moves no points and does not count as coverage.
     determined: bool = True
     forces_verdict: Verdict | None = None
+    # A site that "sells no medicines" but carries a serious finding or a prescription finding does sell them.
+    forces_verdict_unless: ForcesUnless | None = None
     category: str | None = None
 
 
@@ -207,6 +217,13 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
                 problems.append(
                     f"{rules_path}: at checks.{check.id}.outcomes.{name}.category: unknown category '{outcome.category}'"
                 )
+            unless = outcome.forces_verdict_unless
+            for cat in unless.categories if unless else ():
+                if cat not in data.categories:
+                    problems.append(
+                        f"{rules_path}: at checks.{check.id}.outcomes.{name}.forces_verdict_unless.categories: "
+                        f"unknown category '{cat}'"
+                    )
         try:
             configs[check.id] = check.config_model.model_validate(section.config)
         except ValidationError as exc:

@@ -4,7 +4,8 @@ The method is published (GET /api/v1/rules and the README) and deterministic:
 - score = baseline + the sum over categories of (category weight x the category's points, capped);
 - positive points count only when no finding is of a severity listed in `bonus_blocked_by`, so a seal or a
   tidy contact page cannot buy back a "no prescription needed" offer;
-- a critical finding forces `likely_rogue`; an outcome may force another verdict (`not_a_pharmacy`);
+- a critical finding forces `likely_rogue`; an outcome may force another verdict (`not_a_pharmacy`) unless
+  findings listed in its `forces_verdict_unless` say otherwise;
 - undetermined outcomes move nothing and lower coverage; too little coverage gives `unknown`.
 """
 
@@ -68,11 +69,25 @@ def _grade(rules: Rules, score: int) -> str:
     return rules.data.scoring.grades[-1].grade
 
 
+def _force_cancelled(rule, forcing: FindingOut, findings: list[FindingOut]) -> bool:
+    unless = rule.forces_verdict_unless
+    if unless is None:
+        return False
+    return any(
+        f is not forcing
+        and (f.severity in unless.severities or (f.determined and f.category in unless.categories))
+        for f in findings
+    )
+
+
 def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything: bool) -> Scored:
     scoring = rules.data.scoring
     blocked = any(f.severity in scoring.bonus_blocked_by for f in findings)
-    # Lookup of which finding each rule forces, in a stable order of precedence.
-    forced = {rule.forces_verdict for f in findings if (rule := rules.outcome_rule(f.check, f.outcome)).forces_verdict}
+    forced = {
+        rule.forces_verdict
+        for f in findings
+        if (rule := rules.outcome_rule(f.check, f.outcome)).forces_verdict and not _force_cancelled(rule, f, findings)
+    }
 
     categories: list[CategoryOut] = []
     total = 0.0

@@ -79,6 +79,24 @@ def test_forced_not_a_pharmacy(rules):
     assert scored.verdict == "not_a_pharmacy"
 
 
+def test_a_serious_or_prescription_finding_cancels_not_a_pharmacy(rules):
+    high = _score(rules, ("storefront", "not-a-pharmacy"), ("prescription", "rx-drugs-without-requirement"), ("transport", "https-valid"))
+    assert high.verdict != "not_a_pharmacy"
+    stated = _score(rules, ("storefront", "not-a-pharmacy"), ("prescription", "required-stated"), ("contact", "address-street"))
+    assert stated.verdict != "not_a_pharmacy"
+    # A small gap elsewhere does not: a bakery without a phone number is still a bakery.
+    small = _score(rules, ("storefront", "not-a-pharmacy"), ("contact", "phone-not-found"), ("transport", "https-valid"))
+    assert small.verdict == "not_a_pharmacy"
+
+
+def test_buy_viagra_with_a_strength_is_judged_as_a_pharmacy(rules):
+    page = page_from_text("Buy Viagra 100mg online at the lowest price. Worldwide shipping.", "https://deals.example/")
+    report = judge_site(rules, site_from_pages("https://deals.example/", [page]))
+    ids = {f.id for f in report.findings}
+    assert "prescription.rx-drugs-without-requirement" in ids and "storefront.not-a-pharmacy" not in ids
+    assert report.verdict != "not_a_pharmacy"
+
+
 def test_grade_follows_table(rules):
     scored = _score(rules, ("prescription", "required-with-verification"), ("accreditation", "pharmacy-tld"))
     table = rules.data.scoring.grades
