@@ -425,6 +425,10 @@ def run(site: Site, config: Config):
         return o
 
     required = requirement is not None or verification is not None
+    # Prescribing after an online questionnaire is a prescription process of its own (the questionnaire-only
+    # finding says what it is worth), so the prescription-only medicines it leads to are not offered "without a
+    # requirement" as well. Controlled medicines are another matter: prescribing them online without an
+    # examination is what the law forbids, so a questionnaire alone is no process for them.
     if offered["controlled"]:
         if offers or not required:
             outcomes.append(drug_outcome("controlled-without-process", offered["controlled"]))
@@ -432,7 +436,7 @@ def run(site: Site, config: Config):
             outcomes.append(drug_outcome("controlled-offered", offered["controlled"]))
     if offered["unlicensed"]:
         outcomes.append(drug_outcome("unlicensed-offered", offered["unlicensed"]))
-    if offered["rx"] and not required and not offers and not dispensing:
+    if offered["rx"] and not required and questionnaire is None and not offers and not dispensing:
         outcomes.append(drug_outcome("rx-drugs-without-requirement", offered["rx"]))
     return outcomes
 

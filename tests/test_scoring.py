@@ -97,6 +97,14 @@ def test_buy_viagra_with_a_strength_is_judged_as_a_pharmacy(rules):
     assert report.verdict != "not_a_pharmacy"
 
 
+def test_online_doctor_questionnaire_is_penalised_once(rules):
+    text = "Buy Viagra online: complete a short online questionnaire and our doctor will issue your prescription."
+    report = judge_site(rules, site_from_pages("https://clinic.example/", [page_from_text(text, "https://clinic.example/")]))
+    prescription = [f.id for f in report.findings if f.category == "prescription" and f.points]
+    assert prescription == ["prescription.questionnaire-only"]
+    assert report.verdict != "likely_rogue"
+
+
 def test_grade_follows_table(rules):
     scored = _score(rules, ("prescription", "required-with-verification"), ("accreditation", "pharmacy-tld"))
     table = rules.data.scoring.grades
