@@ -172,6 +172,16 @@ def _format_validation_error(path: str, prefix: tuple, err: ValidationError) -> 
     return "\n".join(lines)
 
 
+def _format_yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    """One line: the file, where the parser gave up, and why (PyYAML's own text names "<unicode string>")."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    context = getattr(exc, "context", None)
+    why = f"{problem} ({' '.join(context.split())})" if context and getattr(exc, "problem", None) else problem
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{path}: not valid YAML{where}: {why}"
+
+
 def load_rules(path: str | os.PathLike | None = None, checks: list | None = None) -> Rules:
     """Read, validate and bind rules.yaml to the registered checks."""
     if checks is None:
@@ -183,8 +193,10 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         raw = yaml.safe_load(rules_path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RulesError(f"{rules_path}: cannot read rules file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{rules_path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
-        raise RulesError(f"{rules_path}: not valid YAML: {exc}") from None
+        raise RulesError(_format_yaml_error(rules_path, exc)) from None
     if not isinstance(raw, dict):
         raise RulesError(f"{rules_path}: expected a mapping at the top level")
     try:
