@@ -115,3 +115,28 @@ def test_bad_yaml_rules_is_one_line_naming_file_line_and_column(capsys, tmp_path
     assert main(["check", "https://a.example", "--rules", str(bad)]) == 2
     err = _one_clear_line(capsys)
     assert str(bad) in err and "line " in err and "column " in err and "<unicode string>" not in err
+
+
+def test_batch_writes_an_error_line_and_carries_on_when_a_check_breaks(sites):
+    import asyncio
+
+    from app.batch import run_batch
+    from app.pipeline import Checker
+
+    class Breaking(Checker):
+        async def check(self, url, *args, **kwargs):
+            if "rogue-store" in url:
+                raise RuntimeError("boom")
+            return await super().check(url, *args, **kwargs)
+
+    async def run():
+        settings = sites.settings()
+        async with Breaking(settings) as checker:
+            urls = [sites.url("rogue-store.test"), sites.url("good-pharmacy.test")]
+            return [item async for item in run_batch(settings, urls, concurrency=2, checker=checker)]
+
+    items = asyncio.run(asyncio.wait_for(run(), timeout=60))
+    lines = {json.loads(line)["url"]: (json.loads(line), verdict) for line, verdict in items}
+    broken, verdict = lines[sites.url("rogue-store.test")]
+    assert verdict == "error" and broken["error"]["code"] == "internal_error"
+    assert lines[sites.url("good-pharmacy.test")][1] != "error"
