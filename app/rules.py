@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 Severity = Literal["critical", "high", "medium", "low", "info", "positive"]
 Verdict = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown"]
+# `unknown` has two summaries: the site was read but said too little (`unknown`), or nothing could be read.
+SummaryKey = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown", "unknown_unreadable"]
 
 def _default_rules_path() -> Path:
     """The project's rules.yaml when run from a checkout, else the copy installed under <prefix>/share."""
@@ -57,6 +59,9 @@ class OutcomeRule(Strict):
     # An undetermined outcome (page missing, fetch failed) moves no points and does not count as coverage.
     determined: bool = True
     forces_verdict: Verdict | None = None
+    # False for what every HTTPS site shows (a valid certificate): it moves points but is no evidence about the
+    # pharmacy, so it does not make a category count towards coverage and min_categories_for_verdict.
+    counts_for_coverage: bool = True
     # A site that "sells no medicines" but carries a serious finding or a prescription finding does sell them.
     forces_verdict_unless: ForcesUnless | None = None
     category: str | None = None
@@ -91,6 +96,8 @@ class VerdictThresholds(Strict):
 class ScoringRule(Strict):
     baseline: int = 50
     bonus_blocked_by: list[Severity] = ["critical", "high"]
+    # Verdicts reported without a score or grade: a number would claim a judgement that was not made.
+    unscored_verdicts: list[Verdict] = []
     verdicts: VerdictThresholds
     grades: list[GradeRule]
 
@@ -133,8 +140,15 @@ class RulesFile(Strict):
     categories: dict[str, CategoryRule]
     crawl: CrawlRule
     consumer_advice: list[AdviceRule] = []
-    summaries: dict[Verdict, str]
+    summaries: dict[SummaryKey, str]
     checks: dict[str, CheckRule]
+
+    @model_validator(mode="after")
+    def _a_summary_per_verdict(self) -> "RulesFile":
+        missing = [v for v in Verdict.__args__ if v not in self.summaries]
+        if missing:
+            raise ValueError(f"summaries: missing a summary for {', '.join(missing)}")
+        return self
 
 
 class Rules:

@@ -6,7 +6,9 @@ The method is published (GET /api/v1/rules and the README) and deterministic:
   tidy contact page cannot buy back a "no prescription needed" offer;
 - a critical finding forces `likely_rogue`; an outcome may force another verdict (`not_a_pharmacy`) unless
   findings listed in its `forces_verdict_unless` say otherwise;
-- undetermined outcomes move nothing and lower coverage; too little coverage gives `unknown`.
+- undetermined outcomes move nothing and lower coverage; too little coverage gives `unknown`; outcomes with
+  `counts_for_coverage: false` (a valid certificate) move points but do not count as coverage;
+- `unknown` and `not_a_pharmacy` (scoring.unscored_verdicts) carry no score or grade.
 """
 
 from __future__ import annotations
@@ -69,6 +71,13 @@ def _grade(rules: Rules, score: int) -> str:
     return rules.data.scoring.grades[-1].grade
 
 
+def _summary(rules: Rules, verdict: str, fetched_anything: bool) -> str:
+    summaries = rules.data.summaries
+    if verdict == "unknown" and not fetched_anything and "unknown_unreadable" in summaries:
+        return summaries["unknown_unreadable"].strip()
+    return summaries[verdict].strip()
+
+
 def _force_cancelled(rule, forcing: FindingOut, findings: list[FindingOut]) -> bool:
     unless = rule.forces_verdict_unless
     if unless is None:
@@ -90,6 +99,7 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
     }
 
     categories: list[CategoryOut] = []
+    covered_categories = 0
     total = 0.0
     weight_all = 0.0
     weight_covered = 0.0
@@ -107,10 +117,12 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
             elif f.points > 0:
                 f.counted_points = round(f.points * (capped_bonus / bonus)) if bonus else 0
         total += cat.weight * points
+        evidence = [f for f in in_cat if rules.outcome_rule(f.check, f.outcome).counts_for_coverage]
         if cat.weight > 0:
             weight_all += cat.weight
-            if in_cat:
+            if evidence:
                 weight_covered += cat.weight
+                covered_categories += 1
         categories.append(
             CategoryOut(
                 id=cat_id,
@@ -123,9 +135,12 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         )
 
     coverage = round(weight_covered / weight_all, 2) if weight_all else 0.0
-    covered_categories = sum(1 for c in categories if c.score is not None and c.weight > 0)
     score = max(0, min(100, round(scoring.baseline + total)))
     thresholds = scoring.verdicts
+    low = score <= thresholds.likely_rogue_max
+    serious = bool(thresholds.likely_rogue_requires_severity) and any(
+        f.severity in thresholds.likely_rogue_requires_severity for f in findings if f.points < 0
+    )
 
     # A critical finding, or the user's own rogue list, stands even when no page could be read: a domain named
     # "no-prescription-pills" that is down today is still an illegal offer, and a listed site is still listed.
@@ -137,12 +152,14 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         verdict = "not_a_pharmacy"
     elif "unknown" in forced:
         verdict = "unknown"
+    # A serious red flag that brings the score this low is evidence enough on its own; the coverage minimum
+    # below keeps thin evidence from passing as "caution" or "legitimate", not a domain named after Klonopin
+    # from being called rogue.
+    elif low and serious:
+        verdict = "likely_rogue"
     elif covered_categories < thresholds.min_categories_for_verdict:
         verdict = "unknown"
-    elif score <= thresholds.likely_rogue_max and (
-        not thresholds.likely_rogue_requires_severity
-        or any(f.severity in thresholds.likely_rogue_requires_severity for f in findings if f.points < 0)
-    ):
+    elif low and not thresholds.likely_rogue_requires_severity:
         verdict = "likely_rogue"
     elif (
         score >= thresholds.likely_legitimate_min
@@ -153,7 +170,7 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
     else:
         verdict = "caution"
 
-    scored_number = score if fetched_anything else None
+    scored_number = score if fetched_anything and verdict not in scoring.unscored_verdicts else None
     finding_ids = {f.id for f in findings}
     advice = [
         AdviceOut(id=a.id, text=a.text.strip())
@@ -165,7 +182,7 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         verdict=verdict,
         score=scored_number,
         grade=_grade(rules, scored_number) if scored_number is not None else None,
-        summary=rules.data.summaries[verdict].strip(),
+        summary=_summary(rules, verdict, fetched_anything),
         coverage=coverage,
         categories=categories,
         findings=findings,

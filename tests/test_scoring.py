@@ -77,6 +77,27 @@ def test_nothing_fetched_is_unknown_without_a_score(rules):
 def test_forced_not_a_pharmacy(rules):
     scored = _score(rules, ("storefront", "not-a-pharmacy"), ("transport", "https-valid"))
     assert scored.verdict == "not_a_pharmacy"
+    assert scored.score is None and scored.grade is None
+
+
+def test_a_valid_certificate_is_no_coverage_and_thin_evidence_has_no_score(rules):
+    scored = _score(rules, ("transport", "https-valid"), ("contact", "address-street"))
+    assert scored.verdict == "unknown" and scored.score is None and scored.grade is None
+    assert scored.summary == rules.data.summaries["unknown"].strip()
+    assert scored.coverage < 0.5
+
+
+def test_unknown_says_whether_the_site_could_be_read(rules):
+    unreadable = _score(rules, fetched=False)
+    thin = _score(rules, ("contact", "address-street"))
+    assert unreadable.summary == rules.data.summaries["unknown_unreadable"].strip()
+    assert thin.summary == rules.data.summaries["unknown"].strip()
+    assert unreadable.summary != thin.summary
+
+
+def test_a_serious_red_flag_with_a_low_score_is_rogue_without_a_second_category(rules):
+    scored = _score(rules, ("domain", "controlled-drug-in-domain"), ("transport", "https-valid"))
+    assert scored.verdict == "likely_rogue" and scored.score is not None
 
 
 def test_a_serious_or_prescription_finding_cancels_not_a_pharmacy(rules):

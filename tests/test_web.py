@@ -552,3 +552,15 @@ def test_canonical_url_is_stable_and_refuses_like_the_pipeline(scheme, labels, p
         return
     assert canonical_url(key) == key
     assert "#" not in key and key == key.strip()
+
+
+def test_a_site_read_but_too_thin_to_judge_says_so_instead_of_could_not_read(rules):
+    from app.api.routes_web import report_view
+    from app.page import page_from_text
+    from app.pipeline import judge_site, site_from_pages
+
+    url = "https://quiet.example/terms"
+    report = judge_site(rules, site_from_pages(url, [page_from_text("Pharmacy terms of use. These terms govern ordering medicines from our online pharmacy.", url)]))
+    assert report.verdict == "unknown" and report.score is None
+    assert report.summary == rules.data.summaries["unknown"].strip()
+    assert "too little" in report_view(report, rules, url)["no_score_reason"]

@@ -79,6 +79,8 @@ def render(rules: Rules) -> str:
                 parts += [f"a determined finding in `{c}`" for c in unless.categories]
                 extra += " unless there is " + " or ".join(parts)
             category = f"; category `{rule.category}`" if rule.category else ""
+            if rule.determined and not rule.counts_for_coverage:
+                category += "; does not count as coverage"
             w(f"- **Severity**: {rule.severity}; {points}{extra}{category}")
             w(f"- **What it means**: {' '.join(rule.explanation.split())}")
             if rule.advice.strip():
