@@ -52,7 +52,7 @@ class ForcesUnless(Strict):
 
 class OutcomeRule(Strict):
     severity: Severity
-    points: int = 0
+    points: int = Field(default=0, ge=-100, le=100)
     title: str
     explanation: str
     advice: str = ""
@@ -66,25 +66,34 @@ class OutcomeRule(Strict):
     forces_verdict_unless: ForcesUnless | None = None
     category: str | None = None
 
+    @model_validator(mode="after")
+    def _points_match_severity(self) -> "OutcomeRule":
+        # A "positive" that costs points, or a red flag that earns them, is a sign slip, not a scoring choice.
+        if self.severity == "positive" and self.points < 0:
+            raise ValueError(f"a positive outcome cannot take points off (points: {self.points})")
+        if self.severity in ("critical", "high", "medium", "low") and self.points > 0:
+            raise ValueError(f"a {self.severity} outcome cannot add points (points: {self.points})")
+        return self
+
 
 class CategoryRule(Strict):
     title: str
-    weight: float = 1.0
+    weight: float = Field(default=1.0, ge=0, le=10)
     # Caps bound how far one category can move the score, so a pile of small findings in one area cannot
     # outweigh everything else.
-    max_penalty: int = 100
-    max_bonus: int = 100
+    max_penalty: int = Field(default=100, ge=0, le=100)
+    max_bonus: int = Field(default=100, ge=0, le=100)
 
 
 class GradeRule(Strict):
-    grade: str
-    min_score: int
+    grade: str = Field(min_length=1)
+    min_score: int = Field(ge=0, le=100)
 
 
 class VerdictThresholds(Strict):
-    likely_legitimate_min: int
-    likely_rogue_max: int
-    min_categories_for_verdict: int = 2
+    likely_legitimate_min: int = Field(ge=0, le=100)
+    likely_rogue_max: int = Field(ge=0, le=100)
+    min_categories_for_verdict: int = Field(default=2, ge=0)
     # Words can be copied; when this lists finding ids, `likely_legitimate` also needs one of them (evidence
     # that can be verified, such as a .pharmacy domain or a registry link naming the site).
     likely_legitimate_requires_any: list[str] = []
@@ -92,9 +101,18 @@ class VerdictThresholds(Strict):
     # pile of small gaps (no HTTPS, no contact page in what was read) reads as caution, not as an accusation.
     likely_rogue_requires_severity: list[Severity] = []
 
+    @model_validator(mode="after")
+    def _legitimate_above_rogue(self) -> "VerdictThresholds":
+        if self.likely_legitimate_min <= self.likely_rogue_max:
+            raise ValueError(
+                f"likely_legitimate_min ({self.likely_legitimate_min}) must be above likely_rogue_max "
+                f"({self.likely_rogue_max})"
+            )
+        return self
+
 
 class ScoringRule(Strict):
-    baseline: int = 50
+    baseline: int = Field(default=50, ge=0, le=100)
     bonus_blocked_by: list[Severity] = ["critical", "high"]
     # Verdicts reported without a score or grade: a number would claim a judgement that was not made.
     unscored_verdicts: list[Verdict] = []
@@ -103,9 +121,16 @@ class ScoringRule(Strict):
 
     @model_validator(mode="after")
     def _grades_descending(self) -> "ScoringRule":
+        if not self.grades:
+            raise ValueError("grades: expected at least one grade")
         mins = [g.min_score for g in self.grades]
-        if mins != sorted(mins, reverse=True):
-            raise ValueError("grades must be listed from the highest min_score to the lowest")
+        if mins != sorted(set(mins), reverse=True):
+            raise ValueError("grades must be listed from the highest min_score to the lowest, each min_score once")
+        letters = [g.grade for g in self.grades]
+        if len(set(letters)) != len(letters):
+            raise ValueError(f"grades: each grade once, got {', '.join(letters)}")
+        if mins[-1] != 0:
+            raise ValueError(f"grades: the last grade must have min_score 0 so every score gets one, got {mins[-1]}")
         return self
 
 
@@ -116,7 +141,8 @@ class CrawlTarget(Strict):
 
 
 class CrawlRule(Strict):
-    max_pages: int = 5
+    # The same bounds as --max-pages and PHARMACHECK_MAX_PAGES.
+    max_pages: int = Field(default=5, ge=1, le=50)
     targets: list[CrawlTarget]
 
 
