@@ -14,6 +14,7 @@ The method is published (GET /api/v1/rules and the README) and deterministic:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from checks.base import Outcome
 
@@ -36,6 +37,25 @@ class Scored:
     advice: list[AdviceOut]
 
 
+def _overlap(a: str, b: str) -> bool:
+    """Two snippets are windows onto the same words: most of the shorter one is a run of the longer one."""
+    a, b = (" ".join(x.strip("…").lower().split()) for x in (a, b))
+    short = min(len(a), len(b))
+    if not short:
+        return a == b
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size >= 0.6 * short
+
+
+def _distinct(evidence: list[EvidenceOut]) -> list[EvidenceOut]:
+    """Evidence without repeats: two matches in one sentence quote overlapping windows of the same text."""
+    kept: list[EvidenceOut] = []
+    for item in evidence:
+        if not any(k.url == item.url and _overlap(k.snippet, item.snippet) for k in kept):
+            kept.append(item)
+    return kept
+
+
 def build_findings(rules: Rules, outcomes: list[tuple[str, Outcome]]) -> list[FindingOut]:
     findings = []
     for check_id, outcome in outcomes:
@@ -54,9 +74,9 @@ def build_findings(rules: Rules, outcomes: list[tuple[str, Outcome]]) -> list[Fi
                 explanation=rule.explanation.strip(),
                 advice=rule.advice.strip(),
                 # Whatever a check quotes from a page is bounded and cleaned here, once, before any report sees it.
-                evidence=[
+                evidence=_distinct([
                     EvidenceOut(url=clean_evidence(e.url, 2048), snippet=clean_evidence(e.snippet)) for e in outcome.evidence
-                ],
+                ]),
                 verification_links=[LinkOut(label=l.label, url=l.url) for l in outcome.links],
             )
         )

@@ -160,3 +160,18 @@ def test_users_rogue_list_stands_when_nothing_could_be_read(rules):
     scored = _score(rules, ("known_sites", "listed-rogue"), fetched=False)
     assert scored.verdict == "likely_rogue"
     assert _score(rules, ("domain", "rx-drug-in-domain"), fetched=False).verdict == "unknown"
+
+
+def test_overlapping_snippets_of_one_sentence_are_shown_once(rules):
+    sentence = "Buy Viagra 100mg, Cialis 20mg, Xanax 2mg and Tramadol 50mg online. No prescription needed! Free bonus pills."
+    outcome = (
+        Outcome("controlled-without-process")
+        .add("https://x.example/", "Home Best prices " + sentence[:80] + "…")
+        .add("https://x.example/", "…prices " + sentence[10:110] + "…")
+        .add("https://x.example/other", "…prices " + sentence[10:110] + "…")
+        .add("https://x.example/", "Oxycodone 30mg · $9.00")
+    )
+    (finding,) = build_findings(rules, [("prescription", outcome)])
+    # The second window repeats the first on the same page; on another page it is evidence of its own.
+    assert [e.url for e in finding.evidence] == ["https://x.example/", "https://x.example/other", "https://x.example/"]
+    assert finding.evidence[0].snippet.startswith("Home") and finding.evidence[2].snippet.startswith("Oxycodone")
