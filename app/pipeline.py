@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from urllib.parse import urlsplit
 from datetime import datetime, timezone
@@ -29,10 +30,15 @@ log = logging.getLogger("pharmacheck")
 ProgressCallback = Callable[[str, str], None]  # (stage, url)
 
 
+# "javascript:alert(1)" or "mailto:x@y" name a scheme; "pharmacy.example:8443/" is a host and a port.
+_OTHER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d)", re.I)
+
+
 def normalise_input_url(url: str) -> str:
-    """Accept what people paste: a bare domain gets https://, surrounding whitespace is dropped."""
+    """Accept what people paste: a bare domain gets https://, surrounding whitespace is dropped. An address with
+    another scheme is left alone, so it is refused for its scheme rather than read as a host with a bad port."""
     url = (url or "").strip()
-    if url and "://" not in url:
+    if url and "://" not in url and not _OTHER_SCHEME.match(url):
         url = "https://" + url
     return url
 

@@ -200,7 +200,8 @@ def test_pasted_forms_of_an_address_redirect_to_one_shareable_report_link(client
         ("https://pharmacy.example:8443/", "Port 8443 is not allowed"),
         ("https://pharmacy example.com/", "spaces"),
         ("https://" + "a" * 2100 + ".example/", "longer than"),
-        ("javascript:alert(1)", "cannot be parsed"),
+        ("javascript:alert(1)", "Only http:// and https://"),
+        ("mailto:orders@pharmacy.example", "Only http:// and https://"),
     ],
 )
 def test_bad_addresses_get_an_error_page_with_the_reason_and_a_4xx(client, given, reason):
