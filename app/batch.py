@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
+from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from .netpolicy import FetchError
+from .pipeline import Checker
 from .service import open_checker
 from .settings import Settings
+
+log = logging.getLogger("pharmacheck")
 
 
 def _progress_line(done: int, total: int) -> None:
@@ -19,10 +24,13 @@ def _progress_line(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-async def run_batch(settings: Settings, urls: list[str], *, concurrency: int = 4, progress: bool = False) -> AsyncIterator[tuple[str, str]]:
-    """Yield (json line, verdict) per URL; a refused URL yields an error line instead of stopping the batch."""
+async def run_batch(
+    settings: Settings, urls: list[str], *, concurrency: int = 4, progress: bool = False, checker: Checker | None = None
+) -> AsyncIterator[tuple[str, str]]:
+    """Yield (json line, verdict) per URL; a refused URL, or one whose check failed unexpectedly, yields an error
+    line instead of stopping the batch. `checker` is used as given (and left open) instead of one from settings."""
     queue: asyncio.Queue = asyncio.Queue()
-    async with open_checker(settings) as checker:
+    async with _checker(settings, checker) as checker:
         semaphore = asyncio.Semaphore(concurrency)
 
         async def one(url: str) -> None:
@@ -33,13 +41,30 @@ async def run_batch(settings: Settings, urls: list[str], *, concurrency: int = 4
                 except FetchError as exc:
                     line = json.dumps({"url": url, "error": {"code": exc.code, "message": exc.message}})
                     await queue.put((line, "error"))
+                except Exception as exc:  # every URL must put a line, or the reader below waits for ever
+                    log.exception("checking %s failed", url)
+                    message = f"This site could not be checked ({type(exc).__name__})."
+                    await queue.put((json.dumps({"url": url, "error": {"code": "internal_error", "message": message}}), "error"))
 
         tasks = [asyncio.ensure_future(one(u)) for u in urls]
-        for done in range(1, len(urls) + 1):
-            item = await queue.get()
-            if progress:
-                _progress_line(done, len(urls))
-            yield item
-        if progress and urls:
-            sys.stderr.write("\n")
-        await asyncio.gather(*tasks)
+        try:
+            for done in range(1, len(urls) + 1):
+                item = await queue.get()
+                if progress:
+                    _progress_line(done, len(urls))
+                yield item
+            if progress and urls:
+                sys.stderr.write("\n")
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+
+@asynccontextmanager
+async def _checker(settings: Settings, given: Checker | None):
+    if given is not None:
+        yield given
+        return
+    async with open_checker(settings) as checker:
+        yield checker

@@ -40,6 +40,24 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _bounded(lo: int, hi: int, what: str):
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        if not lo <= number <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be from {lo} to {hi}, got {number}")
+        return number
+
+    return parse
+
+
+# The same bounds as PHARMACHECK_MAX_PAGES and PHARMACHECK_ALLOW_PORTS (app/settings.py).
+_port = _bounded(1, 65535, "a port")
+_page_budget = _bounded(1, 50, "pages per site")
+
+
 def _count(value: str) -> int:
     try:
         number = int(value)
@@ -53,13 +71,13 @@ def _count(value: str) -> int:
 def _shared_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", metavar="PATH", help="rules file to use instead of the built-in rules.yaml")
     p.add_argument("--known-sites", metavar="FILE", help="CSV domain,label,source of sites known to be legit or rogue")
-    p.add_argument("--max-pages", type=_positive_int, metavar="N", help="pages to read per site (default from rules.yaml: 5)")
+    p.add_argument("--max-pages", type=_page_budget, metavar="N", help="pages to read per site (default from rules.yaml: 5)")
     p.add_argument("--cacert", metavar="FILE", help="extra CA bundle to trust (PEM)")
     p.add_argument(
         "--resolve", action="append", default=[], metavar="HOST:PORT:ADDRESS",
         help="connect to ADDRESS for HOST:PORT (curl's meaning); the only way a private address is ever reached",
     )
-    p.add_argument("--allow-port", action="append", type=int, default=[], metavar="PORT",
+    p.add_argument("--allow-port", action="append", type=_port, default=[], metavar="PORT",
                    help="also allow this destination port besides 80 and 443")
     p.add_argument("--record", metavar="FILE.warc.gz", help="write every request and response, and the report, to a WARC file")
     p.add_argument("--confirm-registries", action="store_true",
@@ -96,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the web page and JSON API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000)
     _shared_options(serve)
 
     rules = sub.add_parser("rules", help="print the published scoring table as JSON")
@@ -146,11 +164,15 @@ async def _check_one(settings: Settings, url: str, as_json: bool) -> int:
 
 def _read_urls(path: str) -> list[str]:
     try:
-        handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+        # utf-8-sig: files saved by Windows editors start with a byte order mark that would glue onto the first URL.
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8-sig")
+        with handle:
+            lines = [line.strip().lstrip("\ufeff") for line in handle]
     except OSError as exc:
         raise UsageError("invalid_option", f"{path}: cannot read file: {exc.strerror or exc}") from None
-    with handle:
-        return [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    except UnicodeDecodeError as exc:
+        raise UsageError("invalid_option", f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 async def _batch(settings: Settings, args: argparse.Namespace) -> int:

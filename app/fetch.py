@@ -395,7 +395,10 @@ class Fetcher:
                         destination = next_destination
                         continue
                     if response.status_code >= 400:
-                        raise FetchError("http_error", f"The site answered with HTTP status {response.status_code}.")
+                        raise FetchError(
+                            "http_error", f"The site answered with HTTP status {response.status_code}.",
+                            status=response.status_code, url=destination.url, https=destination.url.startswith("https://"),
+                        )
                     content_type = response.headers.get("content-type", "")
                     mime = content_type.split(";")[0].strip().lower()
                     if require_html and mime and mime not in HTML_TYPES:
@@ -432,7 +435,10 @@ class Fetcher:
         except TimeoutError:
             raise self._timeout_error() from None
         except (httpx.HTTPError, httpx.StreamError, OSError, ssl.SSLError, httpcore.ConnectError) as exc:
-            raise _classify(exc) from None
+            error = _classify(exc)
+            if error.url is None:
+                error.url, error.https = destination.url, destination.url.startswith("https://")
+            raise error from None
 
     async def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
         """Raw bytes, decoded by us within the caps. A body cut by a cap, the deadline or a dropped connection is

@@ -6,6 +6,7 @@ The list is the user's own (a regulator's list, an organisation's reports); phar
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from .domains import registrable_domain
@@ -21,11 +22,14 @@ class KnownSitesError(ValueError):
 def load_known_sites(path: str) -> dict[str, KnownSite]:
     p = Path(path)
     try:
-        handle = p.open(newline="", encoding="utf-8")
+        # utf-8-sig: a spreadsheet's CSV export often starts with a byte order mark, which would rename "domain".
+        text = p.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise KnownSitesError(f"--known-sites {path}: cannot read file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise KnownSitesError(f"--known-sites {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     sites: dict[str, KnownSite] = {}
-    with handle:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"domain", "label"} <= {f.strip() for f in reader.fieldnames}:
             raise KnownSitesError(f"--known-sites {path}: expected a CSV header with columns domain,label,source")

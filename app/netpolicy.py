@@ -32,10 +32,14 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 class FetchError(Exception):
     """A fetch failed; `code` is a stable id shown in reports and API errors."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, *, status: int | None = None, url: str | None = None, https: bool | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        # What was learnt before the failure, for the page record: the answer's status, the address that failed.
+        self.status = status
+        self.url = url
+        self.https = https
 
 
 # Refusal messages never name the address a host resolved to or say whether anything answered there: a caller

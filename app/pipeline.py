@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from urllib.parse import urlsplit
 from datetime import datetime, timezone
@@ -29,10 +30,15 @@ log = logging.getLogger("pharmacheck")
 ProgressCallback = Callable[[str, str], None]  # (stage, url)
 
 
+# "javascript:alert(1)" or "mailto:x@y" name a scheme; "pharmacy.example:8443/" is a host and a port.
+_OTHER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d)", re.I)
+
+
 def normalise_input_url(url: str) -> str:
-    """Accept what people paste: a bare domain gets https://, surrounding whitespace is dropped."""
+    """Accept what people paste: a bare domain gets https://, surrounding whitespace is dropped. An address with
+    another scheme is left alone, so it is refused for its scheme rather than read as a host with a bad port."""
     url = (url or "").strip()
-    if url and "://" not in url:
+    if url and "://" not in url and not _OTHER_SCHEME.match(url):
         url = "https://" + url
     return url
 
@@ -67,6 +73,16 @@ class Checker:
             result = await self.fetcher.fetch(url)
         except FetchError as exc:
             record.error, record.error_message = exc.code, exc.message
+            # What the failed attempt did learn stays in the report: a 404 has a status, a refused certificate
+            # came over HTTPS. A TLS failure means the certificate was not valid; an HTTP answer over HTTPS means it was.
+            record.final_url = exc.url or ""
+            record.status = exc.status
+            failed_at = exc.url or url
+            record.https = exc.https if exc.https is not None else failed_at.lower().startswith("https://")
+            if exc.code == "tls_invalid":
+                record.tls_valid = False
+            elif exc.status is not None and record.https:
+                record.tls_valid = True
             return record, None, None
         record.final_url = result.url
         record.status = result.status
@@ -93,6 +109,8 @@ class Checker:
             log.warning("could not parse %s: %s", result.url, type(exc).__name__)
             record.error, record.error_message = "parse_error", "The page could not be read as HTML."
             return record, None, result
+        # Markup cut at the tag cap is as truncated as a body cut at the byte cap.
+        record.truncated = page.truncated
         return record, page, result
 
     async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult):
@@ -117,8 +135,21 @@ class Checker:
         record, start_page, result = await self._fetch_page(requested, "start", started + self.settings.check_timeout)
         if record.error in ("invalid_url", "blocked_destination"):
             raise FetchError(record.error, record.error_message)
+        fallback: PageRecord | None = None
+        if start_page is None and record.error == "http_error" and self.page_budget > 1:
+            # A dead deep link (a product that is gone) says nothing about the pharmacy; its home page does.
+            home = _home_of(record.final_url or requested)
+            if normalise(home) != normalise(record.final_url or requested):
+                if progress:
+                    progress("reading", home)
+                fallback, home_page, home_result = await self._fetch_page(home, "home", started + self.settings.check_timeout)
+                if home_page is not None:
+                    start_page, result = home_page, home_result
         if start_page is not None and result is not None and start_page.meta_refresh:
-            record, start_page, result = await self._follow_meta_refresh(record, start_page, result)
+            if fallback is not None:
+                fallback, start_page, result = await self._follow_meta_refresh(fallback, start_page, result)
+            else:
+                record, start_page, result = await self._follow_meta_refresh(record, start_page, result)
         final_url = result.url if result else requested
         domain = registrable_domain(final_url)
         site = Site(
@@ -130,11 +161,13 @@ class Checker:
             known_sites=self.known_sites,
         )
         site.records.append(record)
+        if fallback is not None:
+            site.records.append(fallback)
 
         if start_page is not None:
             site.pages.append(start_page)
             seen = {normalise(requested), normalise(final_url)}
-            budget = self.page_budget - 1
+            budget = self.page_budget - (2 if fallback is not None else 1)
             link_sources = [start_page]
             # A check started from a deep page (a product page, the bookmarklet on a checkout) would otherwise
             # never see the home page, where the navigation to contact and policy pages lives.

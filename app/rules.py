@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 Severity = Literal["critical", "high", "medium", "low", "info", "positive"]
 Verdict = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown"]
+# `unknown` has two summaries: the site was read but said too little (`unknown`), or nothing could be read.
+SummaryKey = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown", "unknown_unreadable"]
 
 def _default_rules_path() -> Path:
     """The project's rules.yaml when run from a checkout, else the copy installed under <prefix>/share."""
@@ -40,36 +42,58 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ForcesUnless(Strict):
+    """Findings that cancel an outcome's forced verdict: any finding of these severities, or any determined
+    finding in these categories."""
+
+    severities: list[Severity] = []
+    categories: list[str] = []
+
+
 class OutcomeRule(Strict):
     severity: Severity
-    points: int = 0
+    points: int = Field(default=0, ge=-100, le=100)
     title: str
     explanation: str
     advice: str = ""
     # An undetermined outcome (page missing, fetch failed) moves no points and does not count as coverage.
     determined: bool = True
     forces_verdict: Verdict | None = None
+    # False for what every HTTPS site shows (a valid certificate): it moves points but is no evidence about the
+    # pharmacy, so it does not make a category count towards coverage and min_categories_for_verdict.
+    counts_for_coverage: bool = True
+    # A site that "sells no medicines" but carries a serious finding or a prescription finding does sell them.
+    forces_verdict_unless: ForcesUnless | None = None
     category: str | None = None
+
+    @model_validator(mode="after")
+    def _points_match_severity(self) -> "OutcomeRule":
+        # A "positive" that costs points, or a red flag that earns them, is a sign slip, not a scoring choice.
+        if self.severity == "positive" and self.points < 0:
+            raise ValueError(f"a positive outcome cannot take points off (points: {self.points})")
+        if self.severity in ("critical", "high", "medium", "low") and self.points > 0:
+            raise ValueError(f"a {self.severity} outcome cannot add points (points: {self.points})")
+        return self
 
 
 class CategoryRule(Strict):
     title: str
-    weight: float = 1.0
+    weight: float = Field(default=1.0, ge=0, le=10)
     # Caps bound how far one category can move the score, so a pile of small findings in one area cannot
     # outweigh everything else.
-    max_penalty: int = 100
-    max_bonus: int = 100
+    max_penalty: int = Field(default=100, ge=0, le=100)
+    max_bonus: int = Field(default=100, ge=0, le=100)
 
 
 class GradeRule(Strict):
-    grade: str
-    min_score: int
+    grade: str = Field(min_length=1)
+    min_score: int = Field(ge=0, le=100)
 
 
 class VerdictThresholds(Strict):
-    likely_legitimate_min: int
-    likely_rogue_max: int
-    min_categories_for_verdict: int = 2
+    likely_legitimate_min: int = Field(ge=0, le=100)
+    likely_rogue_max: int = Field(ge=0, le=100)
+    min_categories_for_verdict: int = Field(default=2, ge=0)
     # Words can be copied; when this lists finding ids, `likely_legitimate` also needs one of them (evidence
     # that can be verified, such as a .pharmacy domain or a registry link naming the site).
     likely_legitimate_requires_any: list[str] = []
@@ -77,18 +101,36 @@ class VerdictThresholds(Strict):
     # pile of small gaps (no HTTPS, no contact page in what was read) reads as caution, not as an accusation.
     likely_rogue_requires_severity: list[Severity] = []
 
+    @model_validator(mode="after")
+    def _legitimate_above_rogue(self) -> "VerdictThresholds":
+        if self.likely_legitimate_min <= self.likely_rogue_max:
+            raise ValueError(
+                f"likely_legitimate_min ({self.likely_legitimate_min}) must be above likely_rogue_max "
+                f"({self.likely_rogue_max})"
+            )
+        return self
+
 
 class ScoringRule(Strict):
-    baseline: int = 50
+    baseline: int = Field(default=50, ge=0, le=100)
     bonus_blocked_by: list[Severity] = ["critical", "high"]
+    # Verdicts reported without a score or grade: a number would claim a judgement that was not made.
+    unscored_verdicts: list[Verdict] = []
     verdicts: VerdictThresholds
     grades: list[GradeRule]
 
     @model_validator(mode="after")
     def _grades_descending(self) -> "ScoringRule":
+        if not self.grades:
+            raise ValueError("grades: expected at least one grade")
         mins = [g.min_score for g in self.grades]
-        if mins != sorted(mins, reverse=True):
-            raise ValueError("grades must be listed from the highest min_score to the lowest")
+        if mins != sorted(set(mins), reverse=True):
+            raise ValueError("grades must be listed from the highest min_score to the lowest, each min_score once")
+        letters = [g.grade for g in self.grades]
+        if len(set(letters)) != len(letters):
+            raise ValueError(f"grades: each grade once, got {', '.join(letters)}")
+        if mins[-1] != 0:
+            raise ValueError(f"grades: the last grade must have min_score 0 so every score gets one, got {mins[-1]}")
         return self
 
 
@@ -99,7 +141,8 @@ class CrawlTarget(Strict):
 
 
 class CrawlRule(Strict):
-    max_pages: int = 5
+    # The same bounds as --max-pages and PHARMACHECK_MAX_PAGES.
+    max_pages: int = Field(default=5, ge=1, le=50)
     targets: list[CrawlTarget]
 
 
@@ -123,8 +166,15 @@ class RulesFile(Strict):
     categories: dict[str, CategoryRule]
     crawl: CrawlRule
     consumer_advice: list[AdviceRule] = []
-    summaries: dict[Verdict, str]
+    summaries: dict[SummaryKey, str]
     checks: dict[str, CheckRule]
+
+    @model_validator(mode="after")
+    def _a_summary_per_verdict(self) -> "RulesFile":
+        missing = [v for v in Verdict.__args__ if v not in self.summaries]
+        if missing:
+            raise ValueError(f"summaries: missing a summary for {', '.join(missing)}")
+        return self
 
 
 class Rules:
@@ -162,6 +212,16 @@ def _format_validation_error(path: str, prefix: tuple, err: ValidationError) -> 
     return "\n".join(lines)
 
 
+def _format_yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    """One line: the file, where the parser gave up, and why (PyYAML's own text names "<unicode string>")."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    context = getattr(exc, "context", None)
+    why = f"{problem} ({' '.join(context.split())})" if context and getattr(exc, "problem", None) else problem
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{path}: not valid YAML{where}: {why}"
+
+
 def load_rules(path: str | os.PathLike | None = None, checks: list | None = None) -> Rules:
     """Read, validate and bind rules.yaml to the registered checks."""
     if checks is None:
@@ -173,8 +233,10 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         raw = yaml.safe_load(rules_path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RulesError(f"{rules_path}: cannot read rules file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{rules_path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
-        raise RulesError(f"{rules_path}: not valid YAML: {exc}") from None
+        raise RulesError(_format_yaml_error(rules_path, exc)) from None
     if not isinstance(raw, dict):
         raise RulesError(f"{rules_path}: expected a mapping at the top level")
     try:
@@ -207,6 +269,13 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
                 problems.append(
                     f"{rules_path}: at checks.{check.id}.outcomes.{name}.category: unknown category '{outcome.category}'"
                 )
+            unless = outcome.forces_verdict_unless
+            for cat in unless.categories if unless else ():
+                if cat not in data.categories:
+                    problems.append(
+                        f"{rules_path}: at checks.{check.id}.outcomes.{name}.forces_verdict_unless.categories: "
+                        f"unknown category '{cat}'"
+                    )
         try:
             configs[check.id] = check.config_model.model_validate(section.config)
         except ValidationError as exc:

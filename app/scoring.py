@@ -4,13 +4,17 @@ The method is published (GET /api/v1/rules and the README) and deterministic:
 - score = baseline + the sum over categories of (category weight x the category's points, capped);
 - positive points count only when no finding is of a severity listed in `bonus_blocked_by`, so a seal or a
   tidy contact page cannot buy back a "no prescription needed" offer;
-- a critical finding forces `likely_rogue`; an outcome may force another verdict (`not_a_pharmacy`);
-- undetermined outcomes move nothing and lower coverage; too little coverage gives `unknown`.
+- a critical finding forces `likely_rogue`; an outcome may force another verdict (`not_a_pharmacy`) unless
+  findings listed in its `forces_verdict_unless` say otherwise;
+- undetermined outcomes move nothing and lower coverage; too little coverage gives `unknown`; outcomes with
+  `counts_for_coverage: false` (a valid certificate) move points but do not count as coverage;
+- `unknown` and `not_a_pharmacy` (scoring.unscored_verdicts) carry no score or grade.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from checks.base import Outcome
 
@@ -33,6 +37,25 @@ class Scored:
     advice: list[AdviceOut]
 
 
+def _overlap(a: str, b: str) -> bool:
+    """Two snippets are windows onto the same words: most of the shorter one is a run of the longer one."""
+    a, b = (" ".join(x.strip("…").lower().split()) for x in (a, b))
+    short = min(len(a), len(b))
+    if not short:
+        return a == b
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size >= 0.6 * short
+
+
+def _distinct(evidence: list[EvidenceOut]) -> list[EvidenceOut]:
+    """Evidence without repeats: two matches in one sentence quote overlapping windows of the same text."""
+    kept: list[EvidenceOut] = []
+    for item in evidence:
+        if not any(k.url == item.url and _overlap(k.snippet, item.snippet) for k in kept):
+            kept.append(item)
+    return kept
+
+
 def build_findings(rules: Rules, outcomes: list[tuple[str, Outcome]]) -> list[FindingOut]:
     findings = []
     for check_id, outcome in outcomes:
@@ -51,9 +74,9 @@ def build_findings(rules: Rules, outcomes: list[tuple[str, Outcome]]) -> list[Fi
                 explanation=rule.explanation.strip(),
                 advice=rule.advice.strip(),
                 # Whatever a check quotes from a page is bounded and cleaned here, once, before any report sees it.
-                evidence=[
+                evidence=_distinct([
                     EvidenceOut(url=clean_evidence(e.url, 2048), snippet=clean_evidence(e.snippet)) for e in outcome.evidence
-                ],
+                ]),
                 verification_links=[LinkOut(label=l.label, url=l.url) for l in outcome.links],
             )
         )
@@ -68,13 +91,35 @@ def _grade(rules: Rules, score: int) -> str:
     return rules.data.scoring.grades[-1].grade
 
 
+def _summary(rules: Rules, verdict: str, fetched_anything: bool) -> str:
+    summaries = rules.data.summaries
+    if verdict == "unknown" and not fetched_anything and "unknown_unreadable" in summaries:
+        return summaries["unknown_unreadable"].strip()
+    return summaries[verdict].strip()
+
+
+def _force_cancelled(rule, forcing: FindingOut, findings: list[FindingOut]) -> bool:
+    unless = rule.forces_verdict_unless
+    if unless is None:
+        return False
+    return any(
+        f is not forcing
+        and (f.severity in unless.severities or (f.determined and f.category in unless.categories))
+        for f in findings
+    )
+
+
 def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything: bool) -> Scored:
     scoring = rules.data.scoring
     blocked = any(f.severity in scoring.bonus_blocked_by for f in findings)
-    # Lookup of which finding each rule forces, in a stable order of precedence.
-    forced = {rule.forces_verdict for f in findings if (rule := rules.outcome_rule(f.check, f.outcome)).forces_verdict}
+    forced = {
+        rule.forces_verdict
+        for f in findings
+        if (rule := rules.outcome_rule(f.check, f.outcome)).forces_verdict and not _force_cancelled(rule, f, findings)
+    }
 
     categories: list[CategoryOut] = []
+    covered_categories = 0
     total = 0.0
     weight_all = 0.0
     weight_covered = 0.0
@@ -92,10 +137,12 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
             elif f.points > 0:
                 f.counted_points = round(f.points * (capped_bonus / bonus)) if bonus else 0
         total += cat.weight * points
+        evidence = [f for f in in_cat if rules.outcome_rule(f.check, f.outcome).counts_for_coverage]
         if cat.weight > 0:
             weight_all += cat.weight
-            if in_cat:
+            if evidence:
                 weight_covered += cat.weight
+                covered_categories += 1
         categories.append(
             CategoryOut(
                 id=cat_id,
@@ -108,9 +155,12 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         )
 
     coverage = round(weight_covered / weight_all, 2) if weight_all else 0.0
-    covered_categories = sum(1 for c in categories if c.score is not None and c.weight > 0)
     score = max(0, min(100, round(scoring.baseline + total)))
     thresholds = scoring.verdicts
+    low = score <= thresholds.likely_rogue_max
+    serious = bool(thresholds.likely_rogue_requires_severity) and any(
+        f.severity in thresholds.likely_rogue_requires_severity for f in findings if f.points < 0
+    )
 
     # A critical finding, or the user's own rogue list, stands even when no page could be read: a domain named
     # "no-prescription-pills" that is down today is still an illegal offer, and a listed site is still listed.
@@ -122,12 +172,14 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         verdict = "not_a_pharmacy"
     elif "unknown" in forced:
         verdict = "unknown"
+    # A serious red flag that brings the score this low is evidence enough on its own; the coverage minimum
+    # below keeps thin evidence from passing as "caution" or "legitimate", not a domain named after Klonopin
+    # from being called rogue.
+    elif low and serious:
+        verdict = "likely_rogue"
     elif covered_categories < thresholds.min_categories_for_verdict:
         verdict = "unknown"
-    elif score <= thresholds.likely_rogue_max and (
-        not thresholds.likely_rogue_requires_severity
-        or any(f.severity in thresholds.likely_rogue_requires_severity for f in findings if f.points < 0)
-    ):
+    elif low and not thresholds.likely_rogue_requires_severity:
         verdict = "likely_rogue"
     elif (
         score >= thresholds.likely_legitimate_min
@@ -138,7 +190,7 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
     else:
         verdict = "caution"
 
-    scored_number = score if fetched_anything else None
+    scored_number = score if fetched_anything and verdict not in scoring.unscored_verdicts else None
     finding_ids = {f.id for f in findings}
     advice = [
         AdviceOut(id=a.id, text=a.text.strip())
@@ -150,7 +202,7 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         verdict=verdict,
         score=scored_number,
         grade=_grade(rules, scored_number) if scored_number is not None else None,
-        summary=rules.data.summaries[verdict].strip(),
+        summary=_summary(rules, verdict, fetched_anything),
         coverage=coverage,
         categories=categories,
         findings=findings,

@@ -77,6 +77,8 @@ class Settings:
     rate_limit_anonymous: str = "30/minute"
     rate_limit_keyed: str = "600/minute"
     max_batch_urls: int = 100
+    # Request bodies over this size are refused with 413 before they are parsed (100 URLs fit in a few kB).
+    max_request_bytes: int = 1024 * 1024
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
@@ -110,6 +112,8 @@ class Settings:
                 kwargs[key] = _rate(env, name)
         if env.get("PHARMACHECK_REPLAY"):
             kwargs["replay_paths"] = tuple(p for p in env["PHARMACHECK_REPLAY"].split(os.pathsep) if p)
+        if env.get("PHARMACHECK_MAX_REQUEST_BYTES"):
+            kwargs["max_request_bytes"] = _int(env, "PHARMACHECK_MAX_REQUEST_BYTES", 1024, 64 * 1024 * 1024)
         if env.get("PHARMACHECK_CONFIRM_REGISTRIES", "").lower() in ("1", "true", "yes"):
             kwargs["confirm_registries"] = True
         return cls(**kwargs)

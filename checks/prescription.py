@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.page import Page
-from app.rules import ConfigModel
+from app.domains import registrable_domain
+from app.rules import ConfigModel, Field
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
@@ -52,8 +53,16 @@ class Config(ConfigModel):
     third_party_context: list[str]
     # Cues that a named drug is for sale in that sentence (buy, price, per pill, add to cart...).
     offer_context: list[str]
-    # Path words of a product page (/product/xanax-2mg): a drug named in such a path is on sale there.
+    # Path words of a product page (/product/xanax-2mg): a drug named in such a path is on sale there, and a
+    # link whose text names a drug and whose path has one of these words is a product link.
     product_path_words: list[str]
+    # A shop layout puts a product's name, its price and its cart button on lines of their own, so a sentence
+    # never holds all three. A drug named with a strength counts as offered when, within `listing_window` lines
+    # either side, one of `listing_cues` or an amount in one of `currency_symbols` stands. Drug information
+    # lists strengths too, but not prices or cart buttons.
+    listing_cues: list[str] = []
+    currency_symbols: list[str] = []
+    listing_window: int = Field(default=2, ge=0, le=10)
     # Words of a pharmacy that dispenses against prescriptions (refills, insurance, copays): a price list of
     # prescription drugs beside them is a dispensing price list, not an offer without a prescription.
     dispensing_context: list[str] = []
@@ -92,11 +101,29 @@ class _Compiled:
     offer: PhraseSet
     product_path: PhraseSet
     dispensing: PhraseSet
+    listing: PhraseSet
+    currency: re.Pattern | None
     by_status: dict[str, PhraseSet] = field(default_factory=dict)
     strength_after: dict[str, re.Pattern] = field(default_factory=dict)
 
 
 _cache: dict[int, _Compiled] = {}
+
+_AMOUNT = r"\d{1,6}(?:[.,]\d{1,2})?"
+_HAS_STRENGTH = re.compile(r"\d(?:[.,]\d+)?\s?(?:mg|mcg|µg|ml|iu)\b", re.I)
+
+
+def _currency_pattern(symbols: list[str]) -> re.Pattern | None:
+    """An amount of money written with one of `symbols` before or after it ($9.00, 12,50 €, USD 9, 99 kr)."""
+    parts = []
+    for sym in sorted({s.strip() for s in symbols if s.strip()}, key=len, reverse=True):
+        body = re.escape(sym)
+        # A symbol made of letters ("kr", "USD") must stand apart from other letters; "$" and "€" need not.
+        before = r"(?<![A-Za-z])" if sym[0].isalpha() else ""
+        after = r"(?![A-Za-z])" if sym[-1].isalpha() else ""
+        parts.append(rf"{before}{body}\s?{_AMOUNT}(?!\d)")
+        parts.append(rf"(?<![\d.,]){_AMOUNT}\s?{body}{after}")
+    return re.compile("|".join(parts), re.I) if parts else None
 
 
 def _names(drugs: list[Drug], status: str, *, include_ambiguous: bool) -> list[str]:
@@ -128,6 +155,8 @@ def _compiled(config: Config) -> _Compiled:
             offer=PhraseSet(config.offer_context),
             product_path=PhraseSet(config.product_path_words),
             dispensing=PhraseSet(config.dispensing_context),
+            listing=PhraseSet(config.listing_cues),
+            currency=_currency_pattern(config.currency_symbols),
         )
         for status in ("rx", "controlled", "unlicensed", "otc"):
             c.by_status[status] = PhraseSet(_names(config.drugs, status, include_ambiguous=False))
@@ -229,6 +258,65 @@ def _collect_own(c: _Compiled, page: Page, sents, phrases: PhraseSet, outcome: O
     return outcome
 
 
+@dataclass
+class _Lines:
+    starts: list[int]
+    texts: list[str]
+
+    @classmethod
+    def of(cls, text: str) -> "_Lines":
+        starts, texts, pos = [], [], 0
+        for line in text.split("\n"):
+            starts.append(pos)
+            texts.append(line)
+            pos += len(line) + 1
+        return cls(starts, texts)
+
+    def index_at(self, offset: int) -> int:
+        lo, hi = 0, len(self.starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+
+def _listed_for_sale(c: _Compiled, lines: _Lines, offset: int) -> str | None:
+    """The lines around a drug named with a strength at `offset` when they carry a price or a cart cue."""
+    i = lines.index_at(offset)
+    line = lines.texts[i]
+    if not _HAS_STRENGTH.search(line) or ctx.has(c.warning, line) or ctx.has(c.refusal, line):
+        return None
+    # Nearest lines first, so the evidence is the product's own line and the price or button beside it.
+    for d in range(c.config.listing_window + 1):
+        for j in (i + d, i - d):
+            if not 0 <= j < len(lines.texts):
+                continue
+            other = lines.texts[j]
+            if ctx.has(c.listing, other) or (c.currency is not None and c.currency.search(other)):
+                evidence = " · ".join(lines.texts[k][:160] for k in sorted({i, j}))
+                return snippet_around(evidence, 0, len(evidence))
+    return None
+
+
+def _product_links(c: _Compiled, page: Page, status: str) -> list[tuple[str, str]]:
+    """Links on the page to this site's own product pages whose text names a drug of `status`."""
+    found: list[tuple[str, str]] = []
+    site_domain = registrable_domain(page.url)
+    for link in page.links:
+        if not link.text or len(found) >= 5:
+            continue
+        path = ctx.url_words(link.url)
+        if not path or not ctx.has(c.product_path, path) or registrable_domain(link.url) != site_domain:
+            continue
+        m = next(_drug_matches(c, link.text, status, limit=1), None)
+        if m is not None:
+            found.append((m.phrase.lower(), f"Product link: “{link.text[:120]}” ({link.url[:200]})"))
+    return found
+
+
 def _offered(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, str]]:
     """(drug, snippet) for each drug of `status` offered for sale on the page."""
     found: list[tuple[str, str]] = []
@@ -241,21 +329,30 @@ def _offered(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, st
             m = c.strength_after[status].search(path)
             if m:
                 found.append((m.group(0).lower(), f"Product page: {page.url}"))
+    found += _product_links(c, page, status)
+    lines = _Lines.of(page.text) if page.text else None
     for m in _drug_matches(c, page.text, status):
+        if len(found) >= 5:
+            break
         s = sents[ctx.sentence_at(sents, m.start)].text
         if ctx.has(c.warning, s) or ctx.has(c.refusal, s):
             continue
         # A strength alone ("30mg") is also how drug information is written; an offer needs a sales cue.
         if ctx.has(c.offer, s):
             found.append((m.phrase.lower(), m.snippet))
-        if len(found) >= 5:
-            break
+        elif lines is not None and (listing := _listed_for_sale(c, lines, m.start)):
+            found.append((m.phrase.lower(), listing))
     ambiguous = c.strength_after.get(status)
     if ambiguous is not None:
         for m in ambiguous.finditer(page.text):
             s = sents[ctx.sentence_at(sents, m.start())].text
-            if ctx.has(c.offer, s) and not ctx.has(c.warning, s):
+            if ctx.has(c.warning, s):
+                continue
+            if ctx.has(c.offer, s):
                 found.append((m.group(0).lower(), snippet_around(page.text, m.start(), m.end())))
+                break
+            if lines is not None and (listing := _listed_for_sale(c, lines, m.start())):
+                found.append((m.group(0).lower(), listing))
                 break
     return found
 
@@ -328,6 +425,10 @@ def run(site: Site, config: Config):
         return o
 
     required = requirement is not None or verification is not None
+    # Prescribing after an online questionnaire is a prescription process of its own (the questionnaire-only
+    # finding says what it is worth), so the prescription-only medicines it leads to are not offered "without a
+    # requirement" as well. Controlled medicines are another matter: prescribing them online without an
+    # examination is what the law forbids, so a questionnaire alone is no process for them.
     if offered["controlled"]:
         if offers or not required:
             outcomes.append(drug_outcome("controlled-without-process", offered["controlled"]))
@@ -335,7 +436,7 @@ def run(site: Site, config: Config):
             outcomes.append(drug_outcome("controlled-offered", offered["controlled"]))
     if offered["unlicensed"]:
         outcomes.append(drug_outcome("unlicensed-offered", offered["unlicensed"]))
-    if offered["rx"] and not required and not offers and not dispensing:
+    if offered["rx"] and not required and questionnaire is None and not offers and not dispensing:
         outcomes.append(drug_outcome("rx-drugs-without-requirement", offered["rx"]))
     return outcomes
 

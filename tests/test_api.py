@@ -110,3 +110,33 @@ def test_rate_limit_answers_429_with_retry_after(sites):
 def test_openapi_is_published(client):
     spec = client.get("/openapi.json").json()
     assert "/api/v1/checks" in spec["paths"] and "/api/v1/batches" in spec["paths"]
+
+
+def test_deeply_nested_json_is_an_invalid_request(client):
+    response = client.post("/api/v1/checks", content=b"[" * 100_000, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_request_bodies_over_the_limit_are_refused_with_413(sites):
+    with TestClient(create_app(sites.settings(max_request_bytes=2048))) as small:
+        big = json.dumps({"urls": ["https://pharmacy.example/" + "a" * 100] * 50})
+        response = small.post("/api/v1/batches", content=big, headers={"content-type": "application/json"})
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "request_too_large"
+
+        def chunks():  # no Content-Length: counted as it arrives
+            for _ in range(10):
+                yield b" " * 1000
+
+        response = small.post("/api/v1/checks", content=chunks(), headers={"content-type": "application/json"})
+        assert response.status_code == 413
+        ok = small.post("/api/v1/checks", json={"url": "ftp://pharmacy.example/"})
+        assert ok.status_code == 400 and ok.json()["error"]["code"] == "invalid_url"
+
+
+def test_the_default_body_limit_is_one_mebibyte():
+    from app.settings import Settings
+
+    assert Settings().max_request_bytes == 1024 * 1024
+    assert Settings.from_env({"PHARMACHECK_MAX_REQUEST_BYTES": "4096"}).max_request_bytes == 4096

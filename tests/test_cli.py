@@ -70,3 +70,73 @@ def test_batch_writes_json_lines_and_counts(sites, capsys, tmp_path):
 def test_rules_command_prints_the_table(capsys):
     assert main(["rules"]) == 0
     assert "algorithm_version" in json.loads(capsys.readouterr().out)
+
+
+def _one_clear_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("pharmacheck: error: "), err
+    return err
+
+
+def test_files_that_are_not_utf8_exit_2_with_one_line(capsys, tmp_path):
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("domain,label,source\nboutique-\xe9t\xe9.example,rogue,liste\n".encode("latin-1"))
+    assert main(["check", "https://a.example", "--known-sites", str(latin)]) == 2
+    assert "UTF-8" in _one_clear_line(capsys)
+    assert main(["batch", str(latin)]) == 2
+    assert "UTF-8" in _one_clear_line(capsys)
+    assert main(["check", "https://a.example", "--rules", str(latin)]) == 2
+    assert "UTF-8" in _one_clear_line(capsys)
+
+
+def test_ports_and_page_budget_out_of_range_exit_2(capsys):
+    for argv in (
+        ["serve", "--port", "99999"],
+        ["serve", "--port", "-5"],
+        ["check", "https://a.example", "--allow-port", "-1"],
+        ["check", "https://a.example", "--allow-port", "70000"],
+        ["check", "https://a.example", "--max-pages", "1000000"],
+    ):
+        assert main(argv) == 2, argv
+        _one_clear_line(capsys)
+
+
+def test_batch_file_with_a_byte_order_mark_reads_its_first_url(tmp_path):
+    from app.cli import _read_urls
+
+    urls = tmp_path / "urls.txt"
+    urls.write_bytes("\ufeffhttps://a.example/\nhttps://b.example/\n".encode("utf-8"))
+    assert _read_urls(str(urls)) == ["https://a.example/", "https://b.example/"]
+
+
+def test_bad_yaml_rules_is_one_line_naming_file_line_and_column(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scoring:\n  baseline: 50\n  verdicts: [unclosed\n", encoding="utf-8")
+    assert main(["check", "https://a.example", "--rules", str(bad)]) == 2
+    err = _one_clear_line(capsys)
+    assert str(bad) in err and "line " in err and "column " in err and "<unicode string>" not in err
+
+
+def test_batch_writes_an_error_line_and_carries_on_when_a_check_breaks(sites):
+    import asyncio
+
+    from app.batch import run_batch
+    from app.pipeline import Checker
+
+    class Breaking(Checker):
+        async def check(self, url, *args, **kwargs):
+            if "rogue-store" in url:
+                raise RuntimeError("boom")
+            return await super().check(url, *args, **kwargs)
+
+    async def run():
+        settings = sites.settings()
+        async with Breaking(settings) as checker:
+            urls = [sites.url("rogue-store.test"), sites.url("good-pharmacy.test")]
+            return [item async for item in run_batch(settings, urls, concurrency=2, checker=checker)]
+
+    items = asyncio.run(asyncio.wait_for(run(), timeout=60))
+    lines = {json.loads(line)["url"]: (json.loads(line), verdict) for line, verdict in items}
+    broken, verdict = lines[sites.url("rogue-store.test")]
+    assert verdict == "error" and broken["error"]["code"] == "internal_error"
+    assert lines[sites.url("good-pharmacy.test")][1] != "error"

@@ -146,7 +146,8 @@ def test_pages_to_warc_builds_a_replayable_set(tmp_path, capsys):
     pages.mkdir(parents=True)
     (pages / "rogue__pills.example__buy.txt").write_text(
         "Buy Xanax online without a prescription\nNo prescription needed, discreet overnight shipping\n")
-    (pages / "legit__chain.example__faq.txt").write_text("Pharmacy FAQ\nWe dispense only against a valid prescription <b>.\n")
+    (pages / "legit__chain.example__faq.txt").write_text(
+        "Pharmacy FAQ\nWe dispense only against a valid prescription <b>.\nCall us on +44 117 496 0123.\n")
     with open(pages / "sources.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "label", "url", "how_labeled", "notes"])

@@ -50,3 +50,32 @@ def test_deep_start_page_also_reads_the_home_page_and_its_links(sites):
     assert kinds["home"] == sites.url("rogue-store.test", "/")
     assert kinds["contact"] == sites.url("rogue-store.test", "/contact")
     assert report.verdict == "likely_rogue"
+
+
+def test_a_missing_start_page_keeps_its_status_and_the_site_is_judged_from_its_home_page(sites):
+    report = _check(sites, "good-pharmacy.test", "/no-such-page")
+    start = report.pages[0]
+    assert start.url == sites.url("good-pharmacy.test", "/no-such-page") and start.kind == "start"
+    assert (start.error, start.status, start.https, start.tls_valid) == ("http_error", 404, True, True)
+    home = next(p for p in report.pages if p.kind == "home")
+    assert home.url == sites.url("good-pharmacy.test", "/") and home.error is None
+    assert report.final_url == home.url
+    assert report.verdict != "unknown" and report.findings
+
+
+def test_a_bad_certificate_is_https_with_an_invalid_certificate(sites):
+    from app.settings import ResolveEntry
+
+    # The fixture certificate does not name this host, so the handshake fails verification.
+    stranger = (ResolveEntry("stranger.test", sites.port, sites.address),)
+    report = _check(sites, "stranger.test", resolve=sites.settings().resolve + stranger)
+    start = report.pages[0]
+    assert (start.error, start.https, start.tls_valid) == ("tls_invalid", True, False)
+    assert report.verdict == "unknown"
+
+
+def test_a_page_over_the_size_cap_is_analysed_and_marked_truncated(sites):
+    report = _check(sites, "rogue-store.test", max_pages=1, max_bytes=300)
+    start = report.pages[0]
+    assert start.truncated and start.error is None and start.status == 200
+    assert report.findings

@@ -125,3 +125,41 @@ def test_certificates_are_named_in_plain_words():
         for text in (outcome.title, outcome.explanation, outcome.advice or ""):
             bare = text.lower().replace("security certificate", "")
             assert "certificate" not in bare and "tls" not in bare.split(), f"transport.{name}: {text}"
+
+
+def _set(path: str, value):
+    def mutate(data):
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[last] = value
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    "mutate, where, expected",
+    [
+        (_set("categories.payment.weight", -3), "categories.payment.weight", "greater than or equal to 0"),
+        (_set("categories.domain.max_penalty", -5), "categories.domain.max_penalty", "greater than or equal to 0"),
+        (_set("scoring.verdicts.likely_rogue_max", 250), "scoring.verdicts.likely_rogue_max", "less than or equal to 100"),
+        (_set("scoring.verdicts.likely_legitimate_min", 10), "scoring.verdicts", "must be above likely_rogue_max"),
+        (_set("scoring.grades", [{"grade": "A", "min_score": 85}, {"grade": "A", "min_score": 0}]), "scoring", "each grade once"),
+        (_set("scoring.grades", [{"grade": "A", "min_score": 50}, {"grade": "B", "min_score": 50}, {"grade": "F", "min_score": 0}]),
+         "scoring", "each min_score once"),
+        (_set("scoring.grades", [{"grade": "A", "min_score": 85}, {"grade": "B", "min_score": 40}]), "scoring", "min_score 0"),
+        (_set("scoring.baseline", 150), "scoring.baseline", "less than or equal to 100"),
+        (_set("crawl.max_pages", 0), "crawl.max_pages", "greater than or equal to 1"),
+        (_set("checks.prescription.outcomes.no-prescription-offer.points", 60),
+         "checks.prescription.outcomes.no-prescription-offer", "cannot add points"),
+        (_set("checks.transport.outcomes.https-valid.points", -2),
+         "checks.transport.outcomes.https-valid", "cannot take points off"),
+    ],
+)
+def test_values_out_of_range_are_reported_with_file_path_and_expectation(tmp_path, mutate, where, expected):
+    path = _write(tmp_path, mutate)
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    message = str(err.value)
+    assert str(path) in message and f"at {where}" in message and expected in message, message

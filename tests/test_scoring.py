@@ -77,6 +77,53 @@ def test_nothing_fetched_is_unknown_without_a_score(rules):
 def test_forced_not_a_pharmacy(rules):
     scored = _score(rules, ("storefront", "not-a-pharmacy"), ("transport", "https-valid"))
     assert scored.verdict == "not_a_pharmacy"
+    assert scored.score is None and scored.grade is None
+
+
+def test_a_valid_certificate_is_no_coverage_and_thin_evidence_has_no_score(rules):
+    scored = _score(rules, ("transport", "https-valid"), ("contact", "address-street"))
+    assert scored.verdict == "unknown" and scored.score is None and scored.grade is None
+    assert scored.summary == rules.data.summaries["unknown"].strip()
+    assert scored.coverage < 0.5
+
+
+def test_unknown_says_whether_the_site_could_be_read(rules):
+    unreadable = _score(rules, fetched=False)
+    thin = _score(rules, ("contact", "address-street"))
+    assert unreadable.summary == rules.data.summaries["unknown_unreadable"].strip()
+    assert thin.summary == rules.data.summaries["unknown"].strip()
+    assert unreadable.summary != thin.summary
+
+
+def test_a_serious_red_flag_with_a_low_score_is_rogue_without_a_second_category(rules):
+    scored = _score(rules, ("domain", "controlled-drug-in-domain"), ("transport", "https-valid"))
+    assert scored.verdict == "likely_rogue" and scored.score is not None
+
+
+def test_a_serious_or_prescription_finding_cancels_not_a_pharmacy(rules):
+    high = _score(rules, ("storefront", "not-a-pharmacy"), ("prescription", "rx-drugs-without-requirement"), ("transport", "https-valid"))
+    assert high.verdict != "not_a_pharmacy"
+    stated = _score(rules, ("storefront", "not-a-pharmacy"), ("prescription", "required-stated"), ("contact", "address-street"))
+    assert stated.verdict != "not_a_pharmacy"
+    # A small gap elsewhere does not: a bakery without a phone number is still a bakery.
+    small = _score(rules, ("storefront", "not-a-pharmacy"), ("contact", "phone-not-found"), ("transport", "https-valid"))
+    assert small.verdict == "not_a_pharmacy"
+
+
+def test_buy_viagra_with_a_strength_is_judged_as_a_pharmacy(rules):
+    page = page_from_text("Buy Viagra 100mg online at the lowest price. Worldwide shipping.", "https://deals.example/")
+    report = judge_site(rules, site_from_pages("https://deals.example/", [page]))
+    ids = {f.id for f in report.findings}
+    assert "prescription.rx-drugs-without-requirement" in ids and "storefront.not-a-pharmacy" not in ids
+    assert report.verdict != "not_a_pharmacy"
+
+
+def test_online_doctor_questionnaire_is_penalised_once(rules):
+    text = "Buy Viagra online: complete a short online questionnaire and our doctor will issue your prescription."
+    report = judge_site(rules, site_from_pages("https://clinic.example/", [page_from_text(text, "https://clinic.example/")]))
+    prescription = [f.id for f in report.findings if f.category == "prescription" and f.points]
+    assert prescription == ["prescription.questionnaire-only"]
+    assert report.verdict != "likely_rogue"
 
 
 def test_grade_follows_table(rules):
@@ -113,3 +160,18 @@ def test_users_rogue_list_stands_when_nothing_could_be_read(rules):
     scored = _score(rules, ("known_sites", "listed-rogue"), fetched=False)
     assert scored.verdict == "likely_rogue"
     assert _score(rules, ("domain", "rx-drug-in-domain"), fetched=False).verdict == "unknown"
+
+
+def test_overlapping_snippets_of_one_sentence_are_shown_once(rules):
+    sentence = "Buy Viagra 100mg, Cialis 20mg, Xanax 2mg and Tramadol 50mg online. No prescription needed! Free bonus pills."
+    outcome = (
+        Outcome("controlled-without-process")
+        .add("https://x.example/", "Home Best prices " + sentence[:80] + "…")
+        .add("https://x.example/", "…prices " + sentence[10:110] + "…")
+        .add("https://x.example/other", "…prices " + sentence[10:110] + "…")
+        .add("https://x.example/", "Oxycodone 30mg · $9.00")
+    )
+    (finding,) = build_findings(rules, [("prescription", outcome)])
+    # The second window repeats the first on the same page; on another page it is evidence of its own.
+    assert [e.url for e in finding.evidence] == ["https://x.example/", "https://x.example/other", "https://x.example/"]
+    assert finding.evidence[0].snippet.startswith("Home") and finding.evidence[2].snippet.startswith("Oxycodone")

@@ -5,17 +5,14 @@ from __future__ import annotations
 from checks import ALL_CHECKS
 from tools.scoring_doc import DOC_PATH, fixtures_for, render
 
-# Outcomes that depend on a live exchange rather than page markup: a registry's answer, a certificate, what the
-# plain-HTTP address does. They are exercised against loopback servers (test_accreditation, test_fetch_*,
-# test_contact_payment_sites) instead of by a static fixture.
+# Outcomes that depend on a registry's live answer rather than page markup. They are exercised against loopback
+# servers (test_accreditation) instead of by a static fixture. The transport outcomes that depend on the fetch
+# have fixtures that carry the fetch's result (tests/fixtures/transport, test_transport_fixtures).
 LIVE_EXCHANGE_OUTCOMES = {
     "accreditation.registry-confirms",
     "accreditation.registry-denies",
     "accreditation.registry-unreachable",
     "accreditation.registry-inconclusive",
-    "transport.tls-invalid",
-    "transport.http-redirects-to-https",
-    "transport.http-not-upgraded",
 }
 
 

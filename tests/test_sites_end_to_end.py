@@ -16,7 +16,8 @@ from app.pipeline import Checker
 
 @pytest.fixture(scope="module")
 def reports(sites):
-    hosts = ["rogue-store.test", "us-pharmacy.test", "uk-chemist.test", "maple-meds.test", "quiet-pharmacy.test", "corner-bakery.test"]
+    hosts = ["rogue-store.test", "us-pharmacy.test", "uk-chemist.test", "maple-meds.test", "quiet-pharmacy.test", "corner-bakery.test",
+             "offshore-pills.test"]
 
     async def check_all():
         async with Checker(sites.settings(check_timeout=20.0)) as checker:
@@ -43,6 +44,16 @@ def test_rogue_storefront(reports, sites):
     controlled = finding(report, "prescription.controlled-without-process")
     assert controlled and controlled.evidence[0].url == home
     assert {"marketing.bonus-pills", "marketing.discreet-packaging", "marketing.worldwide-shipping"} <= ids(report)
+
+
+def test_drugs_listed_with_strengths_under_a_price_heading_are_an_offer(reports, sites):
+    # Its home page lists "Sildenafil 100 mg, Tadalafil 20 mg, ..." under "Generic medications at low prices" and
+    # never mentions a prescription: the shop layout puts the price cue on its own line.
+    report = reports["offshore-pills.test"]
+    offered = finding(report, "prescription.rx-drugs-without-requirement")
+    assert offered and offered.severity == "high"
+    assert offered.evidence[0].url == sites.url("offshore-pills.test")
+    assert "Sildenafil 100 mg" in offered.evidence[0].snippet
 
 
 def test_legitimate_us_pharmacy(reports, sites):

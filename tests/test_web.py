@@ -200,7 +200,8 @@ def test_pasted_forms_of_an_address_redirect_to_one_shareable_report_link(client
         ("https://pharmacy.example:8443/", "Port 8443 is not allowed"),
         ("https://pharmacy example.com/", "spaces"),
         ("https://" + "a" * 2100 + ".example/", "longer than"),
-        ("javascript:alert(1)", "cannot be parsed"),
+        ("javascript:alert(1)", "Only http:// and https://"),
+        ("mailto:orders@pharmacy.example", "Only http:// and https://"),
     ],
 )
 def test_bad_addresses_get_an_error_page_with_the_reason_and_a_4xx(client, given, reason):
@@ -590,3 +591,15 @@ def test_the_json_report_answers_cross_origin_gets_without_credentials(client, s
     assert "access-control-allow-credentials" not in r.headers
     missing = client.get("/report.json", params={"url": "https://never-asked.example/"}, headers={"origin": "https://elsewhere.example"})
     assert missing.status_code == 404 and missing.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_site_read_but_too_thin_to_judge_says_so_instead_of_could_not_read(rules):
+    from app.api.routes_web import report_view
+    from app.page import page_from_text
+    from app.pipeline import judge_site, site_from_pages
+
+    url = "https://quiet.example/terms"
+    report = judge_site(rules, site_from_pages(url, [page_from_text("Pharmacy terms of use. These terms govern ordering medicines from our online pharmacy.", url)]))
+    assert report.verdict == "unknown" and report.score is None
+    assert report.summary == rules.data.summaries["unknown"].strip()
+    assert "too little" in report_view(report, rules, url)["no_score_reason"]

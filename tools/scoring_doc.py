@@ -73,7 +73,14 @@ def render(rules: Rules) -> str:
             w("")
             points = f"{rule.points:+d} points" if rule.determined else "no points (undetermined: lowers coverage)"
             extra = f"; forces `{rule.forces_verdict}`" if rule.forces_verdict else ""
+            unless = rule.forces_verdict_unless
+            if rule.forces_verdict and unless:
+                parts = [f"a {'/'.join(unless.severities)} finding"] if unless.severities else []
+                parts += [f"a determined finding in `{c}`" for c in unless.categories]
+                extra += " unless there is " + " or ".join(parts)
             category = f"; category `{rule.category}`" if rule.category else ""
+            if rule.determined and not rule.counts_for_coverage:
+                category += "; does not count as coverage"
             w(f"- **Severity**: {rule.severity}; {points}{extra}{category}")
             w(f"- **What it means**: {' '.join(rule.explanation.split())}")
             if rule.advice.strip():

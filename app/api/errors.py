@@ -72,6 +72,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and not _wants_html(request):
+            # FastAPI's answer to a body its JSON parser gave up on (100,000 nested brackets): a malformed
+            # request like any other.
+            return error_response(422, "invalid_request", "The request body is not valid JSON.")
         code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(exc.status_code, "http_error")
         if _wants_html(request):
             message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)

@@ -16,6 +16,7 @@ from . import routes_checks, routes_meta, routes_web
 from .access import AccessControl
 from .errors import install_error_handlers
 from .headers import SecurityHeadersMiddleware
+from .limits import BodyLimitMiddleware
 from .templating import STATIC_DIR
 
 
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.access = AccessControl(settings)
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
+    # Added last, so it runs first: an oversized body is refused before any other layer reads it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.include_router(routes_meta.router)
     app.include_router(routes_checks.router)
     app.include_router(routes_web.router)

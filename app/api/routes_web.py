@@ -376,9 +376,12 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         else:
             state = "read" if p.status and p.status < 400 else f"answered with status {p.status}"
         pages.append({"kind": PAGE_KINDS.get(p.kind, p.kind.replace("_", " ").capitalize() + " page"), "url": p.url, "state": state})
-    no_score_reason = (
-        "we could not read the site." if report.verdict == "unknown" else "the pharmacy checks do not apply to this site."
-    )
+    if report.verdict != "unknown":
+        no_score_reason = "the pharmacy checks do not apply to this site."
+    elif any(p.error is None for p in report.pages):
+        no_score_reason = "what we could read of the site is too little to judge it."
+    else:
+        no_score_reason = "we could not read the site."
     bonus_blocked = any(f.severity in rules.data.scoring.bonus_blocked_by for f in report.findings)
     return {
         "label": label, "light": light, "areas": areas, "why": _why(report, rules), "registry_links": registry_links,
