@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections import Counter
 from typing import Sequence
@@ -269,6 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("invalid_option", str(exc), as_json)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`pharmacheck check URL | head`): what it wanted was printed, so no traceback.
+        # Standard output is pointed at devnull so the interpreter's own flush at exit cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return EXIT_USAGE
 
 

@@ -140,3 +140,17 @@ def test_batch_writes_an_error_line_and_carries_on_when_a_check_breaks(sites):
     broken, verdict = lines[sites.url("rogue-store.test")]
     assert verdict == "error" and broken["error"]["code"] == "internal_error"
     assert lines[sites.url("good-pharmacy.test")][1] != "error"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(sites):
+    # `pharmacheck check URL | head -0`: the reader has gone before the report is written out. The check takes
+    # far longer than closing a pipe, so the first write meets a closed pipe.
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "app.cli", "check", sites.url("rogue-store.test"), *sites.cli_args()]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
