@@ -22,6 +22,8 @@ def render_text(report: Report) -> str:
     score = f"{report.score}/100 (grade {report.grade})" if report.score is not None else "no score"
     lines.append(f"{VERDICT_LABELS[report.verdict]}  {score}  {report.final_url}")
     lines.append(textwrap.fill(report.summary, 100))
+    if report.verdict_reason:
+        lines.append(textwrap.fill("Why: " + report.verdict_reason, 100))
     lines.append(f"Coverage {int(report.coverage * 100)}% of the checked areas · algorithm {report.algorithm_version}")
     if report.from_archive:
         lines.append("Replayed from an archive: the pages as they were recorded, not as the site is today.")

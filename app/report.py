@@ -81,6 +81,8 @@ class Report(BaseModel):
     score: int | None
     grade: str | None
     summary: str
+    verdict_rule: str = Field("", description="Which verdict rule decided (README, 'How the score is built').")
+    verdict_reason: str = Field("", description="Why this verdict, in one plain sentence.")
     coverage: float = Field(description="Share of the weighted categories with at least one determined finding.")
     categories: list[CategoryOut]
     findings: list[FindingOut]

@@ -19,6 +19,24 @@ Severity = Literal["critical", "high", "medium", "low", "info", "positive"]
 Verdict = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown"]
 # `unknown` has two summaries: the site was read but said too little (`unknown`), or nothing could be read.
 SummaryKey = Literal["likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown", "unknown_unreadable"]
+# The rules of the verdict, in the order they are tried (README, "How the score is built"); every report names
+# the one that decided it, so a verdict can be traced to its rule and its findings.
+VerdictRuleId = Literal[
+    "critical-finding",
+    "forced-rogue",
+    "nothing-read",
+    "forced-not-a-pharmacy",
+    "forced-unknown",
+    "low-score-with-serious-finding",
+    "too-few-areas",
+    "low-score",
+    "verified-and-high-score",
+    "high-score-unverified",
+    "high-score-forced-caution",
+    "low-score-without-serious-finding",
+    "middle-score",
+]
+VERDICT_REASON_FIELDS = ("score", "likely_legitimate_min", "likely_rogue_max", "min_areas", "areas", "deciding")
 
 def _default_rules_path() -> Path:
     """The project's rules.yaml when run from a checkout, else the copy installed under <prefix>/share."""
@@ -167,6 +185,8 @@ class RulesFile(Strict):
     crawl: CrawlRule
     consumer_advice: list[AdviceRule] = []
     summaries: dict[SummaryKey, str]
+    # Why a verdict was reached, one sentence per verdict rule; {placeholders} are filled from the report.
+    verdict_reasons: dict[VerdictRuleId, str]
     checks: dict[str, CheckRule]
 
     @model_validator(mode="after")
@@ -174,6 +194,9 @@ class RulesFile(Strict):
         missing = [v for v in Verdict.__args__ if v not in self.summaries]
         if missing:
             raise ValueError(f"summaries: missing a summary for {', '.join(missing)}")
+        missing = [r for r in VerdictRuleId.__args__ if r not in self.verdict_reasons]
+        if missing:
+            raise ValueError(f"verdict_reasons: missing a sentence for {', '.join(missing)}")
         return self
 
 
@@ -245,6 +268,13 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         raise RulesError(_format_validation_error(str(rules_path), (), exc)) from None
 
     problems: list[str] = []
+    known_fields = ", ".join("{" + name + "}" for name in VERDICT_REASON_FIELDS)
+    for rule_id, text in data.verdict_reasons.items():
+        try:
+            text.format(**{name: "" for name in VERDICT_REASON_FIELDS})
+        except (KeyError, IndexError, ValueError) as exc:
+            bad = f"{{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
+            problems.append(f"{rules_path}: at verdict_reasons.{rule_id}: unknown placeholder {bad} (known: {known_fields})")
     configs: dict[str, Any] = {}
     known_ids = {c.id for c in checks}
     for extra in sorted(set(data.checks) - known_ids):

@@ -31,6 +31,8 @@ class Scored:
     score: int | None
     grade: str | None
     summary: str
+    verdict_rule: str
+    verdict_reason: str
     coverage: float
     categories: list[CategoryOut]
     findings: list[FindingOut]
@@ -162,33 +164,58 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         f.severity in thresholds.likely_rogue_requires_severity for f in findings if f.points < 0
     )
 
+    critical = [f for f in findings if f.severity == "critical"]
+    serious_findings = [f for f in findings if f.points < 0 and f.severity in thresholds.likely_rogue_requires_severity]
+    forcing = {
+        verdict: [f for f in findings if (rule := rules.outcome_rule(f.check, f.outcome)).forces_verdict == verdict
+                  and not _force_cancelled(rule, f, findings)]
+        for verdict in forced
+    }
+    verified = not thresholds.likely_legitimate_requires_any or any(
+        f.id in thresholds.likely_legitimate_requires_any for f in findings
+    )
+
     # A critical finding, or the user's own rogue list, stands even when no page could be read: a domain named
     # "no-prescription-pills" that is down today is still an illegal offer, and a listed site is still listed.
-    if any(f.severity == "critical" for f in findings) or "likely_rogue" in forced:
-        verdict = "likely_rogue"
+    deciding: list[FindingOut] = []
+    if critical:
+        verdict, verdict_rule, deciding = "likely_rogue", "critical-finding", critical
+    elif "likely_rogue" in forced:
+        verdict, verdict_rule, deciding = "likely_rogue", "forced-rogue", forcing["likely_rogue"]
     elif not fetched_anything:
-        verdict = "unknown"
+        verdict, verdict_rule = "unknown", "nothing-read"
     elif "not_a_pharmacy" in forced:
-        verdict = "not_a_pharmacy"
+        verdict, verdict_rule, deciding = "not_a_pharmacy", "forced-not-a-pharmacy", forcing["not_a_pharmacy"]
     elif "unknown" in forced:
-        verdict = "unknown"
+        verdict, verdict_rule, deciding = "unknown", "forced-unknown", forcing["unknown"]
     # A serious red flag that brings the score this low is evidence enough on its own; the coverage minimum
     # below keeps thin evidence from passing as "caution" or "legitimate", not a domain named after Klonopin
     # from being called rogue.
     elif low and serious:
-        verdict = "likely_rogue"
+        verdict, verdict_rule, deciding = "likely_rogue", "low-score-with-serious-finding", serious_findings
     elif covered_categories < thresholds.min_categories_for_verdict:
-        verdict = "unknown"
+        verdict, verdict_rule = "unknown", "too-few-areas"
     elif low and not thresholds.likely_rogue_requires_severity:
-        verdict = "likely_rogue"
-    elif (
-        score >= thresholds.likely_legitimate_min
-        and "caution" not in forced
-        and (not thresholds.likely_legitimate_requires_any or any(f.id in thresholds.likely_legitimate_requires_any for f in findings))
-    ):
-        verdict = "likely_legitimate"
+        verdict, verdict_rule = "likely_rogue", "low-score"
+    elif score >= thresholds.likely_legitimate_min and "caution" in forced:
+        verdict, verdict_rule, deciding = "caution", "high-score-forced-caution", forcing["caution"]
+    elif score >= thresholds.likely_legitimate_min and verified:
+        verdict, verdict_rule = "likely_legitimate", "verified-and-high-score"
+        deciding = [f for f in findings if f.id in thresholds.likely_legitimate_requires_any]
+    elif score >= thresholds.likely_legitimate_min:
+        verdict, verdict_rule = "caution", "high-score-unverified"
+    elif low:
+        verdict, verdict_rule = "caution", "low-score-without-serious-finding"
     else:
-        verdict = "caution"
+        verdict, verdict_rule = "caution", "middle-score"
+    verdict_reason = rules.data.verdict_reasons[verdict_rule].strip().format(
+        score=score,
+        likely_legitimate_min=thresholds.likely_legitimate_min,
+        likely_rogue_max=thresholds.likely_rogue_max,
+        min_areas=thresholds.min_categories_for_verdict,
+        areas=covered_categories,
+        deciding="; ".join(dict.fromkeys(f.title.rstrip(".") for f in deciding)),
+    )
 
     scored_number = score if fetched_anything and verdict not in scoring.unscored_verdicts else None
     finding_ids = {f.id for f in findings}
@@ -203,6 +230,8 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         score=scored_number,
         grade=_grade(rules, scored_number) if scored_number is not None else None,
         summary=_summary(rules, verdict, fetched_anything),
+        verdict_rule=verdict_rule,
+        verdict_reason=verdict_reason,
         coverage=coverage,
         categories=categories,
         findings=findings,

@@ -175,3 +175,43 @@ def test_overlapping_snippets_of_one_sentence_are_shown_once(rules):
     # The second window repeats the first on the same page; on another page it is evidence of its own.
     assert [e.url for e in finding.evidence] == ["https://x.example/", "https://x.example/other", "https://x.example/"]
     assert finding.evidence[0].snippet.startswith("Home") and finding.evidence[2].snippet.startswith("Oxycodone")
+
+
+@pytest.mark.parametrize(
+    "pairs, verdict, rule",
+    [
+        ((("prescription", "no-prescription-offer"), ("accreditation", "pharmacy-tld")), "likely_rogue", "critical-finding"),
+        ((("prescription", "required-with-verification"), ("contact", "address-street"), ("payment", "cards-via-gateway")),
+         "caution", "high-score-unverified"),
+        ((("prescription", "required-with-verification"), ("contact", "address-street"), ("accreditation", "pharmacy-tld")),
+         "likely_legitimate", "verified-and-high-score"),
+        ((("prescription", "required-stated"),), "unknown", "too-few-areas"),
+        ((("prescription", "required-stated"), ("contact", "address-street")), "caution", "middle-score"),
+    ],
+)
+def test_every_verdict_names_the_rule_that_decided_it_and_says_why(rules, pairs, verdict, rule):
+    scored = _score(rules, *pairs)
+    assert (scored.verdict, scored.verdict_rule) == (verdict, rule)
+    assert "{" not in scored.verdict_reason and scored.verdict_reason.endswith(".")
+
+
+def test_the_reason_names_the_findings_that_decided(rules):
+    scored = _score(rules, ("prescription", "no-prescription-offer"), ("contact", "address-street"))
+    assert rules.outcome_rule("prescription", "no-prescription-offer").title.rstrip(".") in scored.verdict_reason
+    assert rules.outcome_rule("contact", "address-street").title not in scored.verdict_reason
+    nothing = _score(rules, fetched=False)
+    assert nothing.verdict_rule == "nothing-read" and nothing.verdict == "unknown"
+
+
+def test_a_reason_with_an_unknown_placeholder_is_refused_at_load(tmp_path):
+    import yaml
+
+    from app.rules import RulesError, load_rules
+
+    data = yaml.safe_load(open(load_rules().path, encoding="utf-8"))
+    data["verdict_reasons"]["middle-score"] = "The score is {points}."
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(RulesError) as err:
+        load_rules(str(path))
+    assert "verdict_reasons.middle-score" in str(err.value) and "{points}" in str(err.value)

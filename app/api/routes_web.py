@@ -316,14 +316,8 @@ def _why(report: Report, rules: Rules) -> list[str]:
         reason = report.errors[0].message if report.errors else "the site did not answer"
         lines.append(f"We could not read any page of this site ({reason}), so there is nothing to judge.")
         return lines
-    critical = [f for f in report.findings if f.severity == "critical" and f.determined]
-    if len(critical) == 1:
-        lines.append(f"One serious danger sign is enough for this verdict on its own: {critical[0].title.rstrip('.')}.")
-    elif critical:
-        titles = "; ".join(f.title.rstrip(".") for f in critical)
-        lines.append(f"Any one of these serious danger signs is enough for this verdict on its own: {titles}.")
-    if report.verdict == "not_a_pharmacy":
-        lines.append("The pages we read do not offer medicines, so the pharmacy checks do not apply.")
+    if report.verdict_reason:
+        lines.append(report.verdict_reason)
     movers = sorted((f for f in report.findings if f.counted_points), key=lambda f: -abs(f.counted_points))
     if report.score is not None:
         lines.append(f"Every site starts at {scoring.baseline} points; what we found took this one to {report.score}.")
@@ -332,10 +326,12 @@ def _why(report: Report, rules: Rules) -> list[str]:
     blocked = [f for f in report.findings if f.points > 0 and f.determined and not f.counted_points]
     if blocked and any(f.severity in scoring.bonus_blocked_by for f in report.findings):
         lines.append("Good signs were not counted: a seal or a tidy contact page cannot make up for danger signs.")
-    lines.append(
-        f"A score of {thresholds.likely_legitimate_min} or more without danger signs reads as likely legitimate; "
-        f"{thresholds.likely_rogue_max} or less as likely rogue; anything in between as a reason to be careful."
-    )
+    if report.score is not None:
+        lines.append(
+            f"A score of {thresholds.likely_legitimate_min} or more, without danger signs and with something that can "
+            f"be checked, reads as likely legitimate; {thresholds.likely_rogue_max} or less with a serious danger sign "
+            "as likely rogue; anything else as a reason to be careful."
+        )
     judged = sum(1 for c in report.categories if c.score is not None and c.weight > 0)
     total = sum(1 for c in report.categories if c.weight > 0)
     if judged < total:
