@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import ipaddress
-import re
 import ssl
 import time
 from contextlib import asynccontextmanager
@@ -28,6 +28,7 @@ import httpcore
 import httpx
 
 from .domains import registrable_domain
+from .net.charset import Decoded, decode_document
 from .net.decoding import BoundedDecoder, parse_content_encoding
 from .net.resolver import MAX_ANSWERS, Resolver, SystemResolver
 from .netpolicy import (
@@ -55,7 +56,6 @@ class FetchResult:
     status: int
     content_type: str
     body: bytes
-    text: str
     elapsed_ms: int
     redirects: list[str] = field(default_factory=list)
     truncated: bool = False
@@ -64,6 +64,16 @@ class FetchResult:
     @property
     def https(self) -> bool:
         return self.url.lower().startswith("https://")
+
+    @functools.cached_property
+    def decoded(self) -> Decoded:
+        # Decoding is CPU work that grows with the body, so it happens on first use, which the pipeline makes
+        # in the analysis thread together with parsing, not on the event loop where the bytes arrived.
+        return decode_document(self.body, self.content_type)
+
+    @property
+    def text(self) -> str:
+        return self.decoded.text
 
 
 # --- the live transport ------------------------------------------------------------------------------------
@@ -172,39 +182,10 @@ def make_ssl_context(settings: Settings) -> ssl.SSLContext:
 
 # --- decoding ------------------------------------------------------------------------------------------------
 
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,512}?charset\s*=\s*["']?([A-Za-z0-9_\-:.]{1,40})""", re.I)
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*['\"]?([A-Za-z0-9_\-:.]{1,40})", re.I)
-# Codecs that are not text encodings (base64, zlib, rot13...) or that let bytes smuggle markup (UTF-7).
-_REFUSED_CHARSETS = {"utf_7", "utf7"}
-
-
-def _usable_charset(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        info = codecs.lookup(name)
-    except (LookupError, ValueError):
-        return None
-    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _REFUSED_CHARSETS:
-        return None
-    return info.name
-
 
 def decode_html(body: bytes, content_type: str) -> str:
-    """Text of a page: BOM first, then the HTTP charset, then a <meta> charset, then UTF-8; never raises."""
-    if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return body.decode("utf-16", errors="replace")
-    m = _HEADER_CHARSET.search(content_type or "")
-    charset = _usable_charset(m.group(1)) if m else None
-    if charset is None:
-        m2 = _META_CHARSET.search(body[:4096])
-        charset = _usable_charset(m2.group(1).decode("ascii", "ignore")) if m2 else None
-    try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except Exception:  # a codec that lies about being a text encoding
-        return body.decode("utf-8", errors="replace")
+    """Text of a page, decoded as a browser would (see app/net/charset.py); never raises."""
+    return decode_document(body, content_type).text
 
 
 _BINARY_MAGIC = (
@@ -400,7 +381,6 @@ class Fetcher:
                 status=response.status_code,
                 content_type=content_type[:200],
                 body=body,
-                text=decode_html(body, content_type),
                 elapsed_ms=int((time.monotonic() - started) * 1000),
                 redirects=redirects,
                 truncated=truncated,

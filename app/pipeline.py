@@ -78,10 +78,9 @@ class Checker:
         record.content_type = result.content_type
         record.truncated = result.truncated
         record.from_archive = result.from_archive
-        # Parsing is CPU-bound; running it off the event loop keeps one large page from stalling the service.
-        parsing = run_analysis(
-            parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
-        )
+        # Decoding and parsing are CPU-bound; running them off the event loop keeps one large page from stalling
+        # the service.
+        parsing = run_analysis(_read_page, result, kind)
         try:
             # The check's deadline covers waiting for a parsing thread too, not only the network.
             remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
@@ -93,6 +92,7 @@ class Checker:
             log.warning("could not parse %s: %s", result.url, type(exc).__name__)
             record.error, record.error_message = "parse_error", "The page could not be read as HTML."
             return record, None, result
+        record.encoding_note = result.decoded.note
         return record, page, result
 
     async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult):
@@ -205,6 +205,10 @@ class Checker:
         return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive)
 
 
+def _read_page(result: FetchResult, kind: str) -> Page:
+    return parse_page(result.text, result.url, status=result.status, truncated=result.truncated, kind=kind)
+
+
 def _home_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/"
@@ -249,6 +253,7 @@ def judge_site(rules: Rules, site: Site, *, started: float | None = None, from_a
             PageOut(
                 url=r.url, final_url=r.final_url, status=r.status, bytes=r.bytes, elapsed_ms=r.elapsed_ms,
                 https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, kind=r.kind, error=r.error,
+                encoding_note=r.encoding_note or None,
             )
             for r in site.records
         ],

@@ -75,6 +75,9 @@ CHARSET_CASES = {
     "rot13-charset": ("text/html; charset=rot13", NORMAL_PAGE),
     "utf7-charset": ("text/html; charset=utf-7", NORMAL_PAGE),
     "meta-lying": ("text/html", b'<meta charset="shift_jis">' + NORMAL_PAGE + "\u00e9\u4e2d".encode()),
+    # Python's punycode codec decodes in quadratic time: these 300 kB took seconds, 2 MiB took minutes.
+    "punycode": ("text/html; charset=punycode", NORMAL_PAGE + b"x" * 150_000 + b"-" + b"a" * 150_000),
+    "meta-punycode": ("text/html", b'<meta charset="punycode">' + NORMAL_PAGE + b"x" * 150_000 + b"-" + b"a" * 150_000),
 }
 
 

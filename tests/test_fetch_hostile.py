@@ -128,6 +128,37 @@ def test_broken_or_lying_charsets_still_give_text(hostile, case):
     assert code is None and isinstance(result.text, str) and result.text
 
 
+@pytest.mark.parametrize("case", ["punycode", "meta-punycode"])
+def test_a_charset_browsers_do_not_know_is_ignored_and_never_stalls_the_event_loop(hostile, case):
+    settings = hostile_settings(hostile, max_pages=1, page_timeout=5.0, check_timeout=10.0)
+
+    async def go():
+        stall = 0.0
+
+        async def ticker():
+            nonlocal stall
+            while True:
+                before = time.monotonic()
+                await asyncio.sleep(0.02)
+                stall = max(stall, time.monotonic() - before - 0.02)
+
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        watch = asyncio.ensure_future(ticker())
+        try:
+            report = await checker.check(hostile.url(f"/charset/{case}"))
+        finally:
+            watch.cancel()
+            await checker.aclose()
+        return report, stall
+
+    started = time.monotonic()
+    report, stall = asyncio.run(go())
+    assert time.monotonic() - started < PAGE_TIMEOUT + SLACK
+    assert stall < 0.5, f"the event loop stood still for {stall:.2f} s"
+    (page,) = report.pages
+    assert page.error is None and '"punycode"' in page.encoding_note and "UTF-8" in page.encoding_note
+
+
 MALFORMED_PAGES = ["links10k", "nested100k", "title1m", "comment2m", "invalid-utf8", "bidi-title", "unclosed", "attributes", "huge-jsonld"]
 
 
