@@ -312,23 +312,36 @@ class Fetcher:
         return check_url(url, self.settings.allowed_ports, self.settings.resolve)
 
     @asynccontextmanager
-    async def _global_slot(self):
+    async def _global_slot(self, deadline: float):
+        # Waiting for a free slot is part of the page's time: a busy process must not stretch a check's deadline.
         try:
-            await asyncio.wait_for(self._global.acquire(), timeout=self.settings.check_timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout_at(deadline):
+                await self._global.acquire()
+        except TimeoutError:
             raise FetchError("timeout", "pharmacheck is too busy to fetch this page now; try again shortly.") from None
         try:
             yield
         finally:
             self._global.release()
 
-    async def fetch(self, url: str, *, require_html: bool = True) -> FetchResult:
-        """Fetch one page, following redirects by hand; raises FetchError with a stable code."""
+    def _deadline(self, timeout: float | None) -> tuple[float, float]:
+        """(seconds this page may take, loop time when they are up): page_timeout, or less if the caller has less."""
+        budget = self.settings.page_timeout if timeout is None else max(0.0, min(self.settings.page_timeout, timeout))
+        return budget, asyncio.get_running_loop().time() + budget
+
+    async def fetch(self, url: str, *, require_html: bool = True, timeout: float | None = None) -> FetchResult:
+        """Fetch one page, following redirects by hand, within `timeout` seconds when given (never more than
+        page_timeout); raises FetchError with a stable code."""
         destination = self.check(url)
-        async with self._global_slot():
-            started = time.monotonic()
-            deadline = asyncio.get_running_loop().time() + self.settings.page_timeout
-            return await self._fetch_following(url, destination, started, deadline, require_html)
+        budget, deadline = self._deadline(timeout)
+        try:
+            async with self._global_slot(deadline):
+                started = time.monotonic()
+                return await self._fetch_following(url, destination, started, deadline, require_html)
+        except FetchError as exc:
+            if exc.code == "timeout" and budget < self.settings.page_timeout and exc.message == self._timeout_error().message:
+                raise FetchError("timeout", "The check ran out of time before this page arrived.") from None
+            raise
 
     @asynccontextmanager
     async def _host_slot(self, host: str, deadline: float):
@@ -437,12 +450,12 @@ class Fetcher:
             truncated = True
         return decoder.result(), truncated or decoder.full or decoder.corrupt
 
-    async def probe_redirect(self, url: str) -> str | None:
+    async def probe_redirect(self, url: str, *, timeout: float | None = None) -> str | None:
         """Where one request to `url` redirects to (None when it does not redirect or cannot be reached)."""
         try:
             destination = self.check(url)
-            async with self._global_slot():
-                deadline = asyncio.get_running_loop().time() + self.settings.page_timeout
+            _, deadline = self._deadline(timeout)
+            async with self._global_slot(deadline):
                 async with self._host_slot(destination.host, deadline):
                     response = await self._send(destination, deadline)
                     await response.aclose()

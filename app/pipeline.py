@@ -28,6 +28,10 @@ log = logging.getLogger("pharmacheck")
 
 ProgressCallback = Callable[[str, str], None]  # (stage, url)
 
+# How long past check_timeout the check may run to finish with what arrived by then (a page read at the
+# deadline still needs parsing); judging the site comes after and is bounded by the caps on what it reads.
+CHECK_GRACE = 0.25
+
 
 def normalise_input_url(url: str) -> str:
     """Accept what people paste: a bare domain gets https://, surrounding whitespace is dropped."""
@@ -64,7 +68,7 @@ class Checker:
     ) -> tuple[PageRecord, Page | None, FetchResult | None]:
         record = PageRecord(url=url, kind=kind)
         try:
-            result = await self.fetcher.fetch(url)
+            result = await self.fetcher.fetch(url, timeout=None if deadline is None else deadline - time.monotonic())
         except FetchError as exc:
             record.error, record.error_message = exc.code, exc.message
             return record, None, None
@@ -95,93 +99,118 @@ class Checker:
         record.encoding_note = result.decoded.note
         return record, page, result
 
-    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult):
+    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult, deadline: float):
         """A start page that only forwards the visitor (meta refresh) is replaced by the page it forwards to."""
         target = page.meta_refresh
         if not target or len(page.text) > 500 or normalise(target) == normalise(result.url):
             return record, page, result
-        new_record, new_page, new_result = await self._fetch_page(target, "start")
+        new_record, new_page, new_result = await self._fetch_page(target, "start", deadline)
         if new_page is None or new_result is None:
             return record, page, result
         new_result.redirects = [*result.redirects, result.url, *new_result.redirects]
         return new_record, new_page, new_result
 
     async def check(self, url: str, progress: ProgressCallback | None = None) -> Report:
-        """Fetch and judge one site. Raises FetchError only for input that is invalid or refused."""
+        """Fetch and judge one site within check_timeout. Raises FetchError only for input that is invalid or
+        refused; running out of time gives a report of what was read."""
         started = time.monotonic()
+        deadline = started + self.settings.check_timeout
         requested = normalise_input_url(url)
         validate_url(requested, self.settings.allowed_ports)
         if progress:
             progress("fetching", requested)
-
-        record, start_page, result = await self._fetch_page(requested, "start", started + self.settings.check_timeout)
-        if record.error in ("invalid_url", "blocked_destination"):
-            raise FetchError(record.error, record.error_message)
-        if start_page is not None and result is not None and start_page.meta_refresh:
-            record, start_page, result = await self._follow_meta_refresh(record, start_page, result)
-        final_url = result.url if result else requested
-        domain = registrable_domain(final_url)
         site = Site(
             requested_url=requested,
-            final_url=final_url,
-            domain=domain,
-            host=host_of(final_url),
-            redirects=list(result.redirects) if result else [],
+            final_url=requested,
+            domain=registrable_domain(requested),
+            host=host_of(requested),
             known_sites=self.known_sites,
         )
-        site.records.append(record)
+        # Every fetch and wait below already ends by the deadline; this one catches whatever might not (a
+        # parsing thread finishing late, a registry look-up), so that the check ends on time with a report.
+        wall = asyncio.timeout(deadline + CHECK_GRACE - time.monotonic())
+        try:
+            async with wall:
+                await self._read_site(site, deadline, progress)
+                if self.settings.confirm_registries and site.pages:
+                    if progress:
+                        progress("confirming", site.final_url)
+                    await self.enrich(site, started)
+        except TimeoutError:
+            if not wall.expired():
+                raise
+        if progress:
+            progress("scoring", site.final_url)
+        # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
+        return await run_analysis(self.judge, site, started=started)
 
-        if start_page is not None:
-            site.pages.append(start_page)
-            seen = {normalise(requested), normalise(final_url)}
-            budget = self.page_budget - 1
-            link_sources = [start_page]
-            # A check started from a deep page (a product page, the bookmarklet on a checkout) would otherwise
-            # never see the home page, where the navigation to contact and policy pages lives.
-            home = _home_of(final_url)
-            if budget > 0 and normalise(home) not in seen:
-                if progress:
-                    progress("reading", home)
-                home_record, home_page, _ = await self._fetch_page(home, "home", started + self.settings.check_timeout)
-                site.records.append(home_record)
-                seen.add(normalise(home))
-                budget -= 1
-                if home_page is not None:
-                    site.pages.append(home_page)
-                    link_sources.append(home_page)
-            plan = choose_pages(link_sources, domain, self.rules.data.crawl.targets, budget, seen)
-            http_probe = None
-            if final_url.lower().startswith("https://"):
-                http_probe = asyncio.ensure_future(self.fetcher.probe_redirect(f"http://{host_of(final_url)}/"))
-            remaining = max(0.5, self.settings.check_timeout - (time.monotonic() - started))
-            tasks = [asyncio.ensure_future(self._fetch_page(u, kind)) for kind, u in plan]
-            for kind, u in plan:
-                if progress:
-                    progress("reading", u)
-            done, pending = await asyncio.wait(tasks, timeout=remaining) if tasks else (set(), set())
-            for task, (kind, u) in zip(tasks, plan):
-                if task in pending:
-                    task.cancel()
-                    site.records.append(PageRecord(url=u, kind=kind, error="timeout", error_message="The check ran out of time before this page arrived."))
-                    continue
-                rec, page, _ = task.result()
-                site.records.append(rec)
-                if page is not None:
-                    site.pages.append(page)
+    async def _read_site(self, site: Site, deadline: float, progress: ProgressCallback | None) -> None:
+        """Read the start page, the home page and the crawl plan into `site`. A page is listed as `timeout` until
+        it has been read, so whatever the check's deadline interrupts is reported as not read in time."""
+        requested = site.requested_url
+        site.records.append(_unread(requested, "start"))
+        record, start_page, result = await self._fetch_page(requested, "start", deadline)
+        if record.error in ("invalid_url", "blocked_destination"):
+            raise FetchError(record.error, record.error_message)
+        _settle_start(site, record, start_page, result)
+        if start_page is not None and result is not None and start_page.meta_refresh:
+            record, start_page, result = await self._follow_meta_refresh(record, start_page, result, deadline)
+            _settle_start(site, record, start_page, result)
+        if start_page is None:
+            return
+        final_url, domain = site.final_url, site.domain
+        seen = {normalise(requested), normalise(final_url)}
+        budget = self.page_budget - 1
+        link_sources = [start_page]
+        # A check started from a deep page (a product page, the bookmarklet on a checkout) would otherwise
+        # never see the home page, where the navigation to contact and policy pages lives.
+        home = _home_of(final_url)
+        if budget > 0 and normalise(home) not in seen:
+            if progress:
+                progress("reading", home)
+            site.records.append(_unread(home, "home"))
+            home_record, home_page, _ = await self._fetch_page(home, "home", deadline)
+            site.records[-1] = home_record
+            seen.add(normalise(home))
+            budget -= 1
+            if home_page is not None:
+                site.pages.append(home_page)
+                link_sources.append(home_page)
+        plan = choose_pages(link_sources, domain, self.rules.data.crawl.targets, budget, seen)
+        http_probe = None
+        if final_url.lower().startswith("https://"):
+            http_probe = asyncio.ensure_future(
+                self.fetcher.probe_redirect(f"http://{host_of(final_url)}/", timeout=deadline - time.monotonic())
+            )
+        first = len(site.records)
+        site.records.extend(_unread(u, kind) for kind, u in plan)
+        tasks = [asyncio.ensure_future(self._fetch_page(u, kind, deadline)) for kind, u in plan]
+        for kind, u in plan:
+            if progress:
+                progress("reading", u)
+        try:
+            if tasks:
+                await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
             if http_probe is not None:
                 try:
-                    target = await asyncio.wait_for(http_probe, timeout=max(0.5, self.settings.check_timeout - (time.monotonic() - started)))
+                    target = await asyncio.wait_for(http_probe, timeout=max(0.0, deadline - time.monotonic()))
                 except asyncio.TimeoutError:
                     target = None
                 site.http_upgrades_to_https = bool(target and target.lower().startswith("https://")) if target is not None else None
-        if self.settings.confirm_registries and site.pages:
-            if progress:
-                progress("confirming", final_url)
-            await self.enrich(site, started)
-        if progress:
-            progress("scoring", final_url)
-        # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
-        return await run_analysis(self.judge, site, started=started)
+        finally:
+            for i, task in enumerate(tasks):
+                if not task.done():
+                    task.cancel()
+                elif not task.cancelled() and task.exception() is None:
+                    rec, page, _ = task.result()
+                    site.records[first + i] = rec
+                    if page is not None:
+                        site.pages.append(page)
+            if http_probe is not None and not http_probe.done():
+                http_probe.cancel()
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()
 
     async def enrich(self, site: Site, started: float) -> None:
         """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves."""
@@ -193,16 +222,32 @@ class Checker:
             except Exception:  # a look-up must never cost the user the whole report
                 log.exception("look-up for %s failed on %s", check.id, site.final_url)
 
-        remaining = max(1.0, self.settings.check_timeout - (time.monotonic() - started))
+        remaining = max(0.0, self.settings.check_timeout - (time.monotonic() - started))
         tasks = [asyncio.ensure_future(one(c)) for c in checks]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=remaining)
-            for task in pending:
+        try:
+            if tasks:
+                await asyncio.wait(tasks, timeout=remaining)
+        finally:
+            for task in tasks:
                 task.cancel()
 
     def judge(self, site: Site, *, started: float | None = None) -> Report:
         """Run every check on what was read and score it."""
         return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive)
+
+
+def _unread(url: str, kind: str) -> PageRecord:
+    return PageRecord(url=url, kind=kind, error="timeout", error_message="The check ran out of time before this page arrived.")
+
+
+def _settle_start(site: Site, record: PageRecord, page: Page | None, result: FetchResult | None) -> None:
+    site.records[0] = record
+    site.pages[:] = [page] if page is not None else []
+    if result is not None:
+        site.final_url = result.url
+        site.domain = registrable_domain(result.url)
+        site.host = host_of(result.url)
+        site.redirects = list(result.redirects)
 
 
 def _read_page(result: FetchResult, kind: str) -> Page:

@@ -258,6 +258,16 @@ class HostileServer:
         elif path == "/refresh":
             to = query["to"][0]
             writer.write(_response(200, html, f'<html><head><meta http-equiv="refresh" content="0; url={to}"></head></html>'.encode()))
+        elif path in ("/drip-refresh", "/drip-next"):
+            # A whole page at once, then a space every 50 ms for ever: each fetch runs into its deadline.
+            refresh = b'<meta http-equiv="refresh" content="0;url=/drip-next">' if path == "/drip-refresh" else b""
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><title>Drip</title>" + refresh
+                         + b'</head><body><a href="/contact">Contact us</a><a href="/about">About us</a>'
+                         + b'<a href="/faq">FAQ</a><a href="/terms">Terms</a>')
+            for _ in range(2000):
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                writer.write(b" ")
         elif path.startswith("/html/"):
             writer.write(_response(200, html, MALFORMED[path[6:]]))
         elif path.startswith("/charset/"):

@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 from app.netpolicy import FetchError
-from app.pipeline import Checker
+from app.pipeline import CHECK_GRACE, Checker
 from tests.fetch_helpers import FakeResolver, hostile_settings, make_fetcher
 
 PAGE_TIMEOUT = 1.5  # hostile_settings
@@ -203,6 +203,69 @@ def test_dns_that_never_answers_is_bounded(hostile):
         asyncio.run(go())
     assert err.value.code == "dns_error"
     assert time.monotonic() - started < 0.3 + SLACK
+
+
+def test_the_check_deadline_is_a_wall_clock_over_every_page_it_reads(hostile):
+    # A dripping start page that meta-refreshes to another dripping page: each fetch alone would take the whole
+    # page_timeout, and before this bound the check took 5 s of its 2.
+    settings = hostile_settings(hostile, check_timeout=2.0, page_timeout=1.5, read_timeout=5.0)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url("/drip-refresh"))
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    took = time.monotonic() - started
+    assert took < settings.check_timeout + CHECK_GRACE + SLACK, f"the check took {took:.2f} s"
+    start, *others = report.pages
+    assert start.kind == "start" and start.error is None and start.truncated
+    assert others and all(p.error == "timeout" for p in others)
+
+
+def test_a_check_whose_pages_outlast_the_deadline_still_reports_what_was_read(hostile):
+    settings = hostile_settings(hostile, check_timeout=1.0)
+
+    async def go():
+        fetcher = make_fetcher(settings)
+        real_fetch = fetcher.fetch
+
+        async def fetch(url, **kwargs):
+            if url.endswith("/ok"):
+                return await real_fetch(url, **kwargs)
+            await asyncio.sleep(60)  # something that ignores the time it was given
+
+        fetcher.fetch = fetch
+        checker = Checker(settings, fetcher=fetcher)
+        try:
+            return await asyncio.wait_for(checker.check(hostile.url("/ok")), 20)
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    assert time.monotonic() - started < settings.check_timeout + CHECK_GRACE + SLACK
+    assert [(p.kind, p.error) for p in report.pages] == [("start", None), ("home", "timeout")]
+    assert report.findings  # the start page was judged
+
+
+def test_waiting_for_a_free_fetch_slot_counts_against_the_page_deadline(hostile):
+    settings = hostile_settings(hostile, max_concurrent_fetches=1, read_timeout=5.0)
+
+    async def go():
+        fetcher = make_fetcher(settings)
+        try:
+            return await asyncio.gather(*(fetcher.fetch(hostile.url("/never")) for _ in range(2)), return_exceptions=True)
+        finally:
+            await fetcher.aclose()
+
+    started = time.monotonic()
+    outcomes = asyncio.run(go())
+    assert [getattr(o, "code", o) for o in outcomes] == ["timeout", "timeout"]
+    assert time.monotonic() - started < PAGE_TIMEOUT + SLACK
 
 
 def test_concurrency_is_bounded_per_site_and_per_process(hostile):
