@@ -60,10 +60,14 @@ BLOCKED_NETWORKS = tuple(
         "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
         "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
         "::/128", "::1/128", "::ffff:0:0/96", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
-        "2001::/32", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "2002::/16", "fc00::/7", "fe80::/10",
-        "fec0::/10", "ff00::/8",
+        "2001::/32", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "2002::/16", "3fff::/20", "5f00::/16",
+        "::ffff:0:0:0/96", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
     )
 )
+# The only IPv6 space IANA allocates for global unicast. Outside it, an address is reserved, local, multicast or
+# a translation prefix whose meaning depends on the network it is used in, and `ipaddress` calls some of it
+# global (4000::1, e000::1, ::ffff:0:7f00:1), so it is refused whatever the table says.
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
 
 # Instance-metadata endpoints hand out cloud credentials; not even an operator's --resolve may point at them.
 METADATA_ADDRESSES = frozenset(
@@ -102,6 +106,8 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
         found.append(ip.ipv4_mapped)
     if value >> 32 == 0 and value > 1:  # ::a.b.c.d (deprecated IPv4-compatible)
         found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if value >> 32 == 0xFFFF0000:  # ::ffff:0:a.b.c.d (SIIT IPv4-translated, RFC 2765)
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
     if value >> 32 == int(ipaddress.IPv6Address("64:ff9b::")) >> 32:  # NAT64 well-known prefix
         found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
     if ip.sixtofour is not None:  # 2002:aabb:ccdd::/48
@@ -131,6 +137,8 @@ def is_blocked_address(address) -> bool:
         if ip.scope_id:
             return True
         if any(is_blocked_address(v4) for v4 in embedded_ipv4(ip)):
+            return True
+        if ip not in GLOBAL_UNICAST_V6:
             return True
     if any(ip in net for net in BLOCKED_NETWORKS if net.version == ip.version):
         return True

@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from app.fetch import PinningBackend
 from app.netpolicy import (
     BLOCKED_NETWORKS,
+    GLOBAL_UNICAST_V6,
+    METADATA_ADDRESSES,
     FetchError,
     check_url,
     is_blocked_address,
@@ -31,6 +33,9 @@ BLOCKED_V6 = [n for n in BLOCKED_NETWORKS if n.version == 6]
     "255.255.255.255", "::", "::1", "::ffff:10.0.0.1", "::ffff:8.8.8.8", "::8.8.8.8", "64:ff9b::8.8.8.8",
     "64:ff9b:1::1", "100::1", "2001::1", "2001:10::1", "2001:20::1", "2001:db8::1", "2002:0808:0808::1",
     "fc00::1", "fd00:ec2::254", "fe80::1", "fec0::1", "ff02::1", "fe80::1%eth0", "not an address",
+    # outside 2000::/3, which ipaddress calls global
+    "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe", "::ffff:0:808:808", "4000::1", "1::1", "e000::1", "64:ff9b:2::1",
+    "5f00::1", "3fff::1", "3fff:fff:ffff::1",
 ])
 def test_blocked_addresses(address):
     assert is_blocked_address(address)
@@ -133,6 +138,16 @@ def _spellings(ip: ipaddress.IPv4Address, style: int, draw_int) -> str:
         return f"[2002:{value >> 16:x}:{value & 0xFFFF:x}::1]"
     if style == 11:
         return str(ip).translate(_fullwidth)
+    if style == 16:  # IPv4-compatible
+        return f"[::{ip}]"
+    if style == 17:  # SIIT IPv4-translated
+        return f"[::ffff:0:{ip}]"
+    if style == 18:  # Teredo: server, then the client address inverted
+        server = draw_int(0, 2**32 - 1)
+        client = value ^ 0xFFFFFFFF
+        return f"[2001:0:{server >> 16:x}:{server & 0xFFFF:x}:0:{draw_int(0, 0xFFFF):x}:{client >> 16:x}:{client & 0xFFFF:x}]"
+    if style == 19:  # Teredo with the blocked address as its server
+        return f"[2001:0:{value >> 16:x}:{value & 0xFFFF:x}::1]"
     if style == 12:
         return str(ip).replace(".", "。")
     if style == 13:
@@ -157,7 +172,7 @@ def blocked_v6(draw):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ip=blocked_v4(), style=st.integers(0, 15), data=st.data(), port=st.sampled_from(["", ":80", ":443"]))
+@given(ip=blocked_v4(), style=st.integers(0, 19), data=st.data(), port=st.sampled_from(["", ":80", ":443"]))
 def test_every_spelling_of_a_blocked_ipv4_address_is_refused(ip, style, data, port):
     host = _spellings(ip, style, lambda lo, hi: data.draw(st.integers(lo, hi)))
     with pytest.raises(FetchError) as err:
@@ -173,6 +188,29 @@ def test_every_blocked_ipv6_address_is_refused(ip, port):
     assert err.value.code == "blocked_destination"
     with pytest.raises(FetchError):
         check_url(f"http://[{ip.exploded}]{port}/")
+
+
+_WRAPPED_STYLES = [7, 8, 9, 10, 16, 17, 18, 19]
+
+
+@settings(max_examples=200, deadline=None)
+@given(ip=blocked_v4(), style=st.sampled_from(_WRAPPED_STYLES), data=st.data())
+def test_a_blocked_ipv4_address_inside_any_ipv6_form_is_blocked(ip, style, data):
+    wrapped = _spellings(ip, style, lambda lo, hi: data.draw(st.integers(lo, hi))).strip("[]")
+    assert is_blocked_address(wrapped)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ip=st.sampled_from(sorted(a for a in METADATA_ADDRESSES if a.version == 4)), style=st.sampled_from(_WRAPPED_STYLES), data=st.data())
+def test_a_metadata_address_inside_any_ipv6_form_is_still_a_metadata_address(ip, style, data):
+    wrapped = _spellings(ip, style, lambda lo, hi: data.draw(st.integers(lo, hi))).strip("[]")
+    assert is_metadata_address(wrapped)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address).filter(lambda ip: ip not in GLOBAL_UNICAST_V6))
+def test_ipv6_outside_global_unicast_space_is_blocked(ip):
+    assert is_blocked_address(ip)
 
 
 _public_v4 = st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address).filter(lambda ip: not is_blocked_address(ip))
