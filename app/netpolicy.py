@@ -77,9 +77,12 @@ METADATA_ADDRESSES = frozenset(
         "169.254.169.253",  # AWS DNS resolver
         "169.254.170.2",  # AWS ECS task metadata
         "169.254.170.23",  # AWS EKS pod identity
+        "169.254.0.23",  # Tencent Cloud
         "100.100.100.200",  # Alibaba Cloud
         "192.0.0.192",  # Oracle Cloud (legacy)
+        "168.63.129.16",  # Azure WireServer: a public address, answering only from inside Azure
         "fd00:ec2::254",  # AWS IPv6 metadata
+        "fd00:ec2::253",  # AWS DNS resolver (IPv6)
         "fd00:ec2::23",  # AWS EKS pod identity (IPv6)
     )
 )
@@ -132,6 +135,8 @@ def is_blocked_address(address) -> bool:
     try:
         ip = _ip(address)
     except ValueError:
+        return True
+    if ip in METADATA_ADDRESSES:  # not all of them are in private ranges
         return True
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.scope_id:

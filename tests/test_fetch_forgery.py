@@ -14,6 +14,7 @@ import pytest
 from app.netpolicy import FetchError
 from app.settings import ResolveEntry
 from tests.fetch_helpers import FakeResolver, RecordingDialer, hostile_settings, make_fetcher
+from tests.hostile_server import CANARY_ADDRESS
 
 REFUSED = ("blocked_destination", "invalid_url")
 
@@ -155,7 +156,10 @@ def test_allowance_is_exact_port_and_host(hostile, canary):
 def test_metadata_addresses_cannot_be_allowed_even_by_resolve(hostile):
     from app.settings import SettingsError, parse_resolve
 
-    for address in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "[fd00:ec2::254]", "::ffff:169.254.169.254"):
+    for address in (
+        "169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "168.63.129.16", "[fd00:ec2::254]",
+        "::ffff:169.254.169.254", "::ffff:168.63.129.16",
+    ):
         with pytest.raises(SettingsError):
             parse_resolve(f"pharmacy.test:80:{address}")
     with pytest.raises(SettingsError):
@@ -185,10 +189,13 @@ def test_metadata_addresses_cannot_be_allowed_even_by_resolve(hostile):
     ["93.184.216.34", "fe80::1%1"],
     ["93.184.216.34", "169.254.169.254"],
     ["100.64.1.1"],
+    ["168.63.129.16"],
+    ["93.184.216.34", "::ffff:0:7f00:1"],
 ])
 def test_dns_answer_with_any_private_address_is_refused(hostile, canary, answers):
     settings = hostile_settings(hostile, canary)
-    dialer = RecordingDialer(routes={"93.184.216.34": hostile.address})
+    # Were the public-looking Azure WireServer address ever dialled, it would reach the canary, not Azure.
+    dialer = RecordingDialer(routes={"93.184.216.34": hostile.address, "168.63.129.16": CANARY_ADDRESS})
     resolver = FakeResolver({"mixed.test": answers})
 
     async def go():

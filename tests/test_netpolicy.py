@@ -36,6 +36,7 @@ BLOCKED_V6 = [n for n in BLOCKED_NETWORKS if n.version == 6]
     # outside 2000::/3, which ipaddress calls global
     "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe", "::ffff:0:808:808", "4000::1", "1::1", "e000::1", "64:ff9b:2::1",
     "5f00::1", "3fff::1", "3fff:fff:ffff::1",
+    "168.63.129.16", "::ffff:168.63.129.16", "169.254.0.23", "fd00:ec2::253",
 ])
 def test_blocked_addresses(address):
     assert is_blocked_address(address)
@@ -47,8 +48,11 @@ def test_public_addresses_are_allowed(address):
 
 
 def test_metadata_addresses_are_known_in_every_spelling():
-    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "::ffff:169.254.169.254"):
-        assert is_metadata_address(a)
+    for a in (
+        "169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "168.63.129.16", "fd00:ec2::254",
+        "::ffff:169.254.169.254", "::ffff:168.63.129.16", "64:ff9b::168.63.129.16", "::ffff:0:a9fe:a9fe",
+    ):
+        assert is_metadata_address(a) and is_blocked_address(a)
     assert not is_metadata_address("127.0.0.2")
 
 
