@@ -14,6 +14,7 @@ tests/test_page_robustness.py checks it covers every Cc and Cf character of the 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 INVISIBLE_RANGES = (
     (0x0000, 0x0008), (0x000B, 0x000C), (0x000E, 0x001F), (0x007F, 0x009F),  # controls but \t \n \r
@@ -44,3 +45,10 @@ INVISIBLE = re.compile(
 
 def strip_invisible(text: str) -> str:
     return INVISIBLE.sub("", text)
+
+
+def encode_invisible(url: str) -> str:
+    """`url` with its invisible characters percent-encoded (as UTF-8): a URL keeps pointing where it pointed, and
+    no reader of a report, terminal or log sees its text reordered. RFC 3987 forbids bidi controls in IRIs."""
+    return INVISIBLE.sub(lambda m: quote(m.group(), safe=""), url)
+

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urljoin
 
 import idna
 
+from .invisible import encode_invisible
 from .settings import ResolveEntry
 
 MAX_URL_LENGTH = 2048
@@ -161,7 +162,8 @@ _FORBIDDEN_CHARS = re.compile(
     "[\u0000-\u0020\u007f-\u00a0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffb]"
 )
 # Anywhere in a URL: controls and whitespace. Bidi and zero-width marks are refused in the host (above) but may
-# appear in a path or query, where they change nothing about where the request goes.
+# appear in a path or query, where they change nothing about where the request goes; the canonical URL carries
+# them percent-encoded.
 _URL_FORBIDDEN_CHARS = re.compile("[\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u205f\u3000]")
 
 
@@ -312,7 +314,7 @@ def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ..
         pinned = pinned_address(host, port, resolve)
         if pinned is None or is_metadata_address(address):
             raise blocked()
-    tail = tail.split("#", 1)[0].replace("\\", "%5C")
+    tail = encode_invisible(tail.split("#", 1)[0].replace("\\", "%5C"))
     if not tail.startswith("/"):
         tail = "/" + tail
     url_host = f"[{host}]" if isinstance(address, ipaddress.IPv6Address) else host

@@ -15,6 +15,7 @@ from checks.base import Outcome
 from .crawl import choose_pages, normalise
 from .domains import host_of, registrable_domain
 from .fetch import Fetcher, FetchResult
+from .invisible import encode_invisible
 from .known_sites import load_known_sites
 from .netpolicy import FetchError, validate_url
 from .page import Page, parse_page, run_analysis
@@ -66,7 +67,8 @@ class Checker:
     async def _fetch_page(
         self, url: str, kind: str, deadline: float | None = None
     ) -> tuple[PageRecord, Page | None, FetchResult | None]:
-        record = PageRecord(url=url, kind=kind)
+        # Links and meta-refresh targets come from the site; the report shows them as the request was made.
+        record = PageRecord(url=encode_invisible(url), kind=kind)
         try:
             result = await self.fetcher.fetch(url, timeout=None if deadline is None else deadline - time.monotonic())
         except FetchError as exc:

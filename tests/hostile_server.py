@@ -268,6 +268,9 @@ class HostileServer:
                 await writer.drain()
                 await asyncio.sleep(0.05)
                 writer.write(b" ")
+        elif path == "/bidi-links":
+            body = '<html><body><a href="/contact?\u202eevil">Contact us</a><a href="/faq\u2066">FAQ</a></body></html>'
+            writer.write(_response(200, html, body.encode()))
         elif path.startswith("/html/"):
             writer.write(_response(200, html, MALFORMED[path[6:]]))
         elif path.startswith("/charset/"):

@@ -183,6 +183,30 @@ def test_malformed_pages_give_a_report_within_the_check_deadline(hostile, kind):
         assert forbidden not in text
 
 
+@pytest.mark.parametrize("path", [
+    "/redirect?code=302&to=/ok%3F%E2%80%AEevil",  # a Location carrying U+202E
+    "/bidi-links",  # links carrying U+202E and U+2066
+])
+def test_bidi_controls_from_a_site_reach_no_url_in_the_report(hostile, path):
+    from app.render import render_text
+
+    settings = hostile_settings(hostile, max_pages=3)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url(path))
+        finally:
+            await checker.aclose()
+
+    report = asyncio.run(go())
+    urls = [report.final_url, *report.redirects, *(p.url for p in report.pages), *(p.final_url for p in report.pages)]
+    assert len(report.pages) > 1 or report.redirects
+    for text in (" ".join(urls), render_text(report), report.model_dump_json()):
+        assert "\u202e" not in text and "\u2066" not in text
+    assert any("%E2%80%AE" in u for u in urls)
+
+
 def test_the_process_keeps_serving_after_every_hostile_server(hostile):
     result, code, _ = fetch(hostile_settings(hostile), hostile.url("/ok"))
     assert code is None and "Corner Pharmacy" in result.text

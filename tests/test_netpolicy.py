@@ -101,6 +101,8 @@ def test_url_tricks(url, code):
     ("http://[2606:4700:0::1111]/", "http://[2606:4700::1111]/"),
     ("http://example.com/a\\b", "http://example.com/a%5Cb"),
     ("http://exa_mple.com/", "http://exa_mple.com/"),
+    ("http://example.com/a\u202eb?q=\u200b&r=\u00e9", "http://example.com/a%E2%80%AEb?q=%E2%80%8B&r=\u00e9"),
+    ("http://example.com/\U000e0041\u2066x", "http://example.com/%F3%A0%81%81%E2%81%A6x"),
 ])
 def test_canonical_form_is_what_gets_requested(url, canonical):
     assert check_url(url).url == canonical
