@@ -114,9 +114,11 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
             answers = await asyncio.wait_for(self._resolver.resolve(name), timeout=self._settings.dns_timeout)
         except asyncio.TimeoutError:
             raise FetchError("dns_error", f"Resolving {name} took too long.") from None
-        answers = list(answers)[:MAX_ANSWERS]
+        answers = list(answers)
         if not answers:
             raise FetchError("dns_error", f"The name {name} has no addresses.")
+        if len(answers) > MAX_ANSWERS:
+            raise FetchError("dns_error", f"The name {name} has more addresses than pharmacheck checks.")
         # One private answer is enough to refuse: a name that points inside is never contacted at all.
         if any(is_blocked_address(a) for a in answers):
             raise blocked()

@@ -20,7 +20,9 @@ from app.netpolicy import (
     is_metadata_address,
     parse_ipv4_number_forms,
 )
+from app.net.resolver import MAX_ANSWERS
 from app.settings import Settings
+from tests.fetch_helpers import FakeResolver
 
 BLOCKED_V4 = [n for n in BLOCKED_NETWORKS if n.version == 4]
 BLOCKED_V6 = [n for n in BLOCKED_NETWORKS if n.version == 6]
@@ -231,11 +233,16 @@ def test_spellings_of_a_public_address_reach_that_address(ip, style, data):
 
 
 @settings(max_examples=100, deadline=None)
-@given(ip=st.one_of(blocked_v4(), blocked_v6()), public=_public_v4, position=st.integers(0, 15))
-def test_a_resolver_answer_with_any_blocked_address_is_refused_before_connecting(ip, public, position):
+@given(
+    ip=st.one_of(blocked_v4(), blocked_v6()), public=_public_v4, count=st.integers(0, 200), data=st.data(),
+)
+def test_a_resolver_answer_with_any_blocked_address_is_refused_before_connecting(ip, public, count, data):
+    # However many answers there are, and wherever the blocked one is (16 used to be the last one checked).
+    position = data.draw(st.integers(0, count))
+
     class Resolver:
         async def resolve(self, host):
-            answers = [str(public)] * 15
+            answers = [str(public)] * count
             answers.insert(position, str(ip))
             return answers
 
@@ -247,6 +254,32 @@ def test_a_resolver_answer_with_any_blocked_address_is_refused_before_connecting
     with pytest.raises(FetchError) as err:
         asyncio.run(backend.addresses_for("shop.example", 443))
     assert err.value.code == "blocked_destination"
+
+
+@pytest.mark.parametrize("answers", [
+    ["93.184.216.34"] * 16 + ["127.0.0.1"],
+    ["93.184.216.34"] * 900 + ["::ffff:0:7f00:1"],
+    ["93.184.216.34"] * (MAX_ANSWERS + 1),  # too many to vouch for: refused without a connection
+])
+def test_every_dns_answer_is_checked(answers):
+    class NoDialer:
+        async def connect_tcp(self, *args, **kwargs):  # pragma: no cover - reaching it is the failure
+            raise AssertionError("connected")
+
+    backend = PinningBackend(Settings(), FakeResolver({"shop.example": answers}), NoDialer())
+    with pytest.raises(FetchError) as err:
+        asyncio.run(backend.addresses_for("shop.example", 443))
+    assert err.value.code == ("dns_error" if len(answers) > MAX_ANSWERS else "blocked_destination")
+
+
+def test_the_system_resolver_returns_every_answer(monkeypatch):
+    import socket
+
+    from app.net.resolver import SystemResolver
+
+    infos = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (f"93.184.216.{i}", 0)) for i in range(40)]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: infos)
+    assert len(asyncio.run(SystemResolver(1.0).resolve("shop.example"))) == 40
 
 
 @given(st.text(alphabet="0123456789xXabcdef.", min_size=1, max_size=30))
