@@ -118,7 +118,7 @@ class Checker:
         started = time.monotonic()
         deadline = started + self.settings.check_timeout
         requested = normalise_input_url(url)
-        validate_url(requested, self.settings.allowed_ports)
+        validate_url(requested, self.settings.allowed_ports, self.settings.resolve)
         if progress:
             progress("fetching", requested)
         site = Site(
