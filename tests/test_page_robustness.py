@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -108,13 +109,30 @@ _TOKENS = st.sampled_from([
 ])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# The fuzz run is bounded by time as well as by examples, so it costs the same on a fast and a slow machine:
+# a few seconds locally, about 20 in CI (CI=true), or PHARMACHECK_FUZZ_SECONDS.
+FUZZ_SECONDS = float(os.environ.get("PHARMACHECK_FUZZ_SECONDS") or (20 if os.environ.get("CI", "").lower() == "true" else 3))
+FUZZ_ROUND_EXAMPLES = 100
+FUZZ_MAX_EXAMPLES = 20_000
+
+
+@settings(max_examples=FUZZ_ROUND_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.one_of(st.binary(max_size=4096), st.lists(st.one_of(_TOKENS, st.text(max_size=20)), max_size=300).map("".join).map(lambda s: s.encode("utf-8", "surrogatepass"))))
-def test_fuzz_page_analysis_on_random_bytes(body):
+def _fuzz_round(body):
     # Any byte string a server sends must yield a page model, never an exception.
-    for ctype in ("text/html", "text/html; charset=shift_jis"):
+    for ctype in ("text/html", "text/html; charset=shift_jis", "text/html; charset=punycode", "text/html; charset=iso-2022-jp"):
         page = parse_page(decode_html(body, ctype), URL)
         assert len(page.title) <= MAX_TITLE
+
+
+def test_fuzz_page_analysis_on_random_bytes():
+    # Whole hypothesis runs, one after another, until the time box is used: a failure still shrinks and
+    # reports normally, because no run is cut off half way.
+    stop = time.monotonic() + FUZZ_SECONDS
+    rounds = 0
+    while rounds * FUZZ_ROUND_EXAMPLES < FUZZ_MAX_EXAMPLES and (rounds == 0 or time.monotonic() < stop):
+        _fuzz_round()
+        rounds += 1
 
 
 def test_evidence_quoted_from_pages_is_cleaned_and_capped_before_any_report(rules):
