@@ -37,14 +37,14 @@ class CheckerBusy(Exception):
     retry_after = 5
 
 
-def canonical_url(url: str, allowed_ports: tuple[int, ...] = (80, 443)) -> str:
+def canonical_url(url: str, allowed_ports: tuple[int, ...] = (80, 443), resolve: tuple = ()) -> str:
     """The one spelling of an address that reports are kept under.
 
     Accepts what people paste (a bare domain, surrounding spaces) and refuses what cannot be checked, with the
     same FetchError the pipeline raises. Lower-cases scheme and host, drops a default port and the fragment
     (the site never sees it), and gives an empty path as "/". Applying it twice changes nothing.
     """
-    url = validate_url(normalise_input_url(url), allowed_ports)
+    url = validate_url(normalise_input_url(url), allowed_ports, resolve)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".").lower()
@@ -111,7 +111,7 @@ class ReportCache:
         self._jobs: dict[str, CheckJob] = {}
 
     def canonical(self, url: str) -> str:
-        return canonical_url(url, self.checker.settings.allowed_ports)
+        return canonical_url(url, self.checker.settings.allowed_ports, self.checker.settings.resolve)
 
     # Finished reports
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import ipaddress
-import re
 import ssl
 import time
 from contextlib import asynccontextmanager
@@ -28,6 +28,7 @@ import httpcore
 import httpx
 
 from .domains import registrable_domain
+from .net.charset import Decoded, decode_document
 from .net.decoding import BoundedDecoder, parse_content_encoding
 from .net.resolver import MAX_ANSWERS, Resolver, SystemResolver
 from .netpolicy import (
@@ -58,7 +59,6 @@ class FetchResult:
     status: int
     content_type: str
     body: bytes
-    text: str
     elapsed_ms: int
     redirects: list[str] = field(default_factory=list)
     truncated: bool = False
@@ -68,6 +68,16 @@ class FetchResult:
     @property
     def https(self) -> bool:
         return self.url.lower().startswith("https://")
+
+    @functools.cached_property
+    def decoded(self) -> Decoded:
+        # Decoding is CPU work that grows with the body, so it happens on first use, which the pipeline makes
+        # in the analysis thread together with parsing, not on the event loop where the bytes arrived.
+        return decode_document(self.body, self.content_type)
+
+    @property
+    def text(self) -> str:
+        return self.decoded.text
 
 
 # --- the live transport ------------------------------------------------------------------------------------
@@ -108,9 +118,11 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
             answers = await asyncio.wait_for(self._resolver.resolve(name), timeout=self._settings.dns_timeout)
         except asyncio.TimeoutError:
             raise FetchError("dns_error", f"Resolving {name} took too long.") from None
-        answers = list(answers)[:MAX_ANSWERS]
+        answers = list(answers)
         if not answers:
             raise FetchError("dns_error", f"The name {name} has no addresses.")
+        if len(answers) > MAX_ANSWERS:
+            raise FetchError("dns_error", f"The name {name} has more addresses than pharmacheck checks.")
         # One private answer is enough to refuse: a name that points inside is never contacted at all.
         if any(is_blocked_address(a) for a in answers):
             raise blocked()
@@ -183,39 +195,10 @@ def make_ssl_context(settings: Settings) -> ssl.SSLContext:
 
 # --- decoding ------------------------------------------------------------------------------------------------
 
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,512}?charset\s*=\s*["']?([A-Za-z0-9_\-:.]{1,40})""", re.I)
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*['\"]?([A-Za-z0-9_\-:.]{1,40})", re.I)
-# Codecs that are not text encodings (base64, zlib, rot13...) or that let bytes smuggle markup (UTF-7).
-_REFUSED_CHARSETS = {"utf_7", "utf7"}
-
-
-def _usable_charset(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        info = codecs.lookup(name)
-    except (LookupError, ValueError):
-        return None
-    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _REFUSED_CHARSETS:
-        return None
-    return info.name
-
 
 def decode_html(body: bytes, content_type: str) -> str:
-    """Text of a page: BOM first, then the HTTP charset, then a <meta> charset, then UTF-8; never raises."""
-    if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return body.decode("utf-16", errors="replace")
-    m = _HEADER_CHARSET.search(content_type or "")
-    charset = _usable_charset(m.group(1)) if m else None
-    if charset is None:
-        m2 = _META_CHARSET.search(body[:4096])
-        charset = _usable_charset(m2.group(1).decode("ascii", "ignore")) if m2 else None
-    try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except Exception:  # a codec that lies about being a text encoding
-        return body.decode("utf-8", errors="replace")
+    """Text of a page, decoded as a browser would (see app/net/charset.py); never raises."""
+    return decode_document(body, content_type).text
 
 
 _BINARY_MAGIC = (
@@ -342,23 +325,36 @@ class Fetcher:
         return check_url(url, self.settings.allowed_ports, self.settings.resolve)
 
     @asynccontextmanager
-    async def _global_slot(self):
+    async def _global_slot(self, deadline: float):
+        # Waiting for a free slot is part of the page's time: a busy process must not stretch a check's deadline.
         try:
-            await asyncio.wait_for(self._global.acquire(), timeout=self.settings.check_timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout_at(deadline):
+                await self._global.acquire()
+        except TimeoutError:
             raise FetchError("timeout", "pharmacheck is too busy to fetch this page now; try again shortly.") from None
         try:
             yield
         finally:
             self._global.release()
 
-    async def fetch(self, url: str, *, require_html: bool = True) -> FetchResult:
-        """Fetch one page, following redirects by hand; raises FetchError with a stable code."""
+    def _deadline(self, timeout: float | None) -> tuple[float, float]:
+        """(seconds this page may take, loop time when they are up): page_timeout, or less if the caller has less."""
+        budget = self.settings.page_timeout if timeout is None else max(0.0, min(self.settings.page_timeout, timeout))
+        return budget, asyncio.get_running_loop().time() + budget
+
+    async def fetch(self, url: str, *, require_html: bool = True, timeout: float | None = None) -> FetchResult:
+        """Fetch one page, following redirects by hand, within `timeout` seconds when given (never more than
+        page_timeout); raises FetchError with a stable code."""
         destination = self.check(url)
-        async with self._global_slot():
-            started = time.monotonic()
-            deadline = asyncio.get_running_loop().time() + self.settings.page_timeout
-            return await self._fetch_following(url, destination, started, deadline, require_html)
+        budget, deadline = self._deadline(timeout)
+        try:
+            async with self._global_slot(deadline):
+                started = time.monotonic()
+                return await self._fetch_following(url, destination, started, deadline, require_html)
+        except FetchError as exc:
+            if exc.code == "timeout" and budget < self.settings.page_timeout and exc.message == self._timeout_error().message:
+                raise FetchError("timeout", "The check ran out of time before this page arrived.") from None
+            raise
 
     @asynccontextmanager
     async def _host_slot(self, host: str, deadline: float):
@@ -414,7 +410,6 @@ class Fetcher:
                 status=response.status_code,
                 content_type=content_type[:200],
                 body=body,
-                text=decode_html(body, content_type),
                 elapsed_ms=int((time.monotonic() - started) * 1000),
                 redirects=redirects,
                 truncated=truncated,
@@ -475,12 +470,12 @@ class Fetcher:
             truncated = True
         return decoder.result(), truncated or decoder.full or decoder.corrupt
 
-    async def probe_redirect(self, url: str) -> str | None:
+    async def probe_redirect(self, url: str, *, timeout: float | None = None) -> str | None:
         """Where one request to `url` redirects to (None when it does not redirect or cannot be reached)."""
         try:
             destination = self.check(url)
-            async with self._global_slot():
-                deadline = asyncio.get_running_loop().time() + self.settings.page_timeout
+            _, deadline = self._deadline(timeout)
+            async with self._global_slot(deadline):
                 async with self._host_slot(destination.host, deadline):
                     response = await self._send(destination, deadline)
                     await response.aclose()

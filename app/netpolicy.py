@@ -22,6 +22,7 @@ from urllib.parse import unquote, urljoin
 
 import idna
 
+from .invisible import encode_invisible
 from .settings import ResolveEntry
 
 MAX_URL_LENGTH = 2048
@@ -64,10 +65,14 @@ BLOCKED_NETWORKS = tuple(
         "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
         "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
         "::/128", "::1/128", "::ffff:0:0/96", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
-        "2001::/32", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "2002::/16", "fc00::/7", "fe80::/10",
-        "fec0::/10", "ff00::/8",
+        "2001::/32", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "2002::/16", "3fff::/20", "5f00::/16",
+        "::ffff:0:0:0/96", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
     )
 )
+# The only IPv6 space IANA allocates for global unicast. Outside it, an address is reserved, local, multicast or
+# a translation prefix whose meaning depends on the network it is used in, and `ipaddress` calls some of it
+# global (4000::1, e000::1, ::ffff:0:7f00:1), so it is refused whatever the table says.
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
 
 # Instance-metadata endpoints hand out cloud credentials; not even an operator's --resolve may point at them.
 METADATA_ADDRESSES = frozenset(
@@ -77,9 +82,12 @@ METADATA_ADDRESSES = frozenset(
         "169.254.169.253",  # AWS DNS resolver
         "169.254.170.2",  # AWS ECS task metadata
         "169.254.170.23",  # AWS EKS pod identity
+        "169.254.0.23",  # Tencent Cloud
         "100.100.100.200",  # Alibaba Cloud
         "192.0.0.192",  # Oracle Cloud (legacy)
+        "168.63.129.16",  # Azure WireServer: a public address, answering only from inside Azure
         "fd00:ec2::254",  # AWS IPv6 metadata
+        "fd00:ec2::253",  # AWS DNS resolver (IPv6)
         "fd00:ec2::23",  # AWS EKS pod identity (IPv6)
     )
 )
@@ -106,6 +114,8 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
         found.append(ip.ipv4_mapped)
     if value >> 32 == 0 and value > 1:  # ::a.b.c.d (deprecated IPv4-compatible)
         found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if value >> 32 == 0xFFFF0000:  # ::ffff:0:a.b.c.d (SIIT IPv4-translated, RFC 2765)
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
     if value >> 32 == int(ipaddress.IPv6Address("64:ff9b::")) >> 32:  # NAT64 well-known prefix
         found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
     if ip.sixtofour is not None:  # 2002:aabb:ccdd::/48
@@ -131,10 +141,14 @@ def is_blocked_address(address) -> bool:
         ip = _ip(address)
     except ValueError:
         return True
+    if ip in METADATA_ADDRESSES:  # not all of them are in private ranges
+        return True
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.scope_id:
             return True
         if any(is_blocked_address(v4) for v4 in embedded_ipv4(ip)):
+            return True
+        if ip not in GLOBAL_UNICAST_V6:
             return True
     if any(ip in net for net in BLOCKED_NETWORKS if net.version == ip.version):
         return True
@@ -152,7 +166,8 @@ _FORBIDDEN_CHARS = re.compile(
     "[\u0000-\u0020\u007f-\u00a0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffb]"
 )
 # Anywhere in a URL: controls and whitespace. Bidi and zero-width marks are refused in the host (above) but may
-# appear in a path or query, where they change nothing about where the request goes.
+# appear in a path or query, where they change nothing about where the request goes; the canonical URL carries
+# them percent-encoded.
 _URL_FORBIDDEN_CHARS = re.compile("[\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u205f\u3000]")
 
 
@@ -303,7 +318,7 @@ def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ..
         pinned = pinned_address(host, port, resolve)
         if pinned is None or is_metadata_address(address):
             raise blocked()
-    tail = tail.split("#", 1)[0].replace("\\", "%5C")
+    tail = encode_invisible(tail.split("#", 1)[0].replace("\\", "%5C"))
     if not tail.startswith("/"):
         tail = "/" + tail
     url_host = f"[{host}]" if isinstance(address, ipaddress.IPv6Address) else host

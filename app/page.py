@@ -18,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, ProcessingInstruction, Tag
 from bs4.element import Script, Stylesheet, TemplateString
 
+from .invisible import INVISIBLE as _INVISIBLE  # controls, format characters and other invisible code points
+
 _NOT_TEXT = (Comment, Doctype, ProcessingInstruction, Script, Stylesheet, TemplateString)
 
 # Page-derived strings end up in reports read by people and programs; these caps keep one hostile page from
@@ -58,14 +60,10 @@ ORGANIZATION_TYPES = {
     "healthcarebusiness", "website",
 }
 
-# Characters that can disguise text: controls, bidi overrides/isolates and zero-width marks.
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]"
-)
 
 
 def clean_text(value: str | None, limit: int) -> str:
-    """Strip control, bidi-override and zero-width characters, collapse whitespace, cap the length."""
+    """Strip invisible characters (app/invisible.py), collapse whitespace, cap the length."""
     if not value:
         return ""
     value = _INVISIBLE.sub("", value)

@@ -16,6 +16,7 @@ from checks.base import Outcome
 from .crawl import choose_pages, normalise
 from .domains import host_of, registrable_domain
 from .fetch import Fetcher, FetchResult
+from .invisible import encode_invisible
 from .known_sites import load_known_sites
 from .netpolicy import FetchError, validate_url
 from .page import Page, parse_page, run_analysis
@@ -28,6 +29,10 @@ from .site import PageRecord, Site
 log = logging.getLogger("pharmacheck")
 
 ProgressCallback = Callable[[str, str], None]  # (stage, url)
+
+# How long past check_timeout the check may run to finish with what arrived by then (a page read at the
+# deadline still needs parsing); judging the site comes after and is bounded by the caps on what it reads.
+CHECK_GRACE = 0.25
 
 
 # "javascript:alert(1)" or "mailto:x@y" name a scheme; "pharmacy.example:8443/" is a host and a port.
@@ -68,14 +73,15 @@ class Checker:
     async def _fetch_page(
         self, url: str, kind: str, deadline: float | None = None
     ) -> tuple[PageRecord, Page | None, FetchResult | None]:
-        record = PageRecord(url=url, kind=kind)
+        # Links and meta-refresh targets come from the site; the report shows them as the request was made.
+        record = PageRecord(url=encode_invisible(url), kind=kind)
         try:
-            result = await self.fetcher.fetch(url)
+            result = await self.fetcher.fetch(url, timeout=None if deadline is None else deadline - time.monotonic())
         except FetchError as exc:
             record.error, record.error_message = exc.code, exc.message
             # What the failed attempt did learn stays in the report: a 404 has a status, a refused certificate
             # came over HTTPS. A TLS failure means the certificate was not valid; an HTTP answer over HTTPS means it was.
-            record.final_url = exc.url or ""
+            record.final_url = encode_invisible(exc.url) if exc.url else ""
             record.status = exc.status
             failed_at = exc.url or url
             record.https = exc.https if exc.https is not None else failed_at.lower().startswith("https://")
@@ -94,10 +100,9 @@ class Checker:
         record.content_type = result.content_type
         record.truncated = result.truncated
         record.from_archive = result.from_archive
-        # Parsing is CPU-bound; running it off the event loop keeps one large page from stalling the service.
-        parsing = run_analysis(
-            parse_page, result.text, result.url, status=result.status, truncated=result.truncated, kind=kind
-        )
+        # Decoding and parsing are CPU-bound; running them off the event loop keeps one large page from stalling
+        # the service.
+        parsing = run_analysis(_read_page, result, kind)
         try:
             # The check's deadline covers waiting for a parsing thread too, not only the network.
             remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
@@ -109,112 +114,134 @@ class Checker:
             log.warning("could not parse %s: %s", result.url, type(exc).__name__)
             record.error, record.error_message = "parse_error", "The page could not be read as HTML."
             return record, None, result
+        record.encoding_note = result.decoded.note
         # Markup cut at the tag cap is as truncated as a body cut at the byte cap.
         record.truncated = page.truncated
         return record, page, result
 
-    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult):
+    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult, deadline: float):
         """A start page that only forwards the visitor (meta refresh) is replaced by the page it forwards to."""
         target = page.meta_refresh
         if not target or len(page.text) > 500 or normalise(target) == normalise(result.url):
             return record, page, result
-        new_record, new_page, new_result = await self._fetch_page(target, "start")
+        new_record, new_page, new_result = await self._fetch_page(target, "start", deadline)
         if new_page is None or new_result is None:
             return record, page, result
         new_result.redirects = [*result.redirects, result.url, *new_result.redirects]
         return new_record, new_page, new_result
 
     async def check(self, url: str, progress: ProgressCallback | None = None) -> Report:
-        """Fetch and judge one site. Raises FetchError only for input that is invalid or refused."""
+        """Fetch and judge one site within check_timeout. Raises FetchError only for input that is invalid or
+        refused; running out of time gives a report of what was read."""
         started = time.monotonic()
+        deadline = started + self.settings.check_timeout
         requested = normalise_input_url(url)
-        validate_url(requested, self.settings.allowed_ports)
+        validate_url(requested, self.settings.allowed_ports, self.settings.resolve)
         if progress:
             progress("fetching", requested)
+        site = Site(
+            requested_url=requested,
+            final_url=requested,
+            domain=registrable_domain(requested),
+            host=host_of(requested),
+            known_sites=self.known_sites,
+        )
+        # Every fetch and wait below already ends by the deadline; this one catches whatever might not (a
+        # parsing thread finishing late, a registry look-up), so that the check ends on time with a report.
+        wall = asyncio.timeout(deadline + CHECK_GRACE - time.monotonic())
+        try:
+            async with wall:
+                await self._read_site(site, deadline, progress)
+                if self.settings.confirm_registries and site.pages:
+                    if progress:
+                        progress("confirming", site.final_url)
+                    await self.enrich(site, started)
+        except TimeoutError:
+            if not wall.expired():
+                raise
+        if progress:
+            progress("scoring", site.final_url)
+        # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
+        return await run_analysis(self.judge, site, started=started)
 
-        record, start_page, result = await self._fetch_page(requested, "start", started + self.settings.check_timeout)
+    async def _read_site(self, site: Site, deadline: float, progress: ProgressCallback | None) -> None:
+        """Read the start page, the home page and the crawl plan into `site`. A page is listed as `timeout` until
+        it has been read, so whatever the check's deadline interrupts is reported as not read in time."""
+        requested = site.requested_url
+        site.records.append(_unread(requested, "start"))
+        record, start_page, result = await self._fetch_page(requested, "start", deadline)
         if record.error in ("invalid_url", "blocked_destination"):
             raise FetchError(record.error, record.error_message)
-        fallback: PageRecord | None = None
+        _settle_start(site, 0, record, start_page, result)
+        slot = 0
         if start_page is None and record.error == "http_error" and self.page_budget > 1:
             # A dead deep link (a product that is gone) says nothing about the pharmacy; its home page does.
             home = _home_of(record.final_url or requested)
             if normalise(home) != normalise(record.final_url or requested):
                 if progress:
                     progress("reading", home)
-                fallback, home_page, home_result = await self._fetch_page(home, "home", started + self.settings.check_timeout)
-                if home_page is not None:
-                    start_page, result = home_page, home_result
+                site.records.append(_unread(home, "home"))
+                slot = len(site.records) - 1
+                record, start_page, result = await self._fetch_page(home, "home", deadline)
+                _settle_start(site, slot, record, start_page, result)
         if start_page is not None and result is not None and start_page.meta_refresh:
-            if fallback is not None:
-                fallback, start_page, result = await self._follow_meta_refresh(fallback, start_page, result)
-            else:
-                record, start_page, result = await self._follow_meta_refresh(record, start_page, result)
-        final_url = result.url if result else requested
-        domain = registrable_domain(final_url)
-        site = Site(
-            requested_url=requested,
-            final_url=final_url,
-            domain=domain,
-            host=host_of(final_url),
-            redirects=list(result.redirects) if result else [],
-            known_sites=self.known_sites,
-        )
-        site.records.append(record)
-        if fallback is not None:
-            site.records.append(fallback)
-
-        if start_page is not None:
-            site.pages.append(start_page)
-            seen = {normalise(requested), normalise(final_url)}
-            budget = self.page_budget - (2 if fallback is not None else 1)
-            link_sources = [start_page]
-            # A check started from a deep page (a product page, the bookmarklet on a checkout) would otherwise
-            # never see the home page, where the navigation to contact and policy pages lives.
-            home = _home_of(final_url)
-            if budget > 0 and normalise(home) not in seen:
-                if progress:
-                    progress("reading", home)
-                home_record, home_page, _ = await self._fetch_page(home, "home", started + self.settings.check_timeout)
-                site.records.append(home_record)
-                seen.add(normalise(home))
-                budget -= 1
-                if home_page is not None:
-                    site.pages.append(home_page)
-                    link_sources.append(home_page)
-            plan = choose_pages(link_sources, domain, self.rules.data.crawl.targets, budget, seen)
-            http_probe = None
-            if final_url.lower().startswith("https://"):
-                http_probe = asyncio.ensure_future(self.fetcher.probe_redirect(f"http://{host_of(final_url)}/"))
-            remaining = max(0.5, self.settings.check_timeout - (time.monotonic() - started))
-            tasks = [asyncio.ensure_future(self._fetch_page(u, kind)) for kind, u in plan]
-            for kind, u in plan:
-                if progress:
-                    progress("reading", u)
-            done, pending = await asyncio.wait(tasks, timeout=remaining) if tasks else (set(), set())
-            for task, (kind, u) in zip(tasks, plan):
-                if task in pending:
-                    task.cancel()
-                    site.records.append(PageRecord(url=u, kind=kind, error="timeout", error_message="The check ran out of time before this page arrived."))
-                    continue
-                rec, page, _ = task.result()
-                site.records.append(rec)
-                if page is not None:
-                    site.pages.append(page)
+            record, start_page, result = await self._follow_meta_refresh(record, start_page, result, deadline)
+            _settle_start(site, slot, record, start_page, result)
+        if start_page is None:
+            return
+        final_url, domain = site.final_url, site.domain
+        seen = {normalise(requested), normalise(final_url)}
+        budget = self.page_budget - len(site.records)
+        link_sources = [start_page]
+        # A check started from a deep page (a product page, the bookmarklet on a checkout) would otherwise
+        # never see the home page, where the navigation to contact and policy pages lives.
+        home = _home_of(final_url)
+        if budget > 0 and normalise(home) not in seen:
+            if progress:
+                progress("reading", home)
+            site.records.append(_unread(home, "home"))
+            home_record, home_page, _ = await self._fetch_page(home, "home", deadline)
+            site.records[-1] = home_record
+            seen.add(normalise(home))
+            budget -= 1
+            if home_page is not None:
+                site.pages.append(home_page)
+                link_sources.append(home_page)
+        plan = choose_pages(link_sources, domain, self.rules.data.crawl.targets, budget, seen)
+        http_probe = None
+        if final_url.lower().startswith("https://"):
+            http_probe = asyncio.ensure_future(
+                self.fetcher.probe_redirect(f"http://{host_of(final_url)}/", timeout=deadline - time.monotonic())
+            )
+        first = len(site.records)
+        site.records.extend(_unread(u, kind) for kind, u in plan)
+        tasks = [asyncio.ensure_future(self._fetch_page(u, kind, deadline)) for kind, u in plan]
+        for kind, u in plan:
+            if progress:
+                progress("reading", u)
+        try:
+            if tasks:
+                await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
             if http_probe is not None:
                 try:
-                    target = await asyncio.wait_for(http_probe, timeout=max(0.5, self.settings.check_timeout - (time.monotonic() - started)))
+                    target = await asyncio.wait_for(http_probe, timeout=max(0.0, deadline - time.monotonic()))
                 except asyncio.TimeoutError:
                     target = None
                 site.http_upgrades_to_https = bool(target and target.lower().startswith("https://")) if target is not None else None
-        if self.settings.confirm_registries and site.pages:
-            if progress:
-                progress("confirming", final_url)
-            await self.enrich(site, started)
-        if progress:
-            progress("scoring", final_url)
-        # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
-        return await run_analysis(self.judge, site, started=started)
+        finally:
+            for i, task in enumerate(tasks):
+                if not task.done():
+                    task.cancel()
+                elif not task.cancelled() and task.exception() is None:
+                    rec, page, _ = task.result()
+                    site.records[first + i] = rec
+                    if page is not None:
+                        site.pages.append(page)
+            if http_probe is not None and not http_probe.done():
+                http_probe.cancel()
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()
 
     async def enrich(self, site: Site, started: float) -> None:
         """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves."""
@@ -226,16 +253,37 @@ class Checker:
             except Exception:  # a look-up must never cost the user the whole report
                 log.exception("look-up for %s failed on %s", check.id, site.final_url)
 
-        remaining = max(1.0, self.settings.check_timeout - (time.monotonic() - started))
+        remaining = max(0.0, self.settings.check_timeout - (time.monotonic() - started))
         tasks = [asyncio.ensure_future(one(c)) for c in checks]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=remaining)
-            for task in pending:
+        try:
+            if tasks:
+                await asyncio.wait(tasks, timeout=remaining)
+        finally:
+            for task in tasks:
                 task.cancel()
 
     def judge(self, site: Site, *, started: float | None = None) -> Report:
         """Run every check on what was read and score it."""
         return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive)
+
+
+def _unread(url: str, kind: str) -> PageRecord:
+    return PageRecord(url=url, kind=kind, error="timeout", error_message="The check ran out of time before this page arrived.")
+
+
+def _settle_start(site: Site, slot: int, record: PageRecord, page: Page | None, result: FetchResult | None) -> None:
+    """The page the site is judged from: the start page, or the home page standing in for a dead start address."""
+    site.records[slot] = record
+    site.pages[:] = [page] if page is not None else []
+    if result is not None:
+        site.final_url = result.url
+        site.domain = registrable_domain(result.url)
+        site.host = host_of(result.url)
+        site.redirects = list(result.redirects)
+
+
+def _read_page(result: FetchResult, kind: str) -> Page:
+    return parse_page(result.text, result.url, status=result.status, truncated=result.truncated, kind=kind)
 
 
 def _home_of(url: str) -> str:
@@ -284,6 +332,7 @@ def judge_site(rules: Rules, site: Site, *, started: float | None = None, from_a
             PageOut(
                 url=r.url, final_url=r.final_url, status=r.status, bytes=r.bytes, elapsed_ms=r.elapsed_ms,
                 https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, kind=r.kind, error=r.error,
+                encoding_note=r.encoding_note or None,
             )
             for r in site.records
         ],

@@ -59,6 +59,7 @@ class PageOut(BaseModel):
     truncated: bool = False
     kind: str = "start"
     error: str | None
+    encoding_note: str | None = None
 
 
 class ErrorOut(BaseModel):

@@ -32,6 +32,9 @@ def parse_resolve(value: str) -> ResolveEntry:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise SettingsError(f"--resolve {value!r}: port must be a number from 1 to 65535")
     address = address.strip("[]")
+    if "%" in address:
+        # A zone id names one of this machine's interfaces: an allowance must name an address, nothing local.
+        raise SettingsError(f"--resolve {value!r}: IPv6 zone ids (%eth0) are not accepted")
     try:
         ipaddress.ip_address(address)
     except ValueError:

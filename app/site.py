@@ -32,6 +32,7 @@ class PageRecord:
     error: str | None = None
     error_message: str = ""
     from_archive: bool = False
+    encoding_note: str = ""  # a declared charset that was not used, and why
 
 
 @dataclass

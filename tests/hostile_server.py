@@ -75,6 +75,9 @@ CHARSET_CASES = {
     "rot13-charset": ("text/html; charset=rot13", NORMAL_PAGE),
     "utf7-charset": ("text/html; charset=utf-7", NORMAL_PAGE),
     "meta-lying": ("text/html", b'<meta charset="shift_jis">' + NORMAL_PAGE + "\u00e9\u4e2d".encode()),
+    # Python's punycode codec decodes in quadratic time: these 300 kB took seconds, 2 MiB took minutes.
+    "punycode": ("text/html; charset=punycode", NORMAL_PAGE + b"x" * 150_000 + b"-" + b"a" * 150_000),
+    "meta-punycode": ("text/html", b'<meta charset="punycode">' + NORMAL_PAGE + b"x" * 150_000 + b"-" + b"a" * 150_000),
 }
 
 
@@ -255,6 +258,19 @@ class HostileServer:
         elif path == "/refresh":
             to = query["to"][0]
             writer.write(_response(200, html, f'<html><head><meta http-equiv="refresh" content="0; url={to}"></head></html>'.encode()))
+        elif path in ("/drip-refresh", "/drip-next"):
+            # A whole page at once, then a space every 50 ms for ever: each fetch runs into its deadline.
+            refresh = b'<meta http-equiv="refresh" content="0;url=/drip-next">' if path == "/drip-refresh" else b""
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><head><title>Drip</title>" + refresh
+                         + b'</head><body><a href="/contact">Contact us</a><a href="/about">About us</a>'
+                         + b'<a href="/faq">FAQ</a><a href="/terms">Terms</a>')
+            for _ in range(2000):
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                writer.write(b" ")
+        elif path == "/bidi-links":
+            body = '<html><body><a href="/contact?\u202eevil">Contact us</a><a href="/faq\u2066">FAQ</a></body></html>'
+            writer.write(_response(200, html, body.encode()))
         elif path.startswith("/html/"):
             writer.write(_response(200, html, MALFORMED[path[6:]]))
         elif path.startswith("/charset/"):

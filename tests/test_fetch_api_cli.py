@@ -55,6 +55,16 @@ def test_api_refuses_a_public_site_that_redirects_inside(hostile, canary):
     assert canary.connections == before
 
 
+def test_api_checks_an_address_url_the_operator_allowed_with_resolve(hostile, canary):
+    settings = hostile_settings(hostile, canary, max_pages=1)
+    app = create_app(settings.with_(resolve=(*settings.resolve, ResolveEntry(hostile.address, hostile.port, hostile.address))))
+    before = canary.connections
+    (response,) = asyncio.run(_post_checks(app, [f"http://{hostile.address}:{hostile.port}/ok"]))
+    assert response.status_code == 200, response.text
+    assert response.json()["pages"][0]["error"] is None
+    assert canary.connections == before
+
+
 def test_cli_exits_2_for_refused_destinations(canary, capsys):
     code = cli.main(["check", "--json", "--allow-port", str(canary.port), f"http://0x7f000001:{canary.port}/"])
     out, err = capsys.readouterr()

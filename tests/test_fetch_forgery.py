@@ -14,6 +14,7 @@ import pytest
 from app.netpolicy import FetchError
 from app.settings import ResolveEntry
 from tests.fetch_helpers import FakeResolver, RecordingDialer, hostile_settings, make_fetcher
+from tests.hostile_server import CANARY_ADDRESS
 
 REFUSED = ("blocked_destination", "invalid_url")
 
@@ -132,6 +133,30 @@ def test_public_fixture_site_is_reached_through_the_exact_allowance(hostile, can
     assert f"host=hostile.test:{hostile.port}" in result.text  # the Host header stays on the name
 
 
+def test_an_address_url_allowed_by_resolve_is_checked_not_refused_up_front(hostile, canary):
+    from app.pipeline import Checker
+
+    allowed = hostile_settings(hostile, canary, max_pages=1).with_(
+        resolve=(ResolveEntry(hostile.address, hostile.port, hostile.address),)
+    )
+    url = f"http://{hostile.address}:{hostile.port}/ok"
+
+    async def go(settings):
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(url)
+        finally:
+            await checker.aclose()
+
+    before = canary.connections
+    report = _run(go(allowed))
+    assert report.pages[0].error is None and report.final_url == url
+    with pytest.raises(FetchError) as err:  # without the allowance, the same loopback address is refused
+        _run(go(hostile_settings(hostile, canary, max_pages=1)))
+    assert err.value.code == "blocked_destination"
+    assert canary.connections == before
+
+
 def test_allowance_is_exact_port_and_host(hostile, canary):
     # Same name on another port, or another name on the allowed port, gets no allowance and resolves normally.
     settings = hostile_settings(hostile, canary)
@@ -155,13 +180,19 @@ def test_allowance_is_exact_port_and_host(hostile, canary):
 def test_metadata_addresses_cannot_be_allowed_even_by_resolve(hostile):
     from app.settings import SettingsError, parse_resolve
 
-    for address in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "[fd00:ec2::254]", "::ffff:169.254.169.254"):
+    for address in (
+        "169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "168.63.129.16", "[fd00:ec2::254]",
+        "::ffff:169.254.169.254", "::ffff:168.63.129.16",
+    ):
         with pytest.raises(SettingsError):
             parse_resolve(f"pharmacy.test:80:{address}")
     with pytest.raises(SettingsError):
         parse_resolve("*:80:127.0.0.2")
     with pytest.raises(SettingsError):
         parse_resolve("pharmacy.test:80:10.0.0.0/8")
+    for zoned in ("[fe80::1%eth0]", "fe80::1%eth0", "fe80::1%25eth0", "[fe80::1%1]"):
+        with pytest.raises(SettingsError):
+            parse_resolve(f"pharmacy.test:80:{zoned}")
     # Built directly (not through the option parser), the fetcher still refuses.
     settings = hostile_settings(hostile).with_(resolve=(ResolveEntry("meta.test", 80, "169.254.169.254"),))
     dialer = RecordingDialer()
@@ -185,10 +216,13 @@ def test_metadata_addresses_cannot_be_allowed_even_by_resolve(hostile):
     ["93.184.216.34", "fe80::1%1"],
     ["93.184.216.34", "169.254.169.254"],
     ["100.64.1.1"],
+    ["168.63.129.16"],
+    ["93.184.216.34", "::ffff:0:7f00:1"],
 ])
 def test_dns_answer_with_any_private_address_is_refused(hostile, canary, answers):
     settings = hostile_settings(hostile, canary)
-    dialer = RecordingDialer(routes={"93.184.216.34": hostile.address})
+    # Were the public-looking Azure WireServer address ever dialled, it would reach the canary, not Azure.
+    dialer = RecordingDialer(routes={"93.184.216.34": hostile.address, "168.63.129.16": CANARY_ADDRESS})
     resolver = FakeResolver({"mixed.test": answers})
 
     async def go():

@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 from app.netpolicy import FetchError
-from app.pipeline import Checker
+from app.pipeline import CHECK_GRACE, Checker
 from tests.fetch_helpers import FakeResolver, hostile_settings, make_fetcher
 
 PAGE_TIMEOUT = 1.5  # hostile_settings
@@ -128,6 +128,37 @@ def test_broken_or_lying_charsets_still_give_text(hostile, case):
     assert code is None and isinstance(result.text, str) and result.text
 
 
+@pytest.mark.parametrize("case", ["punycode", "meta-punycode"])
+def test_a_charset_browsers_do_not_know_is_ignored_and_never_stalls_the_event_loop(hostile, case):
+    settings = hostile_settings(hostile, max_pages=1, page_timeout=5.0, check_timeout=10.0)
+
+    async def go():
+        stall = 0.0
+
+        async def ticker():
+            nonlocal stall
+            while True:
+                before = time.monotonic()
+                await asyncio.sleep(0.02)
+                stall = max(stall, time.monotonic() - before - 0.02)
+
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        watch = asyncio.ensure_future(ticker())
+        try:
+            report = await checker.check(hostile.url(f"/charset/{case}"))
+        finally:
+            watch.cancel()
+            await checker.aclose()
+        return report, stall
+
+    started = time.monotonic()
+    report, stall = asyncio.run(go())
+    assert time.monotonic() - started < PAGE_TIMEOUT + SLACK
+    assert stall < 0.5, f"the event loop stood still for {stall:.2f} s"
+    (page,) = report.pages
+    assert page.error is None and '"punycode"' in page.encoding_note and "UTF-8" in page.encoding_note
+
+
 MALFORMED_PAGES = ["links10k", "nested100k", "title1m", "comment2m", "invalid-utf8", "bidi-title", "unclosed", "attributes", "huge-jsonld"]
 
 
@@ -152,6 +183,30 @@ def test_malformed_pages_give_a_report_within_the_check_deadline(hostile, kind):
         assert forbidden not in text
 
 
+@pytest.mark.parametrize("path", [
+    "/redirect?code=302&to=/ok%3F%E2%80%AEevil",  # a Location carrying U+202E
+    "/bidi-links",  # links carrying U+202E and U+2066
+])
+def test_bidi_controls_from_a_site_reach_no_url_in_the_report(hostile, path):
+    from app.render import render_text
+
+    settings = hostile_settings(hostile, max_pages=3)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url(path))
+        finally:
+            await checker.aclose()
+
+    report = asyncio.run(go())
+    urls = [report.final_url, *report.redirects, *(p.url for p in report.pages), *(p.final_url for p in report.pages)]
+    assert len(report.pages) > 1 or report.redirects
+    for text in (" ".join(urls), render_text(report), report.model_dump_json()):
+        assert "\u202e" not in text and "\u2066" not in text
+    assert any("%E2%80%AE" in u for u in urls)
+
+
 def test_the_process_keeps_serving_after_every_hostile_server(hostile):
     result, code, _ = fetch(hostile_settings(hostile), hostile.url("/ok"))
     assert code is None and "Corner Pharmacy" in result.text
@@ -172,6 +227,69 @@ def test_dns_that_never_answers_is_bounded(hostile):
         asyncio.run(go())
     assert err.value.code == "dns_error"
     assert time.monotonic() - started < 0.3 + SLACK
+
+
+def test_the_check_deadline_is_a_wall_clock_over_every_page_it_reads(hostile):
+    # A dripping start page that meta-refreshes to another dripping page: each fetch alone would take the whole
+    # page_timeout, and before this bound the check took 5 s of its 2.
+    settings = hostile_settings(hostile, check_timeout=2.0, page_timeout=1.5, read_timeout=5.0)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url("/drip-refresh"))
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    took = time.monotonic() - started
+    assert took < settings.check_timeout + CHECK_GRACE + SLACK, f"the check took {took:.2f} s"
+    start, *others = report.pages
+    assert start.kind == "start" and start.error is None and start.truncated
+    assert others and all(p.error == "timeout" for p in others)
+
+
+def test_a_check_whose_pages_outlast_the_deadline_still_reports_what_was_read(hostile):
+    settings = hostile_settings(hostile, check_timeout=1.0)
+
+    async def go():
+        fetcher = make_fetcher(settings)
+        real_fetch = fetcher.fetch
+
+        async def fetch(url, **kwargs):
+            if url.endswith("/ok"):
+                return await real_fetch(url, **kwargs)
+            await asyncio.sleep(60)  # something that ignores the time it was given
+
+        fetcher.fetch = fetch
+        checker = Checker(settings, fetcher=fetcher)
+        try:
+            return await asyncio.wait_for(checker.check(hostile.url("/ok")), 20)
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    assert time.monotonic() - started < settings.check_timeout + CHECK_GRACE + SLACK
+    assert [(p.kind, p.error) for p in report.pages] == [("start", None), ("home", "timeout")]
+    assert report.findings  # the start page was judged
+
+
+def test_waiting_for_a_free_fetch_slot_counts_against_the_page_deadline(hostile):
+    settings = hostile_settings(hostile, max_concurrent_fetches=1, read_timeout=5.0)
+
+    async def go():
+        fetcher = make_fetcher(settings)
+        try:
+            return await asyncio.gather(*(fetcher.fetch(hostile.url("/never")) for _ in range(2)), return_exceptions=True)
+        finally:
+            await fetcher.aclose()
+
+    started = time.monotonic()
+    outcomes = asyncio.run(go())
+    assert [getattr(o, "code", o) for o in outcomes] == ["timeout", "timeout"]
+    assert time.monotonic() - started < PAGE_TIMEOUT + SLACK
 
 
 def test_concurrency_is_bounded_per_site_and_per_process(hostile):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.fetch import decode_html
-from app.page import MAX_LINK_TEXT, MAX_LINKS, MAX_TAGS, MAX_TITLE, bound_markup, parse_page
+from app.page import MAX_LINK_TEXT, MAX_LINKS, MAX_TAGS, MAX_TITLE, bound_markup, clean_evidence, page_from_text, parse_page
 from tests.hostile_server import MALFORMED
 
 URL = "https://pharmacy.example/"
@@ -60,6 +61,40 @@ def test_page_strings_are_cleaned_and_capped():
         assert not any(c in s for c in "\u202e\u202c\u200b\u200d\u2066\u2069\u0000")
 
 
+_HIDDEN = (
+    "\u061c\u180e\u00ad\u034f\ufe0f\U000e0001\U000e0041\U000e007f\ufff9\ufffa\ufffb\u115f\u1160\u3164\uffa0"
+    "\u2060\u2061\u2062\u2063\u2064\ufeff\u200b\u200d\u202e\u2066\u0600\U0001d173\U000e0100\x00\x1b\x85"
+)
+
+
+def test_invisible_characters_of_every_kind_are_stripped_from_page_strings():
+    hidden = _HIDDEN.replace("\x00", "")  # lxml itself turns NUL into U+FFFD, as the HTML standard says
+    html = (
+        f"<title>Phar{hidden}macy \u2764\ufe0f</title><body><a href='/c'>Con{hidden}tact</a>"
+        f"<p>Licensed{hidden} pharmacy \u00e9\u4e2d\tnow</p></body>"
+    )
+    page = parse_page(html, URL)
+    assert page.title == "Pharmacy \u2764"
+    assert page.links[0].text == "Contact"
+    assert "Licensed pharmacy \u00e9\u4e2d now" in page.text
+    assert clean_evidence(f"a{_HIDDEN}b\nc") == "ab\nc"
+    assert page_from_text(f"x{_HIDDEN}y", URL).text == "xy"
+
+
+def test_the_invisible_table_covers_every_control_and_format_character():
+    import unicodedata
+
+    from app.invisible import INVISIBLE
+
+    # Cc and Cf only occur in planes 0, 1 and 14; the other planes hold ideographs, private use or nothing.
+    for code in (c for plane in (0, 1, 14) for c in range(plane << 16, (plane + 1) << 16)):
+        char = chr(code)
+        if unicodedata.category(char) in ("Cc", "Cf") and char not in "\t\n\r":
+            assert INVISIBLE.match(char), f"U+{code:04X} {unicodedata.name(char, '')} is not in app/invisible.py"
+    for char in "\t\n\r aé中\u2764\U0001f48a\ue000":
+        assert not INVISIBLE.match(char)
+
+
 def test_link_text_ignores_scripts_inside_links():
     page = parse_page("<a href='/c'>Contact<script>var x = 1;</script> us</a>", URL)
     assert page.links[0].text == "Contact us"
@@ -74,13 +109,30 @@ _TOKENS = st.sampled_from([
 ])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# The fuzz run is bounded by time as well as by examples, so it costs the same on a fast and a slow machine:
+# a few seconds locally, about 20 in CI (CI=true), or PHARMACHECK_FUZZ_SECONDS.
+FUZZ_SECONDS = float(os.environ.get("PHARMACHECK_FUZZ_SECONDS") or (20 if os.environ.get("CI", "").lower() == "true" else 3))
+FUZZ_ROUND_EXAMPLES = 100
+FUZZ_MAX_EXAMPLES = 20_000
+
+
+@settings(max_examples=FUZZ_ROUND_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.one_of(st.binary(max_size=4096), st.lists(st.one_of(_TOKENS, st.text(max_size=20)), max_size=300).map("".join).map(lambda s: s.encode("utf-8", "surrogatepass"))))
-def test_fuzz_page_analysis_on_random_bytes(body):
+def _fuzz_round(body):
     # Any byte string a server sends must yield a page model, never an exception.
-    for ctype in ("text/html", "text/html; charset=shift_jis"):
+    for ctype in ("text/html", "text/html; charset=shift_jis", "text/html; charset=punycode", "text/html; charset=iso-2022-jp"):
         page = parse_page(decode_html(body, ctype), URL)
         assert len(page.title) <= MAX_TITLE
+
+
+def test_fuzz_page_analysis_on_random_bytes():
+    # Whole hypothesis runs, one after another, until the time box is used: a failure still shrinks and
+    # reports normally, because no run is cut off half way.
+    stop = time.monotonic() + FUZZ_SECONDS
+    rounds = 0
+    while rounds * FUZZ_ROUND_EXAMPLES < FUZZ_MAX_EXAMPLES and (rounds == 0 or time.monotonic() < stop):
+        _fuzz_round()
+        rounds += 1
 
 
 def test_evidence_quoted_from_pages_is_cleaned_and_capped_before_any_report(rules):

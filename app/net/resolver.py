@@ -13,7 +13,9 @@ from typing import Protocol
 
 from ..netpolicy import FetchError
 
-MAX_ANSWERS = 16
+# Every answer is checked, however many there are; past this many (a 64 KiB DNS message holds about 4,000
+# A records, real sites have a handful) the name is refused rather than half checked.
+MAX_ANSWERS = 1024
 
 # getaddrinfo blocks a thread until the system resolver gives up; a pool of its own keeps slow DNS from taking
 # the threads that parse pages.
@@ -45,4 +47,4 @@ class SystemResolver:
         for family, *_rest, sockaddr in infos:
             if family in (socket.AF_INET, socket.AF_INET6) and sockaddr[0] not in addresses:
                 addresses.append(sockaddr[0])
-        return addresses[:MAX_ANSWERS]
+        return addresses
