@@ -603,3 +603,15 @@ def test_a_site_read_but_too_thin_to_judge_says_so_instead_of_could_not_read(rul
     assert report.verdict == "unknown" and report.score is None
     assert report.summary == rules.data.summaries["unknown"].strip()
     assert "too little" in report_view(report, rules, url)["no_score_reason"]
+
+
+def test_the_page_marks_every_invisible_character_the_report_strips():
+    # One set of invisible characters for page strings and for the page that shows them: a tag character or a
+    # Mongolian vowel separator in a checked address is shown as a mark, not passed to the screen.
+    from app.api.templating import visible
+    from app.invisible import INVISIBLE_RANGES
+
+    for first, last in INVISIBLE_RANGES:
+        for code in {first, last}:
+            shown = str(visible(f"a{chr(code)}b"))
+            assert f"[U+{code:04X}]" in shown and chr(code) not in shown, hex(code)

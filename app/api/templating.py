@@ -7,7 +7,6 @@ or an address around on screen; `safe_href` lets a link through only when it is 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,21 +16,20 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from app import __version__
+from app.invisible import INVISIBLE
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-# Bidirectional and other invisible formatting controls that can reorder or hide text on screen.
-_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def visible(value: object) -> Markup:
-    """Escaped text with invisible direction controls shown as marks such as [U+202E]."""
-    text = _CONTROL.sub("\ufffd", str(value if value is not None else ""))
+    """Escaped text with invisible characters (the same set page strings are cleaned of: direction controls,
+    zero-width and other format characters, controls) shown as marks such as [U+202E]."""
+    text = str(value if value is not None else "")
     parts = []
     last = 0
-    for m in _INVISIBLE.finditer(text):
+    for m in INVISIBLE.finditer(text):
         parts.append(escape(text[last : m.start()]))
         parts.append(Markup('<span class="control-mark" title="invisible control character">[U+{:04X}]</span>').format(ord(m.group())))
         last = m.end()
@@ -43,7 +41,7 @@ def safe_href(value: object) -> str | None:
     """The address if a browser may follow it as a plain web link, otherwise None (shown as text instead)."""
     if not isinstance(value, str) or len(value) > 2048:
         return None
-    if _CONTROL.search(value) or _INVISIBLE.search(value) or any(c.isspace() for c in value):
+    if INVISIBLE.search(value) or any(c.isspace() for c in value):
         return None
     try:
         parts = urlsplit(value)
