@@ -332,8 +332,10 @@ class ClaimReader:
             subjects.append(r"[\s.-]?".join(letters))
         subject = "|".join(sorted(subjects, key=len, reverse=True))
         reach = ctx.first_person_reach
+        # A dot glued to the next letter is inside a name (".pharmacy", "Safe.Pharmacy"), not a sentence end.
         self.first_person = re.compile(
-            rf"(?<!\w)(?P<subject>{subject})(?!\w)[^.!?\n]{{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)", re.IGNORECASE
+            rf"(?<!\w)(?P<subject>{subject})(?!\w)(?:[^.!?\n]|\.(?=\w)){{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)",
+            re.IGNORECASE,
         )
         self.pronouns = {" ".join(w.lower().split()) for w in ctx.first_person}
         self.determiners = _phrases(tuple(ctx.general_determiners))

@@ -29,6 +29,8 @@ CASES = {
     # Shops on one hosting platform share a public suffix, not an owner.
     "link-for-other-site--shared-hosting": ("https://mypharm.myshopify.com/", {"link-for-other-site"}),
     "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
+    # Claims worded in the ways real pages word them (test_every_wording_is_a_claim says which registries).
+    "unbacked-claim--wordings": ("https://meridianmeds.com/", {"unbacked-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
     # A register link is no better than the number in it.
     "invalid-number--in-link": ("https://quickukpharmacy.co.uk/", {"invalid-number"}),
@@ -84,6 +86,11 @@ def test_every_outcome_has_a_fixture_or_a_live_test():
 
 def test_every_fixture_file_is_in_the_table():
     assert {p.stem for p in FIXTURES.glob("*.html")} == set(CASES)
+
+
+def test_every_wording_is_a_claim(config):
+    found = outcomes(site_for("unbacked-claim--wordings"), config)
+    assert set(found["unbacked-claim"].facts["registries"]) == {"nabp"}
 
 
 def test_verified_link_gives_the_exact_lookup_for_this_domain(config):
@@ -227,6 +234,9 @@ def test_real_gphc_register_names_are_not_flagged(config):
         ("Our tip: make sure the pharmacy is VIPPS accredited.", "mention"),
         ("VIPPS is a program run by the NABP.", "mention"),
         ("We are not VIPPS accredited.", "mention"),
+        # The dot inside a registry's name is no sentence end.
+        ("We are .pharmacy verified.", "claim"),
+        ("We are Safe.Pharmacy verified.", "claim"),
         ("Our pharmacy isn't LegitScript certified yet.", "mention"),
     ],
 )
