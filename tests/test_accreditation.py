@@ -90,7 +90,36 @@ def test_every_fixture_file_is_in_the_table():
 
 def test_every_wording_is_a_claim(config):
     found = outcomes(site_for("unbacked-claim--wordings"), config)
-    assert set(found["unbacked-claim"].facts["registries"]) == {"nabp"}
+    assert set(found["unbacked-claim"].facts["registries"]) == {
+        "nabp", "register-fr", "register-es", "register-it", "register-se", "register-nl", "register-de",
+    }
+
+
+@pytest.mark.parametrize(
+    "sentence, registry",
+    [
+        ("Nous sommes enregistrés auprès de l'Ordre des pharmaciens.", "register-fr"),
+        ("Notre pharmacie est enregistrée auprès de l'Ordre des pharmaciens.", "register-fr"),
+        ("Nous sommes autorisés par l'Ordre des pharmaciens.", "register-fr"),
+        ("Notre pharmacie est agréée par l'Ordre national des pharmaciens.", "register-fr"),
+        ("Estamos registrados en distafarma.", "register-es"),
+        ("Nuestras farmacias están registradas en la AEMPS.", "register-es"),
+        ("Somos una farmacia autorizada por la AEMPS.", "register-es"),
+        ("Nosotros estamos autorizados por la AEMPS.", "register-es"),
+        ("Vi är registrerade hos Läkemedelsverket.", "register-se"),
+        ("Våra apotek är godkända av Läkemedelsverket.", "register-se"),
+        ("Wir sind eine beim BfArM registrierte Versandapotheke.", "register-de"),
+        ("Unsere zugelassene Versandapotheke steht im Versandhandelsregister.", "register-de"),
+        ("Siamo iscritti presso il Ministero della Salute.", "register-it"),
+        ("Siamo autorizzati dal Ministero della Salute.", "register-it"),
+        ("Wij zijn geregistreerd bij het CIBG.", "register-nl"),
+        ("Wij staan als geregistreerde aanbieder in het Landelijk register.", "register-nl"),
+        ("Onze apotheek is ingeschreven in het register aanbieders geneesmiddelen.", "register-nl"),
+    ],
+)
+def test_plural_and_feminine_claim_verbs(sentence, registry, config):
+    site = site_from_pages("https://meridianmeds.eu/", [page_from_text(sentence, "https://meridianmeds.eu/about")])
+    assert outcomes(site, config)["unbacked-claim"].facts["registries"] == [registry]
 
 
 def test_verified_link_gives_the_exact_lookup_for_this_domain(config):
