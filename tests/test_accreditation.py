@@ -41,6 +41,8 @@ CASES = {
     "eu-logo-flag-mismatch": ("https://pharma-outlet.eu/", {"eu-logo-wrong-flag", "registry-entry-link"}),
     "registry-entry-link": ("https://harbourside-chemist.co.uk/", {"registry-entry-link"}),
     "number-given": ("https://parksidepharmacy.co.uk/", {"number-given"}),
+    # The GPhC number written right after the register's name, with or without separators.
+    "number-given--gphc-forms": ("https://kingswaychemist.co.uk/", {"number-given"}),
     # Offline, a copied number that links to a real entry looks like any other entry link: only the live
     # look-up can see that the entry belongs to another pharmacy (see test_copied_gphc_number_is_denied_live).
     "copied-gphc-number": ("https://quickmedsdirect.co.uk/", {"registry-entry-link"}),
@@ -198,8 +200,20 @@ def test_uk_logo_is_judged_against_the_uk_register(config):
 def test_invalid_number_and_nonexistent_registers(config):
     evidence = " ".join(e.snippet for e in outcomes(site_for("invalid-number"), config)["invalid-number"].evidence)
     assert "48765432 cannot exist" in evidence
+    assert "12345678 cannot exist" in evidence  # "GPhC reg. no. 12345678"
     assert "General Health Pharmaceutical Council" in evidence
     assert "Canadian State Board of Pharmacy" in evidence
+
+
+def test_gphc_numbers_after_the_registers_name(config):
+    given = outcomes(site_for("number-given--gphc-forms"), config)["number-given"]
+    urls = {l.url for l in given.links}
+    assert urls == {
+        "https://www.pharmacyregulation.org/registers/pharmacy/registrationnumber/1123456",
+        "https://www.pharmacyregulation.org/registers/pharmacist/registrationnumber/2034567",
+        "https://www.pharmacyregulation.org/registers/pharmacy/registrationnumber/1123457",
+    }
+    # "GPhC 2019 standards" is a year, not a number: the fixture's outcomes would include invalid-number.
 
 
 def test_an_unlinked_number_is_information_not_a_bonus(rules):
