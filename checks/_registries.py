@@ -105,6 +105,9 @@ class MemberState(ConfigModel):
 
 class EuLogo(ConfigModel):
     logo_markers: list[str]
+    # File-name words that are also an ordinary name for a site's own logo ("common-logo.png" in a theme's
+    # common folder): they mark the EU logo only together with a flag, which the genuine logo always shows.
+    flagged_logo_markers: list[str] = []
     eu_flag_words: list[str]
     states: list[MemberState]
 
@@ -514,7 +517,11 @@ class Scanner:
                 continue
             # The common logo is recognised by its wording or file name, or by being an image that links to a
             # national register of online sellers (which is what the genuine logo does).
-            if _contains_marker(src_and_text, eu.logo_markers) or (img.link and self._eu_register_state(img.link)):
+            if (
+                _contains_marker(src_and_text, eu.logo_markers)
+                or (img.link and self._eu_register_state(img.link))
+                or (_contains_marker(file_name, eu.flagged_logo_markers) and self._logo_flag(img, file_name)[0])
+            ):
                 self._eu_logo(page, img, file_name)
                 continue
             registry = self._registry_for_marker(src_and_text)
@@ -526,6 +533,12 @@ class Scanner:
                 self._classify_link(page, img.link, registry, seal=True, text=f"{img.alt} {img.title}")
 
     def _eu_logo(self, page: Page, img, file_name: str) -> None:
+        flag, named = self._logo_flag(img, file_name)
+        link_state = self._eu_register_state(img.link) if img.link else ""
+        self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state, named))
+
+    def _logo_flag(self, img, file_name: str) -> tuple[str, bool]:
+        """The flag a logo image shows, from its words: (member state code or "EU" or "", named in words)."""
         eu = self.config.eu_logo
         words_text = " ".join(f"{img.alt} {img.title} {file_name}".lower().replace("_", " ").replace("-", " ").split())
         file_tokens = set(re.split(r"[^a-z]+", file_name.lower()))
@@ -546,8 +559,7 @@ class Scanner:
                         break
                 if flag:
                     break
-        link_state = self._eu_register_state(img.link) if img.link else ""
-        self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state, named))
+        return flag, named
 
     def _eu_register_state(self, url: str) -> str:
         """The member state whose register of online sellers `url` is on, or ""."""

@@ -37,6 +37,7 @@ CASES = {
     "number-link-mismatch": ("https://riversidechemist.co.uk/", {"number-link-mismatch"}),
     "eu-logo-wrong-flag": ("https://euroapotheke24.com/", {"eu-logo-wrong-flag", "eu-logo-no-link"}),
     "eu-logo-no-link": ("https://rhein-apotheke-versand.de/", {"eu-logo-no-link"}),
+    "eu-logo-no-link--file-names": ("https://apotheke-lindenhof.de/", {"eu-logo-no-link"}),
     "eu-logo-linked": ("https://rhein-apotheke-versand.de/", {"registry-entry-link"}),
     "eu-logo-flag-mismatch": ("https://pharma-outlet.eu/", {"eu-logo-wrong-flag", "registry-entry-link"}),
     "registry-entry-link": ("https://harbourside-chemist.co.uk/", {"registry-entry-link"}),
@@ -163,6 +164,13 @@ def test_search_link_for_another_domain_on_a_seal_is_still_borrowed(config):
 def test_eu_flag_logo_without_link(config):
     found = outcomes(site_for("eu-logo-wrong-flag"), config)
     assert "EU flag" in found["eu-logo-wrong-flag"].evidence[0].snippet
+
+
+def test_eu_logo_file_names_and_wordings(config):
+    found = outcomes(site_for("eu-logo-no-link--file-names"), config)
+    shown = [e.snippet.rsplit("/", 1)[-1] for e in found["eu-logo-no-link"].evidence]
+    # The site's own "common-logo" in its header shows no flag, so it is not the EU logo.
+    assert shown == ["commonlogo_de.png", "siegel.png", "logo-fr.png", "logo-es.png"]
 
 
 def test_flag_mismatch_is_named_and_ordinary_words_are_not_flags(config):
