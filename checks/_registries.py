@@ -14,7 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from app.domains import registrable_domain, split_host
 from app.page import Page
@@ -49,9 +49,16 @@ class NumberRule(ConfigModel):
 class LiveLookup(ConfigModel):
     """How to ask the registry itself, when live confirmation is switched on."""
 
-    base_url: str  # scheme and host; kept apart from `path` so a mirror or a stand-in can be configured
-    path: str  # with {domain} or {number}
-    key: Literal["domain", "number"]
+    # Scheme and host; kept apart from `path` so a mirror or a stand-in can be configured. For `entry_link`,
+    # empty means the entry link's own origin.
+    base_url: str = ""
+    path: str = ""  # with {domain} or {number}; unused for `entry_link`
+    # What is asked: the site's domain, a registration number cited or linked, or the register entry the site's
+    # seal or logo links to (for registers whose look-up addresses are known only from the links themselves).
+    key: Literal["domain", "number", "entry_link"]
+    # What the answer must show to be about this site: the key itself (a number, with this pharmacy's details
+    # beside it), or this site's domain (an entry page that lists the seller's web addresses).
+    match: Literal["key", "domain"] = "key"
     confirm_words: list[str]
     deny_words: list[str] = []
     # Words that, near this site's domain or the cited number, mean the registry classifies it as bad.
@@ -67,7 +74,11 @@ class LiveLookup(ConfigModel):
     documented: bool = False  # whether the registry documents this response format
 
     def url_for(self, value: str) -> str:
-        return self.base_url.rstrip("/") + self.path.format(domain=value, number=value)
+        if self.key == "entry_link":
+            parts = urlsplit(value)
+            origin = self.base_url.rstrip("/") or f"{parts.scheme}://{parts.netloc}"
+            return origin + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return self.base_url.rstrip("/") + self.path.format(domain=quote(value, safe=""), number=quote(value, safe=""))
 
 
 class Registry(ConfigModel):
@@ -95,6 +106,7 @@ class Registry(ConfigModel):
     # legitimate pharmacies state the claim in words (US state licences), it is neither proof nor a warning.
     unlinked_claim_is_red_flag: bool = True
     live: LiveLookup | None = None
+    no_live_lookup: str = ""  # why the registry has no live adapter, where it has none
 
 
 class MemberState(ConfigModel):

@@ -15,7 +15,9 @@ from app.rules import Rules
 from checks import _registry_lookup, accreditation
 from checks._registries import ClaimReader
 from tests.conftest import shared_data_or_skip
-from tests.registry_standin import GPHC, LEGITSCRIPT, StandIn
+from tests.registry_standin import (
+    ENTRY_REGISTERS, GPHC, LEGITSCRIPT, MISSING, NABP, NONE, OTHER, OWN, SITE, StandIn,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "accreditation"
 
@@ -378,7 +380,8 @@ def standin(tmp_path_factory):
 
 def pointed_at(config, standin: StandIn, **bases):
     """The same adapters with their base URL moved to the stand-in (the only thing a mirror changes)."""
-    defaults = {"legitscript": standin.base_url(LEGITSCRIPT), "gphc": standin.base_url(GPHC)}
+    defaults = {"legitscript": standin.base_url(LEGITSCRIPT), "gphc": standin.base_url(GPHC), "nabp": standin.base_url(NABP)}
+    defaults.update({rid: standin.base_url(host) for rid, (host, *_) in ENTRY_REGISTERS.items()})
     defaults.update(bases)
     registries = [
         r.model_copy(update={"live": r.live.model_copy(update={"base_url": defaults[r.id]})}) if r.live and r.id in defaults else r
@@ -428,6 +431,66 @@ def test_legitscript_adapter(domain, html, expected, config, standin):
     found = outcomes(site, cfg)
     assert expected in found
     assert found[expected].links[0].url == f"{standin.base_url(LEGITSCRIPT)}/websites/?checker_keywords={domain}"
+
+
+@pytest.mark.parametrize(
+    "domain, expected",
+    [
+        (SITE, "confirms"),
+        ("roguepills.com", "denies"),  # on NABP's Not Recommended list
+        ("northernrxsupply.com", "denies"),  # no result
+        ("mapleleafmeds.com", "inconclusive"),  # the look-up gave no answer page
+    ],
+)
+def test_nabp_adapter(domain, expected, config, standin):
+    site = html_site(f"https://{domain}/", "<footer><p>We are VIPPS accredited.</p></footer>")
+    results = confirm(site, pointed_at(config, standin), standin.settings())
+    assert [(r.registry, r.key, r.status) for r in results] == [("nabp", domain, expected)]
+    assert results[0].url == f"{standin.base_url(NABP)}/buy-safely/?url={domain}"
+
+
+ENTRY_LOGO = '<footer><a href="{link}"><img src="/img/eu-common-logo.png" alt="EU common logo"></a></footer>'
+
+
+@pytest.mark.parametrize("registry_id", sorted(ENTRY_REGISTERS))
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        (OWN, "confirms"),
+        (OTHER, "denies"),  # the logo links to another seller's entry
+        (NONE, "denies"),  # the register says it has no such entry
+        (MISSING, "inconclusive"),  # a 404 from an undocumented address proves nothing
+    ],
+)
+def test_register_entry_adapters(registry_id, entry, expected, config, standin):
+    _, link, _, _ = ENTRY_REGISTERS[registry_id]
+    site = html_site(f"https://{SITE}/", ENTRY_LOGO.format(link=link.format(n=entry)))
+    results = confirm(site, pointed_at(config, standin), standin.settings())
+    assert [(r.registry, r.status) for r in results] == [(registry_id, expected)]
+    if expected == "denies" and entry == OTHER:
+        assert "hillside-apotheke.de" in results[0].detail and SITE in results[0].detail
+    site.enrichments["accreditation"] = results
+    assert f"registry-{expected}" in outcomes(site, pointed_at(config, standin))
+
+
+@pytest.mark.parametrize("registry_id", ["nabp", *sorted(ENTRY_REGISTERS)])
+def test_every_adapter_reports_an_unreachable_registry(registry_id, config, standin):
+    cfg = pointed_at(config, standin, **{registry_id: f"https://unreachable.registry.example:{standin.port}"})
+    if registry_id == "nabp":
+        site = html_site(f"https://{SITE}/", "<footer><p>We are VIPPS accredited.</p></footer>")
+    else:
+        site = html_site(f"https://{SITE}/", ENTRY_LOGO.format(link=ENTRY_REGISTERS[registry_id][1].format(n=OWN)))
+    assert [(r.registry, r.status) for r in confirm(site, cfg, standin.settings())] == [(registry_id, "unreachable")]
+
+
+def test_every_registry_has_an_adapter_or_says_why_not(config):
+    docs = (Path(__file__).parents[1] / "docs" / "accreditation.md").read_text(encoding="utf-8")
+    for registry in config.registries:
+        assert (registry.live is None) == bool(registry.no_live_lookup), registry.id
+        if registry.live and registry.live.key != "entry_link":
+            assert registry.live.base_url and registry.live.path, registry.id
+        # The docs' table of look-ups lists every registry by its id.
+        assert f"| `{registry.id}` |" in docs, registry.id
 
 
 def test_copied_gphc_number_is_denied_live(config, standin):
