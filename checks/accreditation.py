@@ -164,13 +164,18 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
     # A claim naming a register that does not exist is already reported as such.
     claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
     faulty = any(l.named_number and (not l.number_valid or l.text_number) for l in links)
-    if claims and not backed and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
-        plain_http = [l for l in links if not l.https and l.entry and l.named_domain == site.domain]
-        claim = claims[0]
-        snippet = claim.snippet
+    # A seal link over plain HTTP backs nothing (anyone on the way can change it), whether it names this site, or
+    # no site at all; it is recorded with the claim so that the consumer sees why the link did not count.
+    plain_http = [
+        l for l in links
+        if not l.https and not l.illustration and (l.seal or claims) and l.named_domain in ("", site.domain)
+    ]
+    if (claims or plain_http) and not backed and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
+        page_url = claims[0].page_url if claims else plain_http[0].page_url
+        snippet = claims[0].snippet if claims else f"a seal links to {registry.name}"
         if plain_http:
             snippet = f"{snippet} (the registry link uses plain HTTP, so it cannot be trusted: {plain_http[0].url})"
-        out.add("unbacked-claim", rid, claim.page_url, f"{registry.name}: {snippet}", consumer_links)
+        out.add("unbacked-claim", rid, page_url, f"{registry.name}: {snippet}", consumer_links)
 
 
 def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings) -> None:

@@ -33,6 +33,8 @@ CASES = {
     "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
     # Claims worded in the ways real pages word them (test_every_wording_is_a_claim says which registries).
     "unbacked-claim--wordings": ("https://meridianmeds.com/", {"unbacked-claim"}),
+    # A seal that links to the registry's front page over plain HTTP: no proof, and the evidence says why.
+    "unbacked-claim--plain-http-seal": ("https://cedarrx.com/", {"unbacked-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
     # A register link is no better than the number in it.
     "invalid-number--in-link": ("https://quickukpharmacy.co.uk/", {"invalid-number"}),
@@ -200,6 +202,14 @@ def test_eu_logo_entries_are_recognised_by_each_registers_own_shapes(href, expec
     assert set(found) == {expected}
     if href.startswith("http:"):
         assert "plain HTTP" in found[expected].evidence[0].snippet
+
+
+def test_plain_http_seal_links_that_name_no_site_are_in_the_evidence(config):
+    found = outcomes(site_for("unbacked-claim--plain-http-seal"), config)["unbacked-claim"]
+    assert set(found.facts["registries"]) == {"legitscript", "nabp"}
+    evidence = " ".join(e.snippet for e in found.evidence)
+    assert "plain HTTP, so it cannot be trusted: http://www.legitscript.com/" in evidence
+    assert "plain HTTP, so it cannot be trusted: http://safe.pharmacy/" in evidence
 
 
 def test_uk_logo_is_judged_against_the_uk_register(config):
