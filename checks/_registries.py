@@ -141,6 +141,8 @@ class ClaimContext(ConfigModel):
 
 class RegisterNames(ConfigModel):
     lead_ins: list[str]  # "registered with", "licensed by": what makes a register name a claim
+    # After a register's name, what also makes it a claim: "Texsa State Board of Pharmacy, license number 28741".
+    trail_ins: list[str] = []
     real: list[str]
     fake: list[str] = []
     us_states: list[str]
@@ -205,6 +207,7 @@ class CitedNumber:
     page_url: str
     snippet: str
     entry_url: str | None
+    lead: str = ""  # the line up to the number: which register it is cited with
 
 
 @dataclass(frozen=True)
@@ -477,6 +480,7 @@ class Scanner:
                             page_url=page.url,
                             snippet=snippet_around(page.text, m.start("number"), m.end("number")),
                             entry_url=entry.url.format(number=number) if entry else None,
+                            lead=page.text[max(page.text.rfind("\n", 0, m.start()) + 1, m.start() - 200): m.end("number")],
                         )
                     )
                     if len(self.findings.numbers) > 50:
@@ -494,6 +498,7 @@ class Scanner:
         real = [" ".join(r.lower().split()) for r in names.real]
         fake = [" ".join(f.lower().split()) for f in names.fake]
         states = {s.lower() for s in names.us_states}
+        seen: set[str] = set()
         for m in pattern.finditer(page.text):
             name = " ".join(m.group(1).split()).strip(" ,.;")
             low = name.lower()
@@ -509,6 +514,20 @@ class Scanner:
             else:
                 bogus = _imitates(low, real)
             if bogus:
+                seen.add(low)
+                self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
+        if not names.trail_ins:
+            return
+        # A name followed by a licence number is cited as the site's regulator too. Without a lead-in the name's
+        # start is less certain, so only the known fakes and non-existent states count here, not imitations.
+        trail = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.trail_ins)
+        for m in re.finditer(rf"(?<![\w]){body}(?=\s*[,:(]?\s*(?i:{trail}))", page.text):
+            name = re.sub(r"^(?i:the)\s+", "", " ".join(m.group(1).split()).strip(" ,.;"))
+            low = name.lower()
+            if low in seen or not any(w in low for w in ("pharm", "medic", "drug", "health")):
+                continue
+            if any(f in low for f in fake) or _bogus_state_board(name, states):
+                seen.add(low)
                 self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
 
     # -- markup ---------------------------------------------------------------------------------------------
@@ -743,7 +762,11 @@ def _imitates(name: str, real: list[str]) -> bool:
 
 def _bogus_state_board(name: str, states: set[str]) -> bool:
     m = re.match(r"(?:the\s+)?(.+?)\s+State\s+Board\s+of\s+Pharmacy$", name, re.IGNORECASE)
-    return bool(m) and m.group(1).lower() not in states
+    if not m:
+        return False
+    # Words before the state ("Fully Licensed Texas State Board of Pharmacy") do not make the state unreal.
+    place = " ".join(m.group(1).lower().split())
+    return not any(place == st or place.endswith(" " + st) for st in states)
 
 
 def scan(site: Site, config: Config) -> Findings:

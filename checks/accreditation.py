@@ -110,7 +110,11 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
     claims = [c for c in found.claims if c.registry == rid]
     links = [l for l in found.links if l.registry == rid]
     wrong = [w for w in found.wrong_hosts if w.registry == rid]
-    numbers = [n for n in found.numbers if n.registry == rid]
+    # A number cited with a register that does not exist is part of that finding, not a number of a real one.
+    numbers = [
+        n for n in found.numbers
+        if n.registry == rid and not any(b.page_url == n.page_url and b.name.lower() in n.lead.lower() for b in found.bad_registers)
+    ]
     valid_numbers = list(dict.fromkeys(n.number for n in numbers if n.valid))
     consumer_links = verification_links(registry, site, [n for n in numbers if n.valid])
 

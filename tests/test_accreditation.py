@@ -223,6 +223,8 @@ def test_invalid_number_and_nonexistent_registers(config):
     assert "12345678 cannot exist" in evidence  # "GPhC reg. no. 12345678"
     assert "General Health Pharmaceutical Council" in evidence
     assert "Canadian State Board of Pharmacy" in evidence
+    # One finding for a licence of a board that does not exist: the number is part of it, not a number given.
+    assert "Texsa State Board of Pharmacy" in evidence
 
 
 def test_gphc_numbers_after_the_registers_name(config):
@@ -259,6 +261,9 @@ def test_numbers_open_the_right_register_entry(config):
         ("We are licensed by the Global Pharmacy Council.", False),  # unknown, not an imitation: left alone
         ("Licensed by the Puerto Rico State Board of Pharmacy.", False),
         ("Licensed by the Canadian State Board of Pharmacy.", True),
+        ("Texsa State Board of Pharmacy, license number 28741.", True),
+        ("Fully Licensed Texas State Board of Pharmacy, license number 28741.", False),
+        ("Licensed by the Fully Accredited Texas State Board of Pharmacy.", False),
     ],
 )
 def test_register_imitations_without_the_known_fakes_list(sentence, bogus, config):
