@@ -122,6 +122,8 @@ class EuLogo(ConfigModel):
     flagged_logo_markers: list[str] = []
     eu_flag_words: list[str]
     states: list[MemberState]
+    # Where a consumer finds every member state's register, for a logo whose state cannot be told.
+    registers_list_url: str = ""
 
 
 class ClaimContext(ConfigModel):

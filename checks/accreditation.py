@@ -188,6 +188,8 @@ def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings
         state_code = logo.link_state or (logo.flag if logo.flag in states else "")
         registry = config.registry(states[state_code].registry) if state_code else None
         links = verification_links(registry, site) if registry else []
+        if not links and config.eu_logo.registers_list_url:
+            links = [VerificationLink("Find the seller in its country's national register (the EU's list)", config.eu_logo.registers_list_url)]
         shown = logo.src or "the logo image"
         # A flag guessed from a country code in a file name is too weak to contradict the register it links to.
         mismatch = bool(logo.flag and logo.flag != "EU" and logo.link_state and logo.flag != logo.link_state and logo.flag_named)

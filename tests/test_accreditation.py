@@ -170,6 +170,13 @@ def test_eu_flag_logo_without_link(config):
     assert "EU flag" in found["eu-logo-wrong-flag"].evidence[0].snippet
 
 
+def test_an_eu_logo_with_no_flag_and_no_link_points_to_the_eus_list_of_registers(config, rules):
+    html = '<footer><img src="/img/siegel.png" alt="EU common logo"></footer>'
+    found = outcomes(html_site("https://meridianmeds.eu/", html), config)
+    assert [l.url for l in found["eu-logo-no-link"].links] == [rules.config_for("accreditation").eu_logo.registers_list_url]
+    assert found["eu-logo-no-link"].links[0].url.startswith("https://")
+
+
 def test_eu_logo_file_names_and_wordings(config):
     found = outcomes(site_for("eu-logo-no-link--file-names"), config)
     shown = [e.snippet.rsplit("/", 1)[-1] for e in found["eu-logo-no-link"].evidence]
