@@ -139,6 +139,12 @@ class ClaimContext(ConfigModel):
     # Before the site's own name, these make it a noun for pharmacies in general ("not every online pharmacy").
     general_determiners: list[str] = []
     negations: list[str] = []  # between "we" and the verb, the site says it does not hold the accreditation
+    # Plural nouns for pharmacies as a class: "certified pharmacies are safer" and a heading "VIPPS Accredited
+    # Pharmacies" speak of pharmacies in general, whoever says it ("our checklist: ..."); a site labels itself in
+    # the singular.
+    class_nouns: list[str] = []
+    # Verbs that, right after "<accredited> <pharmacies>", make that class the subject of a general statement.
+    class_predicates: list[str] = []
 
 
 class RegisterNames(ConfigModel):
@@ -360,6 +366,14 @@ class ClaimReader:
         self.pronouns = {" ".join(w.lower().split()) for w in ctx.first_person}
         self.determiners = _phrases(tuple(ctx.general_determiners))
         self.negations = _phrases(tuple(ctx.negations))
+        self.class_nouns = {" ".join(n.lower().split()) for n in ctx.class_nouns}
+        self.class_statement = None
+        if ctx.class_nouns and ctx.class_predicates:
+            nouns = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted(ctx.class_nouns, key=len, reverse=True))
+            predicates = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ctx.class_predicates)
+            self.class_statement = re.compile(
+                rf"(?<!\w)(?:{verbs})\s+(?:{nouns})\s+(?:{predicates})(?!\w)", re.IGNORECASE
+            )
 
     def _speaking(self, sentence: str):
         """The site saying it holds an accreditation: not denying it, and not a general statement about pharmacies."""
@@ -372,6 +386,10 @@ class ClaimReader:
                 before = sentence[max(0, m.start() - 20): m.start()].split()
                 if before and self.determiners.search(before[-1]):
                     continue
+            if self.class_statement is not None:
+                general = self.class_statement.search(sentence, m.start("subject"))
+                if general is not None and general.start() < m.end() <= general.end():
+                    continue  # "our checklist: LegitScript certified pharmacies are safer"
             return m
         return None
 
@@ -401,9 +419,12 @@ class ClaimReader:
         words = sentence.split()
         # A badge is a label ("VIPPS Accredited Pharmacy") on the site's own frame, not a heading in an article
         # about registries.
+        last = " ".join(w.lower().strip(",;:()") for w in words[-2:])
+        plural_class = bool(words) and (words[-1].lower().strip(",;:()") in self.class_nouns or last in self.class_nouns)
         if (
             not in_article
             and not has_advice
+            and not plural_class
             and not sentence.rstrip().endswith((".", "!", "?"))
             and len(words) <= self.ctx.badge_max_words
             and self.badge.search(sentence) is not None

@@ -309,6 +309,11 @@ def test_real_gphc_register_names_are_not_flagged(config):
         ("Our tip: make sure the pharmacy is VIPPS accredited.", "mention"),
         ("VIPPS is a program run by the NABP.", "mention"),
         ("We are not VIPPS accredited.", "mention"),
+        # Pharmacies as a class, whoever speaks: no claim, and a plural heading is no badge.
+        ("Our checklist: LegitScript certified pharmacies are safer.", "mention"),
+        ("VIPPS Accredited Pharmacies", "mention"),
+        ("We are one of the LegitScript certified pharmacies.", "claim"),
+        ("Our pharmacies are LegitScript certified.", "claim"),
         # The dot inside a registry's name is no sentence end.
         ("We are .pharmacy verified.", "claim"),
         ("We are Safe.Pharmacy verified.", "claim"),
