@@ -566,8 +566,15 @@ class Scanner:
             file_name = unquote(urlsplit(img.src).path.rsplit("/", 1)[-1]) if img.src else ""
             src_and_text = f"{img.alt} {img.title} {unquote(img.src)}"
             # An unlinked seal called an example, or standing in an article, illustrates advice; it is not held.
-            # (A linked one is judged by where it leads: a borrowed entry is no illustration.)
-            if not img.link and (img.in_article or self.reader.is_illustration(img.alt, img.title, file_name)):
+            # A linked one is judged by where it leads (a borrowed entry is no illustration) unless it does both:
+            # stands in an article and calls itself an example, as a guide's "what a listing looks like" does.
+            example = self.reader.is_illustration(img.alt, img.title, file_name)
+            if not img.link and (img.in_article or example):
+                continue
+            if img.link and img.in_article and example:
+                registry = self._registry_for_marker(src_and_text)
+                if registry is not None:
+                    self._classify_link(page, img.link, registry, seal=False, illustration=True, text=f"{img.alt} {img.title}")
                 continue
             # The common logo is recognised by its wording or file name, or by being an image that links to a
             # national register of online sellers (which is what the genuine logo does).

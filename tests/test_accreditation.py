@@ -373,12 +373,27 @@ def test_a_checklist_is_no_claim_whatever_the_page_is_called(config):
     assert outcomes(html_site("https://mypharm.com/", html), config) == {}
 
 
+BORROWED_IN_ARTICLE = (
+    '<article><p>Look for this seal.</p><a href="https://www.legitscript.com/websites/?checker_keywords=cvs.com">'
+    '<img src="https://static.legitscript.com/seals/{src}" alt="{alt}"></a></article>'
+)
+
+
 def test_a_borrowed_seal_image_is_borrowed_even_inside_an_article(config):
-    html = (
-        '<article><p>Look for this seal.</p><a href="https://www.legitscript.com/websites/?checker_keywords=cvs.com">'
-        '<img src="https://static.legitscript.com/seals/1.png" alt="Example of the LegitScript seal"></a></article>'
-    )
+    html = BORROWED_IN_ARTICLE.format(src="1.png", alt="LegitScript certified")
     assert set(outcomes(html_site("https://mypharm.com/", html), config)) == {"link-for-other-site"}
+
+
+@pytest.mark.parametrize(
+    "src, alt",
+    [("1.png", "Example of the LegitScript seal"), ("legitscript-seal-sample.png", "LegitScript")],
+)
+def test_a_linked_seal_that_calls_itself_an_example_in_an_article_illustrates(src, alt, config):
+    html = BORROWED_IN_ARTICLE.format(src=src, alt=alt)
+    assert outcomes(html_site("https://mypharm.com/", html), config) == {}
+    # Outside an article the link decides: a footer seal called an example still borrows another site's entry.
+    footer = html.replace("<article>", "<footer>").replace("</article>", "</footer>")
+    assert set(outcomes(html_site("https://mypharm.com/", footer), config)) == {"link-for-other-site"}
 
 
 def test_an_example_seal_outside_an_article_is_an_illustration(config):
