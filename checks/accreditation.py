@@ -88,10 +88,16 @@ def judge(site: Site, config: Config, found: Findings, lookups: list | None = No
             verification_links(nabp, site) if nabp else [],
         )
 
+    # A claim in words about a register whose entry the site's EU/UK logo links to is judged with that logo.
+    states = {s.code: s.registry for s in config.eu_logo.states}
+    logo_registries = {
+        states[logo.link_state] for logo in found.eu_logos
+        if logo.link_state in states and logo.link.lower().startswith("https://")
+    }
     for registry_id in found.registries_claimed():
         registry = config.registry(registry_id)
         if registry is not None:
-            _judge_registry(out, site, registry, found, pharmacy_tld)
+            _judge_registry(out, site, registry, found, pharmacy_tld, registry_id in logo_registries)
 
     _judge_eu_logos(out, site, config, found)
 
@@ -105,7 +111,9 @@ def judge(site: Site, config: Config, found: Findings, lookups: list | None = No
     return out.result()
 
 
-def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Findings, pharmacy_tld: bool) -> None:
+def _judge_registry(
+    out: _Collector, site: Site, registry: Registry, found: Findings, pharmacy_tld: bool, logo_linked: bool = False
+) -> None:
     rid = registry.id
     claims = [c for c in found.claims if c.registry == rid]
     links = [l for l in found.links if l.registry == rid]
@@ -174,7 +182,7 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
         l for l in links
         if not l.https and not l.illustration and (l.seal or claims) and l.named_domain in ("", site.domain)
     ]
-    if (claims or plain_http) and not backed and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
+    if (claims or plain_http) and not backed and not logo_linked and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
         page_url = claims[0].page_url if claims else plain_http[0].page_url
         snippet = claims[0].snippet if claims else f"a seal links to {registry.name}"
         if plain_http:
