@@ -14,7 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from app.domains import registrable_domain, split_host
 from app.page import Page
@@ -49,9 +49,16 @@ class NumberRule(ConfigModel):
 class LiveLookup(ConfigModel):
     """How to ask the registry itself, when live confirmation is switched on."""
 
-    base_url: str  # scheme and host; kept apart from `path` so a mirror or a stand-in can be configured
-    path: str  # with {domain} or {number}
-    key: Literal["domain", "number"]
+    # Scheme and host; kept apart from `path` so a mirror or a stand-in can be configured. For `entry_link`,
+    # empty means the entry link's own origin.
+    base_url: str = ""
+    path: str = ""  # with {domain} or {number}; unused for `entry_link`
+    # What is asked: the site's domain, a registration number cited or linked, or the register entry the site's
+    # seal or logo links to (for registers whose look-up addresses are known only from the links themselves).
+    key: Literal["domain", "number", "entry_link"]
+    # What the answer must show to be about this site: the key itself (a number, with this pharmacy's details
+    # beside it), or this site's domain (an entry page that lists the seller's web addresses).
+    match: Literal["key", "domain"] = "key"
     confirm_words: list[str]
     deny_words: list[str] = []
     # Words that, near this site's domain or the cited number, mean the registry classifies it as bad.
@@ -67,7 +74,11 @@ class LiveLookup(ConfigModel):
     documented: bool = False  # whether the registry documents this response format
 
     def url_for(self, value: str) -> str:
-        return self.base_url.rstrip("/") + self.path.format(domain=value, number=value)
+        if self.key == "entry_link":
+            parts = urlsplit(value)
+            origin = self.base_url.rstrip("/") or f"{parts.scheme}://{parts.netloc}"
+            return origin + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return self.base_url.rstrip("/") + self.path.format(domain=quote(value, safe=""), number=quote(value, safe=""))
 
 
 class Registry(ConfigModel):
@@ -95,6 +106,7 @@ class Registry(ConfigModel):
     # legitimate pharmacies state the claim in words (US state licences), it is neither proof nor a warning.
     unlinked_claim_is_red_flag: bool = True
     live: LiveLookup | None = None
+    no_live_lookup: str = ""  # why the registry has no live adapter, where it has none
 
 
 class MemberState(ConfigModel):
@@ -105,8 +117,13 @@ class MemberState(ConfigModel):
 
 class EuLogo(ConfigModel):
     logo_markers: list[str]
+    # File-name words that are also an ordinary name for a site's own logo ("common-logo.png" in a theme's
+    # common folder): they mark the EU logo only together with a flag, which the genuine logo always shows.
+    flagged_logo_markers: list[str] = []
     eu_flag_words: list[str]
     states: list[MemberState]
+    # Where a consumer finds every member state's register, for a logo whose state cannot be told.
+    registers_list_url: str = ""
 
 
 class ClaimContext(ConfigModel):
@@ -122,10 +139,18 @@ class ClaimContext(ConfigModel):
     # Before the site's own name, these make it a noun for pharmacies in general ("not every online pharmacy").
     general_determiners: list[str] = []
     negations: list[str] = []  # between "we" and the verb, the site says it does not hold the accreditation
+    # Plural nouns for pharmacies as a class: "certified pharmacies are safer" and a heading "VIPPS Accredited
+    # Pharmacies" speak of pharmacies in general, whoever says it ("our checklist: ..."); a site labels itself in
+    # the singular.
+    class_nouns: list[str] = []
+    # Verbs that, right after "<accredited> <pharmacies>", make that class the subject of a general statement.
+    class_predicates: list[str] = []
 
 
 class RegisterNames(ConfigModel):
     lead_ins: list[str]  # "registered with", "licensed by": what makes a register name a claim
+    # After a register's name, what also makes it a claim: "Texsa State Board of Pharmacy, license number 28741".
+    trail_ins: list[str] = []
     real: list[str]
     fake: list[str] = []
     us_states: list[str]
@@ -190,6 +215,7 @@ class CitedNumber:
     page_url: str
     snippet: str
     entry_url: str | None
+    lead: str = ""  # the line up to the number: which register it is cited with
 
 
 @dataclass(frozen=True)
@@ -332,12 +358,22 @@ class ClaimReader:
             subjects.append(r"[\s.-]?".join(letters))
         subject = "|".join(sorted(subjects, key=len, reverse=True))
         reach = ctx.first_person_reach
+        # A dot glued to the next letter is inside a name (".pharmacy", "Safe.Pharmacy"), not a sentence end.
         self.first_person = re.compile(
-            rf"(?<!\w)(?P<subject>{subject})(?!\w)[^.!?\n]{{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)", re.IGNORECASE
+            rf"(?<!\w)(?P<subject>{subject})(?!\w)(?:[^.!?\n]|\.(?=\w)){{0,{reach}}}?(?<!\w)(?:{verbs})(?!\w)",
+            re.IGNORECASE,
         )
         self.pronouns = {" ".join(w.lower().split()) for w in ctx.first_person}
         self.determiners = _phrases(tuple(ctx.general_determiners))
         self.negations = _phrases(tuple(ctx.negations))
+        self.class_nouns = {" ".join(n.lower().split()) for n in ctx.class_nouns}
+        self.class_statement = None
+        if ctx.class_nouns and ctx.class_predicates:
+            nouns = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted(ctx.class_nouns, key=len, reverse=True))
+            predicates = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ctx.class_predicates)
+            self.class_statement = re.compile(
+                rf"(?<!\w)(?:{verbs})\s+(?:{nouns})\s+(?:{predicates})(?!\w)", re.IGNORECASE
+            )
 
     def _speaking(self, sentence: str):
         """The site saying it holds an accreditation: not denying it, and not a general statement about pharmacies."""
@@ -350,6 +386,10 @@ class ClaimReader:
                 before = sentence[max(0, m.start() - 20): m.start()].split()
                 if before and self.determiners.search(before[-1]):
                     continue
+            if self.class_statement is not None:
+                general = self.class_statement.search(sentence, m.start("subject"))
+                if general is not None and general.start() < m.end() <= general.end():
+                    continue  # "our checklist: LegitScript certified pharmacies are safer"
             return m
         return None
 
@@ -379,9 +419,12 @@ class ClaimReader:
         words = sentence.split()
         # A badge is a label ("VIPPS Accredited Pharmacy") on the site's own frame, not a heading in an article
         # about registries.
+        last = " ".join(w.lower().strip(",;:()") for w in words[-2:])
+        plural_class = bool(words) and (words[-1].lower().strip(",;:()") in self.class_nouns or last in self.class_nouns)
         if (
             not in_article
             and not has_advice
+            and not plural_class
             and not sentence.rstrip().endswith((".", "!", "?"))
             and len(words) <= self.ctx.badge_max_words
             and self.badge.search(sentence) is not None
@@ -460,6 +503,7 @@ class Scanner:
                             page_url=page.url,
                             snippet=snippet_around(page.text, m.start("number"), m.end("number")),
                             entry_url=entry.url.format(number=number) if entry else None,
+                            lead=page.text[max(page.text.rfind("\n", 0, m.start()) + 1, m.start() - 200): m.end("number")],
                         )
                     )
                     if len(self.findings.numbers) > 50:
@@ -477,6 +521,7 @@ class Scanner:
         real = [" ".join(r.lower().split()) for r in names.real]
         fake = [" ".join(f.lower().split()) for f in names.fake]
         states = {s.lower() for s in names.us_states}
+        seen: set[str] = set()
         for m in pattern.finditer(page.text):
             name = " ".join(m.group(1).split()).strip(" ,.;")
             low = name.lower()
@@ -492,6 +537,20 @@ class Scanner:
             else:
                 bogus = _imitates(low, real)
             if bogus:
+                seen.add(low)
+                self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
+        if not names.trail_ins:
+            return
+        # A name followed by a licence number is cited as the site's regulator too. Without a lead-in the name's
+        # start is less certain, so only the known fakes and non-existent states count here, not imitations.
+        trail = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.trail_ins)
+        for m in re.finditer(rf"(?<![\w]){body}(?=\s*[,:(]?\s*(?i:{trail}))", page.text):
+            name = re.sub(r"^(?i:the)\s+", "", " ".join(m.group(1).split()).strip(" ,.;"))
+            low = name.lower()
+            if low in seen or not any(w in low for w in ("pharm", "medic", "drug", "health")):
+                continue
+            if any(f in low for f in fake) or _bogus_state_board(name, states):
+                seen.add(low)
                 self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
 
     # -- markup ---------------------------------------------------------------------------------------------
@@ -507,12 +566,23 @@ class Scanner:
             file_name = unquote(urlsplit(img.src).path.rsplit("/", 1)[-1]) if img.src else ""
             src_and_text = f"{img.alt} {img.title} {unquote(img.src)}"
             # An unlinked seal called an example, or standing in an article, illustrates advice; it is not held.
-            # (A linked one is judged by where it leads: a borrowed entry is no illustration.)
-            if not img.link and (img.in_article or self.reader.is_illustration(img.alt, img.title, file_name)):
+            # A linked one is judged by where it leads (a borrowed entry is no illustration) unless it does both:
+            # stands in an article and calls itself an example, as a guide's "what a listing looks like" does.
+            example = self.reader.is_illustration(img.alt, img.title, file_name)
+            if not img.link and (img.in_article or example):
+                continue
+            if img.link and img.in_article and example:
+                registry = self._registry_for_marker(src_and_text)
+                if registry is not None:
+                    self._classify_link(page, img.link, registry, seal=False, illustration=True, text=f"{img.alt} {img.title}")
                 continue
             # The common logo is recognised by its wording or file name, or by being an image that links to a
             # national register of online sellers (which is what the genuine logo does).
-            if _contains_marker(src_and_text, eu.logo_markers) or (img.link and self._eu_register_state(img.link)):
+            if (
+                _contains_marker(src_and_text, eu.logo_markers)
+                or (img.link and self._eu_register_state(img.link))
+                or (_contains_marker(file_name, eu.flagged_logo_markers) and self._logo_flag(img, file_name)[0])
+            ):
                 self._eu_logo(page, img, file_name)
                 continue
             registry = self._registry_for_marker(src_and_text)
@@ -524,6 +594,12 @@ class Scanner:
                 self._classify_link(page, img.link, registry, seal=True, text=f"{img.alt} {img.title}")
 
     def _eu_logo(self, page: Page, img, file_name: str) -> None:
+        flag, named = self._logo_flag(img, file_name)
+        link_state = self._eu_register_state(img.link) if img.link else ""
+        self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state, named))
+
+    def _logo_flag(self, img, file_name: str) -> tuple[str, bool]:
+        """The flag a logo image shows, from its words: (member state code or "EU" or "", named in words)."""
         eu = self.config.eu_logo
         words_text = " ".join(f"{img.alt} {img.title} {file_name}".lower().replace("_", " ").replace("-", " ").split())
         file_tokens = set(re.split(r"[^a-z]+", file_name.lower()))
@@ -544,8 +620,7 @@ class Scanner:
                         break
                 if flag:
                     break
-        link_state = self._eu_register_state(img.link) if img.link else ""
-        self.findings.eu_logos.append(EuLogoSeen(page.url, img.src, flag, img.link, link_state, named))
+        return flag, named
 
     def _eu_register_state(self, url: str) -> str:
         """The member state whose register of online sellers `url` is on, or ""."""
@@ -717,7 +792,11 @@ def _imitates(name: str, real: list[str]) -> bool:
 
 def _bogus_state_board(name: str, states: set[str]) -> bool:
     m = re.match(r"(?:the\s+)?(.+?)\s+State\s+Board\s+of\s+Pharmacy$", name, re.IGNORECASE)
-    return bool(m) and m.group(1).lower() not in states
+    if not m:
+        return False
+    # Words before the state ("Fully Licensed Texas State Board of Pharmacy") do not make the state unreal.
+    place = " ".join(m.group(1).lower().split())
+    return not any(place == st or place.endswith(" " + st) for st in states)
 
 
 def scan(site: Site, config: Config) -> Findings:

@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
 from app.netpolicy import FetchError
 from app.page import parse_page
 from app.site import Site
 
 from .base import VerificationLink
-from ._registries import Config, Registry, scan
+from ._registries import Config, Registry, first_entry_number, host_matches, scan
 
 MAX_LOOKUPS = 6
 MAX_NUMBERS_PER_REGISTRY = 2
@@ -39,7 +39,8 @@ class LookupResult:
 
 
 def lookup_link(registry: Registry, result: LookupResult) -> VerificationLink:
-    return VerificationLink(f"Open {registry.name}'s answer for {result.key}", result.url)
+    what = "the entry the site links to" if registry.live and registry.live.key == "entry_link" else result.key
+    return VerificationLink(f"Open {registry.name}'s answer for {what}", result.url)
 
 
 def _keys_to_ask(site: Site, config: Config) -> list[tuple[Registry, str]]:
@@ -58,11 +59,29 @@ def _keys_to_ask(site: Site, config: Config) -> list[tuple[Registry, str]]:
             if site.domain:
                 wanted.append((registry, site.domain))
             continue
-        numbers = [n.number for n in found.numbers if n.registry == registry_id and n.valid]
-        numbers += [l.named_number for l in found.links if l.registry == registry_id and l.named_number and l.number_valid]
-        for number in list(dict.fromkeys(numbers))[:MAX_NUMBERS_PER_REGISTRY]:
-            wanted.append((registry, number))
+        # Register entries the site links to, from a seal or claim and from the EU/UK logo alike.
+        entry_links = [l.url for l in found.links if l.registry == registry_id and l.https and l.named_number and l.number_valid]
+        entry_links += [
+            logo.link for logo in found.eu_logos
+            if logo.link.lower().startswith("https://") and host_matches(_host(logo.link), registry.hosts)
+            and first_entry_number(logo.link, registry)
+        ]
+        if registry.live.key == "entry_link":
+            keys = entry_links
+        else:
+            keys = [n.number for n in found.numbers if n.registry == registry_id and n.valid]
+            keys += [l.named_number for l in found.links if l.registry == registry_id and l.named_number and l.number_valid]
+            keys += [first_entry_number(link, registry) for link in entry_links]
+        for key in list(dict.fromkeys(keys))[:MAX_NUMBERS_PER_REGISTRY]:
+            wanted.append((registry, key))
     return wanted[:MAX_LOOKUPS]
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def site_identity(site: Site, patterns: list[str]) -> list[str]:
@@ -117,7 +136,9 @@ def _word_near(text: str, words: list[str], positions: list[int], reach: int) ->
 def _other_keys(text: str, key: str, kind: str, ignore_hosts: list[str]) -> list[int]:
     """Where the answer names some other site (or entry number) than the one asked about."""
     if kind == "domain":
-        return [m.start() for m in _HOST_IN_TEXT.finditer(text) if not _same_or_registry(m.group(0).lower(), key, ignore_hosts)]
+        # The site's own subdomains ("shop.mypharm.de" on the entry for mypharm.de) are no other site.
+        ignore = [*ignore_hosts, key]
+        return [m.start() for m in _HOST_IN_TEXT.finditer(text) if not _same_or_registry(m.group(0).lower(), key, ignore)]
     return [m.start() for m in re.finditer(r"(?<![\w-])\d{5,}(?![\w-])", text) if m.group(0) != key]
 
 
@@ -153,29 +174,45 @@ def judge_answer(registry: Registry, key: str, text: str, site: Site) -> tuple[s
     """
     live = registry.live
     assert live is not None
-    positions = key_positions(text, key, live.key)
+    registry_hosts = registry.hosts + registry.owner_domains
+    # An entry asked for by number or link, read for the site's domain: the answer is about the site's domain.
+    by_domain = live.key == "domain" or live.match == "domain"
+    asked = key if live.key == "domain" else ("the entry the site links to" if live.key == "entry_link" else f"entry {key}")
+    shown = site.domain if by_domain else key
+    positions = key_positions(text, shown, "domain" if by_domain else "number") if shown else []
     none = _word_near(text, live.deny_words, [], 0)
+    others = _other_keys(text, shown, "domain" if by_domain else "number", registry_hosts)
     if not positions:
         if none:
             return "denies", f"{registry.name} has no entry for {key} (its answer says \"{none}\")."
         if live.key == "domain":
             return "inconclusive", f"{registry.name}'s answer neither lists nor rules out {key}."
+        if by_domain:
+            # The entry lists another seller's web address with a confirming status: the site links to an entry
+            # that is not its own. Another address with no status of its own proves nothing.
+            other = _status_of_key(text, live.confirm_words, others, [], live.near_chars)
+            if other and shown:
+                at = others[0]
+                return "denies", (
+                    f"{registry.name}: {asked} is for another seller; it does not show {shown}. "
+                    f"The entry reads: {_snippet(text, at)}"
+                )
+            return "inconclusive", f"{registry.name}'s answer for {asked} does not show {shown or 'this site'}."
         return "inconclusive", f"{registry.name}'s answer does not show entry {key}."
-    others = _other_keys(text, key, live.key, registry.hosts + registry.owner_domains)
     bad = _status_of_key(text, live.deny_near_key_words, positions, others, live.near_chars)
     if bad:
-        what = "lists" if live.key == "domain" else "marks entry"
-        return "denies", f"{registry.name} {what} {key} as \"{bad}\": {_snippet(text, positions[0])}"
+        what = "lists" if by_domain else "marks entry"
+        return "denies", f"{registry.name} {what} {shown} as \"{bad}\": {_snippet(text, positions[0])}"
     if none:
         return "denies", f"{registry.name} has no entry for {key} (its answer says \"{none}\")."
     pending = _status_of_key(text, live.undetermined_near_key_words, positions, others, live.near_chars)
     if pending:
-        return "inconclusive", f"{registry.name} shows {key} as \"{pending}\", which is not a confirmation: {_snippet(text, positions[0])}"
+        return "inconclusive", f"{registry.name} shows {shown} as \"{pending}\", which is not a confirmation: {_snippet(text, positions[0])}"
     good = _status_of_key(text, live.confirm_words, positions, others, live.near_chars)
-    if live.key == "domain":
+    if by_domain:
         if good:
-            return "confirms", f"{registry.name} lists {key} as \"{good}\": {_snippet(text, positions[0])}"
-        return "inconclusive", f"{registry.name}'s answer names {key} but shows no status we recognise."
+            return "confirms", f"{registry.name} lists {shown} as \"{good}\": {_snippet(text, positions[0])}"
+        return "inconclusive", f"{registry.name}'s answer names {shown} but shows no status we recognise."
 
     # Keyed by registration number: the entry must also belong to this pharmacy.
     identity = site_identity(site, live.identity_patterns)
@@ -194,7 +231,7 @@ def judge_answer(registry: Registry, key: str, text: str, site: Site) -> tuple[s
 async def _ask(fetcher, registry: Registry, key: str, site: Site) -> LookupResult:
     live = registry.live
     assert live is not None
-    url = live.url_for(quote(key, safe=""))
+    url = live.url_for(key)
     try:
         result = await fetcher.fetch(url, require_html=False)
     except FetchError as exc:

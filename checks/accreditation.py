@@ -88,10 +88,16 @@ def judge(site: Site, config: Config, found: Findings, lookups: list | None = No
             verification_links(nabp, site) if nabp else [],
         )
 
+    # A claim in words about a register whose entry the site's EU/UK logo links to is judged with that logo.
+    states = {s.code: s.registry for s in config.eu_logo.states}
+    logo_registries = {
+        states[logo.link_state] for logo in found.eu_logos
+        if logo.link_state in states and logo.link.lower().startswith("https://")
+    }
     for registry_id in found.registries_claimed():
         registry = config.registry(registry_id)
         if registry is not None:
-            _judge_registry(out, site, registry, found, pharmacy_tld)
+            _judge_registry(out, site, registry, found, pharmacy_tld, registry_id in logo_registries)
 
     _judge_eu_logos(out, site, config, found)
 
@@ -105,12 +111,18 @@ def judge(site: Site, config: Config, found: Findings, lookups: list | None = No
     return out.result()
 
 
-def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Findings, pharmacy_tld: bool) -> None:
+def _judge_registry(
+    out: _Collector, site: Site, registry: Registry, found: Findings, pharmacy_tld: bool, logo_linked: bool = False
+) -> None:
     rid = registry.id
     claims = [c for c in found.claims if c.registry == rid]
     links = [l for l in found.links if l.registry == rid]
     wrong = [w for w in found.wrong_hosts if w.registry == rid]
-    numbers = [n for n in found.numbers if n.registry == rid]
+    # A number cited with a register that does not exist is part of that finding, not a number of a real one.
+    numbers = [
+        n for n in found.numbers
+        if n.registry == rid and not any(b.page_url == n.page_url and b.name.lower() in n.lead.lower() for b in found.bad_registers)
+    ]
     valid_numbers = list(dict.fromkeys(n.number for n in numbers if n.valid))
     consumer_links = verification_links(registry, site, [n for n in numbers if n.valid])
 
@@ -164,13 +176,18 @@ def _judge_registry(out: _Collector, site: Site, registry: Registry, found: Find
     # A claim naming a register that does not exist is already reported as such.
     claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
     faulty = any(l.named_number and (not l.number_valid or l.text_number) for l in links)
-    if claims and not backed and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
-        plain_http = [l for l in links if not l.https and l.entry and l.named_domain == site.domain]
-        claim = claims[0]
-        snippet = claim.snippet
+    # A seal link over plain HTTP backs nothing (anyone on the way can change it), whether it names this site, or
+    # no site at all; it is recorded with the claim so that the consumer sees why the link did not count.
+    plain_http = [
+        l for l in links
+        if not l.https and not l.illustration and (l.seal or claims) and l.named_domain in ("", site.domain)
+    ]
+    if (claims or plain_http) and not backed and not logo_linked and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
+        page_url = claims[0].page_url if claims else plain_http[0].page_url
+        snippet = claims[0].snippet if claims else f"a seal links to {registry.name}"
         if plain_http:
             snippet = f"{snippet} (the registry link uses plain HTTP, so it cannot be trusted: {plain_http[0].url})"
-        out.add("unbacked-claim", rid, claim.page_url, f"{registry.name}: {snippet}", consumer_links)
+        out.add("unbacked-claim", rid, page_url, f"{registry.name}: {snippet}", consumer_links)
 
 
 def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings) -> None:
@@ -179,6 +196,8 @@ def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings
         state_code = logo.link_state or (logo.flag if logo.flag in states else "")
         registry = config.registry(states[state_code].registry) if state_code else None
         links = verification_links(registry, site) if registry else []
+        if not links and config.eu_logo.registers_list_url:
+            links = [VerificationLink("Find the seller in its country's national register (the EU's list)", config.eu_logo.registers_list_url)]
         shown = logo.src or "the logo image"
         # A flag guessed from a country code in a file name is too weak to contradict the register it links to.
         mismatch = bool(logo.flag and logo.flag != "EU" and logo.link_state and logo.flag != logo.link_state and logo.flag_named)

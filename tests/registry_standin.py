@@ -1,7 +1,8 @@
 """Stand-in registries (and the pharmacy sites that cite them) served over HTTPS on loopback.
 
 Each registry answers its look-up the way rules.yaml expects to ask it, with answers chosen per test case:
-a listing, a denial, "no results", an entry for a different pharmacy, an answer that says nothing useful.
+a listing, a denial, "no results", an entry for a different pharmacy, an answer that says nothing useful. None
+of the real registries documents these answers; the stand-ins hold the conservative shapes the adapters accept.
 Tests point the registry adapters at this server by changing only the adapter's `base_url` (host and port)
 and reach it through `Settings.resolve` and `cacert`, exactly as a user would reach a mirror.
 """
@@ -52,6 +53,58 @@ GPHC_ENTRIES = {
 }
 
 
+# Registers asked for the site's domain or for the entry its logo links to. Each answers in its own language:
+# the entry of the site asked about, the entry of another seller, and a "no entry" page; anything else is a
+# 404. The site asking is always meridianmeds.eu (NABP: the domain in the look-up says which answer).
+SITE = "meridianmeds.eu"
+NABP = "safe.pharmacy"
+MHRA = "medicine-seller-register.mhra.gov.uk"
+
+
+def _entry(seller: str, site: str, status: str) -> str:
+    return f"<h1>{seller}</h1><p>Web: www.{site}</p><p>Status: {status}</p>"
+
+
+# registry id -> (host, link to entry N as the site's logo gives it, confirming status, "no entry" wording)
+ENTRY_REGISTERS = {
+    "mhra": (MHRA, "https://" + MHRA + "/search-registry/{n}", "Registered", "No results found"),
+    "register-de": ("versandhandel.dimdi.de", "https://versandhandel.dimdi.de/eintrag?id={n}", "registriert", "Kein Eintrag gefunden"),
+    "register-nl": ("www.aanbiedersmedicijnen.nl", "https://www.aanbiedersmedicijnen.nl/aanbieders/{n}", "geregistreerd", "Geen aanbieder gevonden"),
+    "register-ie": ("www.thepsi.ie", "https://www.thepsi.ie/gns/online-sales-register/registered-retailers.aspx?id={n}", "Registered", "No records found"),
+    "register-fr": ("www.ordre.pharmacien.fr", "https://www.ordre.pharmacien.fr/eco/sites/{n}", "autorisé", "Aucun résultat"),
+    "register-es": ("distafarma.aemps.es", "https://distafarma.aemps.es/farmacia?id={n}", "autorizada", "No se han encontrado resultados"),
+    "register-it": ("www.salute.gov.it", "https://www.salute.gov.it/farmacieOnline/elenco?id={n}", "autorizzata", "Nessun risultato"),
+    "register-at": ("www.basg.gv.at", "https://www.basg.gv.at/versandapotheken?id={n}", "registriert", "Kein Eintrag gefunden"),
+    "register-be": ("www.afmps.be", "https://www.afmps.be/pharmacies-en-ligne?id={n}", "enregistrée", "Aucun résultat"),
+    "register-se": ("www.lakemedelsverket.se", "https://www.lakemedelsverket.se/e-handel?id={n}", "registrerad", "Inga träffar"),
+}
+# Entry numbers: this site's entry, another seller's entry, a "no entry" page, and one the register has not.
+OWN, OTHER, NONE, MISSING = "1001", "1002", "1003", "1004"
+
+
+def _register_answers() -> dict[str, dict[str, str]]:
+    answers: dict[str, dict[str, str]] = {
+        NABP: {
+            f"/buy-safely/?url={SITE}": f"<h2>Results</h2><table><tr><td>{SITE}</td><td>Accredited</td></tr></table>",
+            "/buy-safely/?url=roguepills.com": "<h2>Results</h2><table><tr><td>roguepills.com</td><td>Not Recommended</td></tr></table>",
+            "/buy-safely/?url=northernrxsupply.com": "<h2>Results</h2><p>No results found.</p>",
+        }
+    }
+    for host, link, status, none in ENTRY_REGISTERS.values():
+        paths = answers.setdefault(host, {})
+        for n, body in (
+            (OWN, _entry("Meridian Meds", SITE, status)),
+            (OTHER, _entry("Hillside Apotheke", "hillside-apotheke.de", status)),
+            (NONE, f"<p>{none}.</p>"),
+        ):
+            parts = urlsplit(link.format(n=n))
+            paths[parts.path + (f"?{parts.query}" if parts.query else "")] = body
+    return answers
+
+
+REGISTER_ANSWERS = _register_answers()
+
+
 @dataclass
 class StandIn:
     tmp_dir: Path
@@ -59,7 +112,7 @@ class StandIn:
     requests: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.hosts = [LEGITSCRIPT, GPHC, *self.sites]
+        self.hosts = [LEGITSCRIPT, GPHC, *REGISTER_ANSWERS, *self.sites]
         self.ca = trustme.CA()
         cert = self.ca.issue_cert(*self.hosts)
         self.ca_path = self.tmp_dir / "standin-ca.pem"
@@ -101,6 +154,9 @@ class StandIn:
             if number in GPHC_ENTRIES:
                 return 200, f"<html><body>{GPHC_ENTRIES[number]}</body></html>"
             return 404, "<html><body><h1>Page not found</h1></body></html>"
+        if host in REGISTER_ANSWERS:
+            body = REGISTER_ANSWERS[host].get(path)
+            return (200, f"<html><body>{body}</body></html>") if body else (404, "<html><body>Not found</body></html>")
         if host in self.sites and parts.path in ("", "/"):
             return 200, self.sites[host]
         return 404, "<html><body>Not found</body></html>"

@@ -15,7 +15,9 @@ from app.rules import Rules
 from checks import _registry_lookup, accreditation
 from checks._registries import ClaimReader
 from tests.conftest import shared_data_or_skip
-from tests.registry_standin import GPHC, LEGITSCRIPT, StandIn
+from tests.registry_standin import (
+    ENTRY_REGISTERS, GPHC, LEGITSCRIPT, MISSING, NABP, NONE, OTHER, OWN, SITE, StandIn,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "accreditation"
 
@@ -29,16 +31,23 @@ CASES = {
     # Shops on one hosting platform share a public suffix, not an owner.
     "link-for-other-site--shared-hosting": ("https://mypharm.myshopify.com/", {"link-for-other-site"}),
     "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
+    # Claims worded in the ways real pages word them (test_every_wording_is_a_claim says which registries).
+    "unbacked-claim--wordings": ("https://meridianmeds.com/", {"unbacked-claim"}),
+    # A seal that links to the registry's front page over plain HTTP: no proof, and the evidence says why.
+    "unbacked-claim--plain-http-seal": ("https://cedarrx.com/", {"unbacked-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
     # A register link is no better than the number in it.
     "invalid-number--in-link": ("https://quickukpharmacy.co.uk/", {"invalid-number"}),
     "number-link-mismatch": ("https://riversidechemist.co.uk/", {"number-link-mismatch"}),
     "eu-logo-wrong-flag": ("https://euroapotheke24.com/", {"eu-logo-wrong-flag", "eu-logo-no-link"}),
     "eu-logo-no-link": ("https://rhein-apotheke-versand.de/", {"eu-logo-no-link"}),
+    "eu-logo-no-link--file-names": ("https://apotheke-lindenhof.de/", {"eu-logo-no-link"}),
     "eu-logo-linked": ("https://rhein-apotheke-versand.de/", {"registry-entry-link"}),
     "eu-logo-flag-mismatch": ("https://pharma-outlet.eu/", {"eu-logo-wrong-flag", "registry-entry-link"}),
     "registry-entry-link": ("https://harbourside-chemist.co.uk/", {"registry-entry-link"}),
     "number-given": ("https://parksidepharmacy.co.uk/", {"number-given"}),
+    # The GPhC number written right after the register's name, with or without separators.
+    "number-given--gphc-forms": ("https://kingswaychemist.co.uk/", {"number-given"}),
     # Offline, a copied number that links to a real entry looks like any other entry link: only the live
     # look-up can see that the entry belongs to another pharmacy (see test_copied_gphc_number_is_denied_live).
     "copied-gphc-number": ("https://quickmedsdirect.co.uk/", {"registry-entry-link"}),
@@ -86,6 +95,40 @@ def test_every_fixture_file_is_in_the_table():
     assert {p.stem for p in FIXTURES.glob("*.html")} == set(CASES)
 
 
+def test_every_wording_is_a_claim(config):
+    found = outcomes(site_for("unbacked-claim--wordings"), config)
+    assert set(found["unbacked-claim"].facts["registries"]) == {
+        "nabp", "register-fr", "register-es", "register-it", "register-se", "register-nl", "register-de",
+    }
+
+
+@pytest.mark.parametrize(
+    "sentence, registry",
+    [
+        ("Nous sommes enregistrés auprès de l'Ordre des pharmaciens.", "register-fr"),
+        ("Notre pharmacie est enregistrée auprès de l'Ordre des pharmaciens.", "register-fr"),
+        ("Nous sommes autorisés par l'Ordre des pharmaciens.", "register-fr"),
+        ("Notre pharmacie est agréée par l'Ordre national des pharmaciens.", "register-fr"),
+        ("Estamos registrados en distafarma.", "register-es"),
+        ("Nuestras farmacias están registradas en la AEMPS.", "register-es"),
+        ("Somos una farmacia autorizada por la AEMPS.", "register-es"),
+        ("Nosotros estamos autorizados por la AEMPS.", "register-es"),
+        ("Vi är registrerade hos Läkemedelsverket.", "register-se"),
+        ("Våra apotek är godkända av Läkemedelsverket.", "register-se"),
+        ("Wir sind eine beim BfArM registrierte Versandapotheke.", "register-de"),
+        ("Unsere zugelassene Versandapotheke steht im Versandhandelsregister.", "register-de"),
+        ("Siamo iscritti presso il Ministero della Salute.", "register-it"),
+        ("Siamo autorizzati dal Ministero della Salute.", "register-it"),
+        ("Wij zijn geregistreerd bij het CIBG.", "register-nl"),
+        ("Wij staan als geregistreerde aanbieder in het Landelijk register.", "register-nl"),
+        ("Onze apotheek is ingeschreven in het register aanbieders geneesmiddelen.", "register-nl"),
+    ],
+)
+def test_plural_and_feminine_claim_verbs(sentence, registry, config):
+    site = site_from_pages("https://meridianmeds.eu/", [page_from_text(sentence, "https://meridianmeds.eu/about")])
+    assert outcomes(site, config)["unbacked-claim"].facts["registries"] == [registry]
+
+
 def test_verified_link_gives_the_exact_lookup_for_this_domain(config):
     found = outcomes(site_for("verified-link"), config)
     urls = [link.url for link in found["verified-link"].links]
@@ -127,6 +170,20 @@ def test_eu_flag_logo_without_link(config):
     assert "EU flag" in found["eu-logo-wrong-flag"].evidence[0].snippet
 
 
+def test_an_eu_logo_with_no_flag_and_no_link_points_to_the_eus_list_of_registers(config, rules):
+    html = '<footer><img src="/img/siegel.png" alt="EU common logo"></footer>'
+    found = outcomes(html_site("https://meridianmeds.eu/", html), config)
+    assert [l.url for l in found["eu-logo-no-link"].links] == [rules.config_for("accreditation").eu_logo.registers_list_url]
+    assert found["eu-logo-no-link"].links[0].url.startswith("https://")
+
+
+def test_eu_logo_file_names_and_wordings(config):
+    found = outcomes(site_for("eu-logo-no-link--file-names"), config)
+    shown = [e.snippet.rsplit("/", 1)[-1] for e in found["eu-logo-no-link"].evidence]
+    # The site's own "common-logo" in its header shows no flag, so it is not the EU logo.
+    assert shown == ["commonlogo_de.png", "siegel.png", "logo-fr.png", "logo-es.png"]
+
+
 def test_flag_mismatch_is_named_and_ordinary_words_are_not_flags(config):
     found = outcomes(site_for("eu-logo-flag-mismatch"), config)
     assert [e.snippet for e in found["eu-logo-wrong-flag"].evidence] == [
@@ -154,6 +211,14 @@ def test_eu_logo_entries_are_recognised_by_each_registers_own_shapes(href, expec
         assert "plain HTTP" in found[expected].evidence[0].snippet
 
 
+def test_plain_http_seal_links_that_name_no_site_are_in_the_evidence(config):
+    found = outcomes(site_for("unbacked-claim--plain-http-seal"), config)["unbacked-claim"]
+    assert set(found.facts["registries"]) == {"legitscript", "nabp"}
+    evidence = " ".join(e.snippet for e in found.evidence)
+    assert "plain HTTP, so it cannot be trusted: http://www.legitscript.com/" in evidence
+    assert "plain HTTP, so it cannot be trusted: http://safe.pharmacy/" in evidence
+
+
 def test_uk_logo_is_judged_against_the_uk_register(config):
     found = outcomes(site_for("registry-entry-link"), config)
     assert set(found["registry-entry-link"].facts["registries"]) == {"gphc", "mhra"}
@@ -162,8 +227,22 @@ def test_uk_logo_is_judged_against_the_uk_register(config):
 def test_invalid_number_and_nonexistent_registers(config):
     evidence = " ".join(e.snippet for e in outcomes(site_for("invalid-number"), config)["invalid-number"].evidence)
     assert "48765432 cannot exist" in evidence
+    assert "12345678 cannot exist" in evidence  # "GPhC reg. no. 12345678"
     assert "General Health Pharmaceutical Council" in evidence
     assert "Canadian State Board of Pharmacy" in evidence
+    # One finding for a licence of a board that does not exist: the number is part of it, not a number given.
+    assert "Texsa State Board of Pharmacy" in evidence
+
+
+def test_gphc_numbers_after_the_registers_name(config):
+    given = outcomes(site_for("number-given--gphc-forms"), config)["number-given"]
+    urls = {l.url for l in given.links}
+    assert urls == {
+        "https://www.pharmacyregulation.org/registers/pharmacy/registrationnumber/1123456",
+        "https://www.pharmacyregulation.org/registers/pharmacist/registrationnumber/2034567",
+        "https://www.pharmacyregulation.org/registers/pharmacy/registrationnumber/1123457",
+    }
+    # "GPhC 2019 standards" is a year, not a number: the fixture's outcomes would include invalid-number.
 
 
 def test_an_unlinked_number_is_information_not_a_bonus(rules):
@@ -189,6 +268,9 @@ def test_numbers_open_the_right_register_entry(config):
         ("We are licensed by the Global Pharmacy Council.", False),  # unknown, not an imitation: left alone
         ("Licensed by the Puerto Rico State Board of Pharmacy.", False),
         ("Licensed by the Canadian State Board of Pharmacy.", True),
+        ("Texsa State Board of Pharmacy, license number 28741.", True),
+        ("Fully Licensed Texas State Board of Pharmacy, license number 28741.", False),
+        ("Licensed by the Fully Accredited Texas State Board of Pharmacy.", False),
     ],
 )
 def test_register_imitations_without_the_known_fakes_list(sentence, bogus, config):
@@ -227,6 +309,14 @@ def test_real_gphc_register_names_are_not_flagged(config):
         ("Our tip: make sure the pharmacy is VIPPS accredited.", "mention"),
         ("VIPPS is a program run by the NABP.", "mention"),
         ("We are not VIPPS accredited.", "mention"),
+        # Pharmacies as a class, whoever speaks: no claim, and a plural heading is no badge.
+        ("Our checklist: LegitScript certified pharmacies are safer.", "mention"),
+        ("VIPPS Accredited Pharmacies", "mention"),
+        ("We are one of the LegitScript certified pharmacies.", "claim"),
+        ("Our pharmacies are LegitScript certified.", "claim"),
+        # The dot inside a registry's name is no sentence end.
+        ("We are .pharmacy verified.", "claim"),
+        ("We are Safe.Pharmacy verified.", "claim"),
         ("Our pharmacy isn't LegitScript certified yet.", "mention"),
     ],
 )
@@ -283,12 +373,27 @@ def test_a_checklist_is_no_claim_whatever_the_page_is_called(config):
     assert outcomes(html_site("https://mypharm.com/", html), config) == {}
 
 
+BORROWED_IN_ARTICLE = (
+    '<article><p>Look for this seal.</p><a href="https://www.legitscript.com/websites/?checker_keywords=cvs.com">'
+    '<img src="https://static.legitscript.com/seals/{src}" alt="{alt}"></a></article>'
+)
+
+
 def test_a_borrowed_seal_image_is_borrowed_even_inside_an_article(config):
-    html = (
-        '<article><p>Look for this seal.</p><a href="https://www.legitscript.com/websites/?checker_keywords=cvs.com">'
-        '<img src="https://static.legitscript.com/seals/1.png" alt="Example of the LegitScript seal"></a></article>'
-    )
+    html = BORROWED_IN_ARTICLE.format(src="1.png", alt="LegitScript certified")
     assert set(outcomes(html_site("https://mypharm.com/", html), config)) == {"link-for-other-site"}
+
+
+@pytest.mark.parametrize(
+    "src, alt",
+    [("1.png", "Example of the LegitScript seal"), ("legitscript-seal-sample.png", "LegitScript")],
+)
+def test_a_linked_seal_that_calls_itself_an_example_in_an_article_illustrates(src, alt, config):
+    html = BORROWED_IN_ARTICLE.format(src=src, alt=alt)
+    assert outcomes(html_site("https://mypharm.com/", html), config) == {}
+    # Outside an article the link decides: a footer seal called an example still borrows another site's entry.
+    footer = html.replace("<article>", "<footer>").replace("</article>", "</footer>")
+    assert set(outcomes(html_site("https://mypharm.com/", footer), config)) == {"link-for-other-site"}
 
 
 def test_an_example_seal_outside_an_article_is_an_illustration(config):
@@ -317,7 +422,8 @@ def standin(tmp_path_factory):
 
 def pointed_at(config, standin: StandIn, **bases):
     """The same adapters with their base URL moved to the stand-in (the only thing a mirror changes)."""
-    defaults = {"legitscript": standin.base_url(LEGITSCRIPT), "gphc": standin.base_url(GPHC)}
+    defaults = {"legitscript": standin.base_url(LEGITSCRIPT), "gphc": standin.base_url(GPHC), "nabp": standin.base_url(NABP)}
+    defaults.update({rid: standin.base_url(host) for rid, (host, *_) in ENTRY_REGISTERS.items()})
     defaults.update(bases)
     registries = [
         r.model_copy(update={"live": r.live.model_copy(update={"base_url": defaults[r.id]})}) if r.live and r.id in defaults else r
@@ -367,6 +473,66 @@ def test_legitscript_adapter(domain, html, expected, config, standin):
     found = outcomes(site, cfg)
     assert expected in found
     assert found[expected].links[0].url == f"{standin.base_url(LEGITSCRIPT)}/websites/?checker_keywords={domain}"
+
+
+@pytest.mark.parametrize(
+    "domain, expected",
+    [
+        (SITE, "confirms"),
+        ("roguepills.com", "denies"),  # on NABP's Not Recommended list
+        ("northernrxsupply.com", "denies"),  # no result
+        ("mapleleafmeds.com", "inconclusive"),  # the look-up gave no answer page
+    ],
+)
+def test_nabp_adapter(domain, expected, config, standin):
+    site = html_site(f"https://{domain}/", "<footer><p>We are VIPPS accredited.</p></footer>")
+    results = confirm(site, pointed_at(config, standin), standin.settings())
+    assert [(r.registry, r.key, r.status) for r in results] == [("nabp", domain, expected)]
+    assert results[0].url == f"{standin.base_url(NABP)}/buy-safely/?url={domain}"
+
+
+ENTRY_LOGO = '<footer><a href="{link}"><img src="/img/eu-common-logo.png" alt="EU common logo"></a></footer>'
+
+
+@pytest.mark.parametrize("registry_id", sorted(ENTRY_REGISTERS))
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        (OWN, "confirms"),
+        (OTHER, "denies"),  # the logo links to another seller's entry
+        (NONE, "denies"),  # the register says it has no such entry
+        (MISSING, "inconclusive"),  # a 404 from an undocumented address proves nothing
+    ],
+)
+def test_register_entry_adapters(registry_id, entry, expected, config, standin):
+    _, link, _, _ = ENTRY_REGISTERS[registry_id]
+    site = html_site(f"https://{SITE}/", ENTRY_LOGO.format(link=link.format(n=entry)))
+    results = confirm(site, pointed_at(config, standin), standin.settings())
+    assert [(r.registry, r.status) for r in results] == [(registry_id, expected)]
+    if expected == "denies" and entry == OTHER:
+        assert "hillside-apotheke.de" in results[0].detail and SITE in results[0].detail
+    site.enrichments["accreditation"] = results
+    assert f"registry-{expected}" in outcomes(site, pointed_at(config, standin))
+
+
+@pytest.mark.parametrize("registry_id", ["nabp", *sorted(ENTRY_REGISTERS)])
+def test_every_adapter_reports_an_unreachable_registry(registry_id, config, standin):
+    cfg = pointed_at(config, standin, **{registry_id: f"https://unreachable.registry.example:{standin.port}"})
+    if registry_id == "nabp":
+        site = html_site(f"https://{SITE}/", "<footer><p>We are VIPPS accredited.</p></footer>")
+    else:
+        site = html_site(f"https://{SITE}/", ENTRY_LOGO.format(link=ENTRY_REGISTERS[registry_id][1].format(n=OWN)))
+    assert [(r.registry, r.status) for r in confirm(site, cfg, standin.settings())] == [(registry_id, "unreachable")]
+
+
+def test_every_registry_has_an_adapter_or_says_why_not(config):
+    docs = (Path(__file__).parents[1] / "docs" / "accreditation.md").read_text(encoding="utf-8")
+    for registry in config.registries:
+        assert (registry.live is None) == bool(registry.no_live_lookup), registry.id
+        if registry.live and registry.live.key != "entry_link":
+            assert registry.live.base_url and registry.live.path, registry.id
+        # The docs' table of look-ups lists every registry by its id.
+        assert f"| `{registry.id}` |" in docs, registry.id
 
 
 def test_copied_gphc_number_is_denied_live(config, standin):
