@@ -42,6 +42,11 @@ class Config(ConfigModel):
     # ISO 3166 code -> the names a page may use for the country.
     countries: dict[str, list[str]]
     location_cues: list[str]
+    # A location cue speaks of the pharmacy only in a sentence about the pharmacy: one that starts with the cue
+    # ("Based in Vancouver, Canada" in a footer) or names the business itself ("we", "our pharmacy").
+    location_self_words: list[str] = []
+    # ...and not one about a maker or supplier ("made by Novo Nordisk, headquartered in Denmark").
+    location_third_party_cues: list[str] = []
     mail_forwarding_phrases: list[str]
     address_withheld_phrases: list[str]
     phone_withheld_phrases: list[str]
@@ -128,15 +133,37 @@ def _country_names(config: Config) -> dict[str, str]:
     return names
 
 
+# Where a sentence (or a line) ends; "U.S." and "Inc.," do not end one.
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+LOCATION_REACH = 150
+
+
+def _own_location(text: str, start: int, self_words: PhraseSet, third_party: PhraseSet) -> bool:
+    """Whether the location cue at `start` says where the pharmacy is, rather than where a maker or a product is."""
+    head = text[max(0, start - LOCATION_REACH) : start]
+    ends = list(_SENTENCE_END.finditer(head))
+    clause = head[ends[-1].end() :] if ends else head
+    if not clause.strip() or clause.rstrip().endswith(":"):
+        return True
+    if third_party.search(clause):
+        return False
+    return bool(self_words.search(clause))
+
+
 def _localities(page: Page, config: Config, names: dict[str, str]) -> list[FoundAddress]:
     """City or country statements ("based in Vancouver, Canada") when no street is given."""
     cues = PhraseSet(tuple(config.location_cues))
     country_words = PhraseSet(tuple(alias for aliases in config.countries.values() for alias in aliases))
+    self_words = PhraseSet(tuple(config.location_self_words))
+    third_party = PhraseSet(tuple(config.location_third_party_cues))
     found = []
     for m in cues.finditer(page.text, limit=20):
         after = page.text[m.end : m.end + 60].split("\n", 1)[0]
         place = re.match(r"\s+(?:the\s+)?([A-Z][\w'’.\-]*(?:[ ,]+[A-Z][\w'’.\-]*){0,3})", after)
         if not place:
+            continue
+        # A place said of someone else is neither the pharmacy's address nor a hint for reading its phone numbers.
+        if not _own_location(page.text, m.start, self_words, third_party):
             continue
         country_match = country_words.search(place.group(1))
         country = names.get(" ".join(country_match.phrase.lower().replace(".", "").split()), "") if country_match else ""

@@ -259,3 +259,13 @@ def test_paypal_friends_and_family_is_not_a_gateway_payment(rules):
     produced, _ = outcomes_for(rules, "payment", "red-flag-only--paypal-friends-and-family")
     assert "cards-via-gateway" not in produced
     assert produced["red-flag-only"].facts["channels"] == ["PayPal Friends and Family (no buyer protection)"]
+
+
+@pytest.mark.parametrize(
+    "name", ["phone-found--maker-headquartered-abroad", "address-not-found--product-ships-from-a-country"]
+)
+def test_a_place_said_of_a_maker_or_a_product_is_not_the_pharmacys(rules, name):
+    produced, _ = outcomes_for(rules, "contact", name)
+    assert "address-locality-only" not in produced and "phone-other-country" not in produced
+    if "phone-found" in produced:
+        assert produced["phone-found"].facts["phone_countries"] == ["US"]
