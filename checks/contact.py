@@ -106,12 +106,15 @@ class Phone:
     toll_free: bool
     url: str
     snippet: str
+    fax: bool = False
 
 
 @dataclass
 class ContactFacts:
     addresses: list[FoundAddress] = field(default_factory=list)
     phones: list[Phone] = field(default_factory=list)
+    # Numbers labelled only as a fax: not a line to call, but a published way to reach the pharmacy.
+    faxes: list[Phone] = field(default_factory=list)
     emails: list[tuple[str, str, str]] = field(default_factory=list)  # (address or "", url, snippet)
     names: list[tuple[str, str, str]] = field(default_factory=list)  # (name, url, where)
 
@@ -241,13 +244,16 @@ class PhoneLabels:
         return found
 
     def skip(self, text: str, start: int, end: int) -> bool:
-        """A licence, NPI or order number, or a fax line: not a number to call the pharmacy on."""
+        """A licence, NPI or order number: not a number to reach the pharmacy on."""
         label = self.label(text, start, end)
         # Only the words right before the number name it ("Licence no.:"); "for account questions call" is a
         # phone line whatever it mentions earlier.
         hits = list(self.not_phone.finditer(label, limit=10))
-        if hits and _LABEL_END.match(label, hits[-1].end):
-            return True
+        return bool(hits and _LABEL_END.match(label, hits[-1].end))
+
+    def is_fax(self, text: str, start: int, end: int) -> bool:
+        """A number labelled only as a fax ("Tel/Fax" is still a phone)."""
+        label = self.label(text, start, end)
         return bool(self.fax.search(label)) and not self.phone.search(label)
 
 
@@ -268,14 +274,15 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
         k = bisect.bisect_right(offsets, i) - 1
         return windows[k].start + (i - offsets[k])
 
-    candidates: list[tuple[str, str]] = []  # (raw, snippet)
+    candidates: list[tuple[str, str, bool]] = []  # (raw, snippet, fax)
 
     def take(region: str, m) -> None:
         start, end = to_page(m.start), to_page(m.start) + len(m.raw_string)
         if labels is not None and labels.skip(page.text, start, end):
             return
         raw = m.raw_string if m.raw_string.startswith("+") else f"{region}:{m.raw_string}"
-        candidates.append((raw, snippet_around(page.text, start, end, radius=50)))
+        fax = labels is not None and labels.is_fax(page.text, start, end)
+        candidates.append((raw, snippet_around(page.text, start, end, radius=50), fax))
 
     for region in regions:
         matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID, max_tries=2 * MAX_PHONE_CANDIDATES)
@@ -299,14 +306,17 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
                         if labels.skip(page.text, start, start + len(m.raw_string)):
                             continue
                         raw = m.raw_string if m.raw_string.startswith("+") else f"{region}:{m.raw_string}"
-                        candidates.append((raw, snippet_around(page.text, start, start + len(m.raw_string), radius=50)))
+                        end = start + len(m.raw_string)
+                        candidates.append((raw, snippet_around(page.text, start, end, radius=50),
+                                           labels.is_fax(page.text, start, end)))
     for link in page.links:
         if link.url.lower().startswith("tel:"):
-            candidates.append((link.url[4:], f"Phone link: {link.text or link.url}"))
+            candidates.append((link.url[4:], f"Phone link: {link.text or link.url}", False))
     for org in page.organizations:
         if org.telephone:
-            candidates.append((org.telephone, f"schema.org telephone: {org.telephone}"))
-    for raw, snippet in candidates:
+            candidates.append((org.telephone, f"schema.org telephone: {org.telephone}", False))
+    faxes: dict[str, Phone] = {}
+    for raw, snippet, fax in candidates:
         region, _, digits = raw.rpartition(":") if ":" in raw and not raw.startswith("+") else ("", "", raw)
         for default in ([region] if region else regions):
             try:
@@ -317,7 +327,7 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
                 continue
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             kind = phonenumbers.number_type(number)
-            found.setdefault(
+            (faxes if fax else found).setdefault(
                 e164,
                 Phone(
                     e164,
@@ -327,10 +337,11 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
                              phonenumbers.PhoneNumberType.UAN),
                     page.url,
                     snippet,
+                    fax,
                 ),
             )
             break
-    return list(found.values())
+    return list(found.values()) + [f for e164, f in faxes.items() if e164 not in found]
 
 
 def _emails(page: Page) -> list[tuple[str, str, str]]:
@@ -418,11 +429,13 @@ def gather(site: Site, config: Config) -> ContactFacts:
         regions.append("GB")
     labels = PhoneLabels(country_words, names, PhraseSet(tuple(config.not_phone_labels)),
                          PhraseSet(tuple(config.fax_labels)), PhraseSet(tuple(config.phone_labels)))
+    numbers: list[Phone] = []
     for page in site.pages:
         if page.status < 400:
-            facts.phones.extend(_phones(page, regions, labels))
+            numbers.extend(_phones(page, regions, labels))
     seen: set[str] = set()
-    facts.phones = [p for p in facts.phones if not (p.e164 in seen or seen.add(p.e164))]
+    facts.phones = [p for p in numbers if not p.fax and not (p.e164 in seen or seen.add(p.e164))]
+    facts.faxes = [p for p in numbers if p.fax and not (p.e164 in seen or seen.add(p.e164))]
     return facts
 
 
@@ -531,7 +544,9 @@ def run(site: Site, config: Config):
         for address, url, snippet in facts.emails:
             email_outcome.add(url, snippet)
 
-    if address_outcome is None and phone_outcome is None and email_outcome is None and contact_page_read:
+    # A fax number is not a line the buyer can call, so it never makes phone-found, but it is a published way
+    # to reach the pharmacy (US pharmacies give prescribers one), so a site with one has some contact.
+    if address_outcome is None and phone_outcome is None and email_outcome is None and not facts.faxes and contact_page_read:
         outcomes.append(Outcome("no-contact-found", facts={"pages_read": site.pages_read}).add(site.final_url, note))
     else:
         if address_outcome is None:
@@ -539,6 +554,10 @@ def run(site: Site, config: Config):
             address_outcome = Outcome(outcome_id, facts={"pages_read": site.pages_read}).add(site.final_url, note)
         if phone_outcome is None:
             phone_outcome = Outcome("phone-not-found", facts={"pages_read": site.pages_read}).add(site.final_url, note)
+            if facts.faxes:
+                phone_outcome.facts["fax_numbers"] = [f.e164 for f in facts.faxes]
+                for f in facts.faxes:
+                    phone_outcome.add(f.url, f"Fax only, {f.e164} ({f.region or 'international'}): {f.snippet}")
         if email_outcome is None:
             email_outcome = Outcome("email-not-found", facts={"pages_read": site.pages_read}).add(site.final_url, note)
         outcomes.extend([address_outcome, phone_outcome, email_outcome])

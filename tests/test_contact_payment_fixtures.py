@@ -269,3 +269,9 @@ def test_a_place_said_of_a_maker_or_a_product_is_not_the_pharmacys(rules, name):
     assert "address-locality-only" not in produced and "phone-other-country" not in produced
     if "phone-found" in produced:
         assert produced["phone-found"].facts["phone_countries"] == ["US"]
+
+
+def test_a_fax_number_is_contact_but_not_a_phone_line(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-not-found--fax-only")
+    assert "no-contact-found" not in produced and "phone-found" not in produced
+    assert produced["phone-not-found"].facts["fax_numbers"] == ["+12127365000"]
