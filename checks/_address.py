@@ -32,6 +32,15 @@ US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
     "OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY"
 ).split()
+US_STATE_NAMES = [
+    "Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware", "Florida",
+    "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky", "Louisiana", "Maine",
+    "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi", "Missouri", "Montana", "Nebraska",
+    "Nevada", "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Ohio",
+    "Oklahoma", "Oregon", "Pennsylvania", "Rhode Island", "South Carolina", "South Dakota", "Tennessee", "Texas",
+    "Utah", "Vermont", "Virginia", "Washington", "West Virginia", "Wisconsin", "Wyoming", "District of Columbia",
+    "Puerto Rico",
+]
 CA_PROVINCES = "AB BC MB NB NL NS NT NU ON PE QC SK YT".split()
 CA_PROVINCE_NAMES = [
     "Ontario", "Quebec", "Québec", "British Columbia", "Alberta", "Manitoba", "Saskatchewan", "Nova Scotia",
@@ -47,7 +56,10 @@ IN_STATES = [
 ]
 
 # Anchors that send a window of text to pyap.
-_US_ANCHOR = re.compile(r"\b(?:" + "|".join(US_STATES) + r")\.?,?\s+\d{5}(?:-\d{4})?\b")
+# The state is written as its code ("IL 62701") or in full ("Illinois 62701"); pyap reads both.
+_US_ANCHOR = re.compile(
+    r"\b(?:" + "|".join(US_STATES + sorted(US_STATE_NAMES, key=len, reverse=True)) + r")\.?,?\s+\d{5}(?:-\d{4})?\b"
+)
 _CA_ANCHOR = re.compile(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d\b")
 _GB_ANCHOR = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)\s?\d[ABD-HJLNP-UW-Z]{2}\b")
 

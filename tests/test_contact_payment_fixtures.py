@@ -66,6 +66,7 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
     [
         ("address-street--us-split-across-tags", "US"),
         ("address-street--us-spans-without-spaces", "US"),
+        ("address-street--us-state-written-out", "US"),
         ("address-street--canada", "CA"),
         ("address-street--canada-street-direction", "CA"),
         ("address-street--switzerland-french", "CH"),
