@@ -224,24 +224,33 @@ def _pattern_addresses(text: str, url: str, street_words: dict, tld_country: str
             # The street has to end close to the postcode line: at most a separator, a suite and a newline
             # (for Dutch addresses, whose street pattern is loose, only a separator).
             gap = 3 if country == "NL" else 40
+            matches = list(street.finditer(before))
             candidates = [
-                s for s in street.finditer(before)
+                k for k, s in enumerate(matches)
                 if m.start() - (lo + s.end()) <= gap and not re.search(r"[.!?]\s", before[s.end():])
             ]
             if not candidates:
                 continue
-            s = candidates[-1]
+            k = candidates[-1]
+            s = matches[k]
+            street_start = s.start()
+            if country == "IN":
+                # An Indian address strings several street words together ("Plot No. 23, Sector 5, HSR Layout"),
+                # which the pattern reads as separate matches; the address starts at the first of them.
+                while k > 0 and re.fullmatch(r"[\s,]*", before[matches[k - 1].end() : street_start]):
+                    k -= 1
+                    street_start = matches[k].start()
             if country == "IE" and not re.search(r"\d|(?i:unit|suite)", before[s.start():]) and not re.search(
                 r"(?i:ireland|éire|dublin|co\.|county)", text[lo : m.end() + 40]
             ):
                 continue
-            full = _norm(text[lo + s.start() : m.end()])
+            full = _norm(text[lo + street_start : m.end()])
             code = next((g for g in m.groups() if g), m.group(0)) if m.groups() else m.group(0)
             resolved = country
             if country == "AT-CH":
                 latin = not re.match(rf"{_patterns(key)['DE'][0]}", before[s.start():])
                 resolved = _at_or_ch(text[lo : m.end() + 60], tld_country, latin)
-            found.append(FoundAddress(STREET, resolved, full, url, "text", _norm(code), lo + s.start()))
+            found.append(FoundAddress(STREET, resolved, full, url, "text", _norm(code), lo + street_start))
     return found
 
 
@@ -283,7 +292,26 @@ def _po_boxes(text: str, url: str) -> list[FoundAddress]:
     return found
 
 
-def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "") -> list[FoundAddress]:
+def _without_heading(a: FoundAddress, headings: re.Pattern | None) -> FoundAddress:
+    """The address without a heading the pattern took in front of it ("Contact us Plot No. 23, ...")."""
+    if headings is None:
+        return a
+    m = headings.match(a.text)
+    if not m or m.end() >= len(a.text):
+        return a
+    return FoundAddress(a.kind, a.country, a.text[m.end() :], a.url, a.source, a.postal_code, a.start + m.end())
+
+
+@lru_cache(maxsize=8)
+def _heading_pattern(headings: tuple) -> re.Pattern | None:
+    if not headings:
+        return None
+    return re.compile(rf"(?i)(?:(?:{_words(headings)})\b[\s:\-–]*)+")
+
+
+def find_addresses(
+    text: str, url: str, street_words: dict, tld_country: str = "", headings: tuple = ()
+) -> list[FoundAddress]:
     """Every street address and PO box in one page's text, in the order they appear."""
     if not text:
         return []
@@ -312,7 +340,8 @@ def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "
         if a.kind == LOCALITY and b.kind == PO_BOX and a.country and not b.country:
             # The postcode after the box says the country the box itself does not.
             result[same[0]] = FoundAddress(PO_BOX, a.country, b.text, b.url, b.source, b.postal_code or a.postal_code, b.start)
-    return sorted(result, key=lambda a: a.start)
+    heading = _heading_pattern(tuple(headings))
+    return sorted((_without_heading(a, heading) for a in result), key=lambda a: a.start)
 
 
 def address_from_org(org: StructuredOrg, url: str, countries: dict[str, str]) -> FoundAddress | None:

@@ -41,6 +41,8 @@ class Config(ConfigModel):
     street_words: dict[str, list[str]]
     # ISO 3166 code -> the names a page may use for the country.
     countries: dict[str, list[str]]
+    # Headings a contact block starts with, which are not part of the address after them.
+    address_headings: list[str] = []
     location_cues: list[str]
     # A location cue speaks of the pharmacy only in a sentence about the pharmacy: one that starts with the cue
     # ("Based in Vancouver, Canada" in a footer) or names the business itself ("we", "our pharmacy").
@@ -403,7 +405,7 @@ def gather(site: Site, config: Config) -> ContactFacts:
     for page in site.pages:
         if page.status >= 400:
             continue
-        page_addresses = find_addresses(page.text, page.url, config.street_words, tld)
+        page_addresses = find_addresses(page.text, page.url, config.street_words, tld, tuple(config.address_headings))
         for found in page_addresses:
             # A street address announced as a mail-forwarding or virtual office is a mailbox, not premises.
             around = page.text[max(0, found.start - 120) : found.start + len(found.text) + 120]

@@ -82,6 +82,7 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--australia", "AU"),
         ("address-street--australia-split-across-lines", "AU"),
         ("address-street--india", "IN"),
+        ("address-street--india-under-a-heading", "IN"),
         ("address-street--json-ld-only", "US"),
     ],
 )
@@ -276,3 +277,9 @@ def test_a_fax_number_is_contact_but_not_a_phone_line(rules):
     produced, _ = outcomes_for(rules, "contact", "phone-not-found--fax-only")
     assert "no-contact-found" not in produced and "phone-found" not in produced
     assert produced["phone-not-found"].facts["fax_numbers"] == ["+12127365000"]
+
+
+def test_an_address_starts_after_its_heading_and_keeps_all_its_street_parts(rules):
+    produced, _ = outcomes_for(rules, "contact", "address-street--india-under-a-heading")
+    snippet = produced["address-street"].evidence[0].snippet
+    assert snippet.startswith("Plot No. 23, Sector 5, HSR Layout"), snippet
