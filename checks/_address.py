@@ -98,7 +98,8 @@ def _patterns(street_words_key: tuple) -> dict:
     num = r"\d{1,5}(?:\s?[a-zA-Z](?![a-zA-Z]))?(?:\s?[-/]\s?\d{1,5}[a-zA-Z]?)?"
     # "Queen St W", "Dundas Street East": North American streets often end in a direction.
     direction = r"(?:\s+(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|Ouest|Est)\b\.?)?"
-    en_street = rf"(?:(?i:unit|suite|shop|level)\s+\d+[A-Za-z]?,?\s+)?{num},?\s+(?:[A-Z][\w'’.\-]*\s+){{0,4}}(?i:{_words(en)})\b\.?{direction}"
+    # A street has a name before its type: "100 Street Price, Sydney NSW 2000" is a price line.
+    en_street = rf"(?:(?i:unit|suite|shop|level)\s+\d+[A-Za-z]?,?\s+)?{num},?\s+(?:[A-Z][\w'’.\-]*\s+){{1,4}}(?i:{_words(en)})\b\.?{direction}"
     # French- and Italian-speaking Switzerland (and Belgium) write the street first: "Rue du Rhône 42",
     # "Via Nassa 5", "Avenue de la Gare 10".
     # The street word must be capitalised: "via email 24/7" is not a street.
@@ -309,8 +310,33 @@ def _heading_pattern(headings: tuple) -> re.Pattern | None:
     return re.compile(rf"(?i)(?:(?:{_words(headings)})\b[\s:\-–]*)+")
 
 
+@lru_cache(maxsize=8)
+def _product_patterns(quantity_words: tuple, product_labels: tuple) -> tuple[re.Pattern | None, re.Pattern | None]:
+    # A short unit is read as written on labels, "200 mg" or "200 Mg", not in capitals: "14 MG Road" is
+    # Mahatma Gandhi Road, in most Indian cities.
+    forms = {f for w in quantity_words for f in ((w.lower(), w.title()) if len(w) <= 3 else (w.lower(), w.title(), w.upper()))}
+    quantity = re.compile(rf"\b\d+(?:[.,]\d+)?\s?(?:{_words(forms)})(?!\w)") if quantity_words else None
+    label = re.compile(rf"(?i)\b(?:{_words(product_labels)})\W*$") if product_labels else None
+    return quantity, label
+
+
+def _product_line(a: FoundAddress, text: str, quantity: re.Pattern | None, label: re.Pattern | None) -> bool:
+    """A catalogue line that happens to end in a postcode or a town ("Modafinil 200 Mg Ct 30, NY 10001"): a
+    drug strength or a count in the street part, or a SKU, item or order label right before or at its start."""
+    if a.kind == LOCALITY:
+        return False
+    street = a.text[: -len(a.postal_code)] if a.postal_code and a.text.endswith(a.postal_code) else a.text
+    if quantity is not None and quantity.search(street):
+        return True
+    if label is None:
+        return False
+    first = re.match(r"\W*\w+\W*", a.text)
+    return bool(label.search(text[max(0, a.start - 20) : a.start]) or (first and label.search(first.group(0))))
+
+
 def find_addresses(
-    text: str, url: str, street_words: dict, tld_country: str = "", headings: tuple = ()
+    text: str, url: str, street_words: dict, tld_country: str = "", headings: tuple = (),
+    quantity_words: tuple = (), product_labels: tuple = (),
 ) -> list[FoundAddress]:
     """Every street address and PO box in one page's text, in the order they appear."""
     if not text:
@@ -319,10 +345,12 @@ def find_addresses(
         # Addresses sit in headers, footers and contact blocks: keep both ends of a very long page.
         text = text[: MAX_TEXT - 60_000] + "\n" + text[-60_000:]
     found = _pyap_addresses(text, url, street_words) + _pattern_addresses(text, url, street_words, tld_country) + _po_boxes(text, url)
+    quantity, label = _product_patterns(tuple(quantity_words), tuple(product_labels))
+    found = [a for a in found if not _product_line(a, text, quantity, label)]
     # A street and town without a postcode is read only where no parser found a fuller address.
     found += [
         a for a in _street_without_postcode(text, url, street_words, tld_country)
-        if not any(abs(a.start - b.start) < 80 for b in found)
+        if not any(abs(a.start - b.start) < 80 for b in found) and not _product_line(a, text, quantity, label)
     ]
     # A PO box that pyap already read as part of a street address is the same finding. A town-and-postcode
     # reading of the line after a box number ("PO Box 123, London W1A 1AA") is the box's own address, so

@@ -43,6 +43,10 @@ class Config(ConfigModel):
     countries: dict[str, list[str]]
     # Headings a contact block starts with, which are not part of the address after them.
     address_headings: list[str] = []
+    # A number followed by one of these is a drug strength or a pack count, never a street number.
+    quantity_words: list[str] = []
+    # Labels that make the number after them a product's ("SKU 10115", "Item 5"), not a street's.
+    product_labels: list[str] = []
     location_cues: list[str]
     # A location cue speaks of the pharmacy only in a sentence about the pharmacy: one that starts with the cue
     # ("Based in Vancouver, Canada" in a footer) or names the business itself ("we", "our pharmacy").
@@ -405,7 +409,10 @@ def gather(site: Site, config: Config) -> ContactFacts:
     for page in site.pages:
         if page.status >= 400:
             continue
-        page_addresses = find_addresses(page.text, page.url, config.street_words, tld, tuple(config.address_headings))
+        page_addresses = find_addresses(
+            page.text, page.url, config.street_words, tld, tuple(config.address_headings),
+            tuple(config.quantity_words), tuple(config.product_labels),
+        )
         for found in page_addresses:
             # A street address announced as a mail-forwarding or virtual office is a mailbox, not premises.
             around = page.text[max(0, found.start - 120) : found.start + len(found.text) + 120]

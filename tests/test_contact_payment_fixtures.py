@@ -83,6 +83,7 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--australia-split-across-lines", "AU"),
         ("address-street--india", "IN"),
         ("address-street--india-under-a-heading", "IN"),
+        ("address-street--india-mg-road", "IN"),
         ("address-street--json-ld-only", "US"),
     ],
 )
@@ -114,8 +115,11 @@ def test_json_ld_address_is_marked_as_structured_data(rules):
     assert "500 Oak Avenue" in produced["address-street"].evidence[0].snippet
 
 
-def test_drug_strengths_and_skus_are_not_postcodes(rules):
-    produced, _ = outcomes_for(rules, "contact", "address-not-found-partial--sku-looks-like-postcode")
+@pytest.mark.parametrize(
+    "name", ["address-not-found-partial--sku-looks-like-postcode", "address-not-found-partial--drug-strength-in-a-product-line"]
+)
+def test_drug_strengths_and_skus_are_not_postcodes(rules, name):
+    produced, _ = outcomes_for(rules, "contact", name)
     assert not {"address-street", "address-po-box-only", "address-locality-only"} & set(produced)
 
 
