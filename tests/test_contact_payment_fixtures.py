@@ -287,3 +287,10 @@ def test_an_address_starts_after_its_heading_and_keeps_all_its_street_parts(rule
     produced, _ = outcomes_for(rules, "contact", "address-street--india-under-a-heading")
     snippet = produced["address-street"].evidence[0].snippet
     assert snippet.startswith("Plot No. 23, Sector 5, HSR Layout"), snippet
+
+
+def test_an_incentive_in_the_next_sentence_counts_only_when_it_refers_back(rules):
+    produced, _ = outcomes_for(rules, "payment", "incentive-outside-cards--in-the-next-sentence")
+    assert "10% off" in produced["incentive-outside-cards"].evidence[0].snippet
+    promotion, _ = outcomes_for(rules, "payment", "red-flag-only--shop-promotion-after-the-channel")
+    assert "incentive-outside-cards" not in promotion
