@@ -91,6 +91,14 @@ OUTCOMES = (
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![\w-])")
 # Cloudflare replaces addresses with this placeholder; the page has an email address we cannot read.
 _PROTECTED_EMAIL = re.compile(r"\[email\s*(?:&#160;|\u00a0)?\s*protected\]", re.I)
+# Cloudflare's email protection also rewrites mailto: links to this path.
+_PROTECTED_LINK = "/cdn-cgi/l/email-protection"
+# "rxhelp [at] gmail [dot] com", "rxhelp (at) gmail (dot) com": an address written out to fool harvesters.
+_BRACKETED_AT = r"\s*[\[(]\s*at\s*[\])]\s*"
+_DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\.)"
+_OBFUSCATED_EMAIL = re.compile(
+    rf"(?i)(?<![\w.+-])([a-z0-9][a-z0-9._%+-]{{0,63}}){_BRACKETED_AT}((?:[a-z0-9-]{{1,63}}{_DOT}){{1,4}}[a-z]{{2,24}})(?![\w-])"
+)
 _NOT_EMAIL_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css", "ico", "pdf"}
 _COPYRIGHT = re.compile(
     r"(?:©|\(c\)|copyright)(?:\s*(?:©|\(c\)|copyright))?\s*(?:(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?)?\s*,?\s*(?:by\s+)?"
@@ -358,6 +366,10 @@ def _emails(page: Page) -> list[tuple[str, str, str]]:
         if address.rsplit(".", 1)[-1] in _NOT_EMAIL_TLDS:
             continue
         found.append((address, page.url, snippet_around(text, m.start(), m.end(), radius=50)))
+    for m in _OBFUSCATED_EMAIL.finditer(text):
+        domain = re.sub(rf"(?i){_DOT}", ".", m.group(2))
+        address = f"{m.group(1)}@{domain}".lower()
+        found.append((address, page.url, snippet_around(text, m.start(), m.end(), radius=50)))
     for link in page.links:
         if link.url.lower().startswith("mailto:"):
             address = link.url[7:].split("?", 1)[0].strip().lower()
@@ -367,9 +379,13 @@ def _emails(page: Page) -> list[tuple[str, str, str]]:
         if "@" in org.email:
             address = org.email.lower().removeprefix("mailto:").strip()
             found.append((address, page.url, f"schema.org email: {address}"))
+    # A protected address is one the site gives but we cannot read; it may be on the site's own domain, so
+    # beside a free-mail address it keeps the site from being judged free-mail only.
     m = _PROTECTED_EMAIL.search(text)
-    if m and not found:
+    if m:
         found.append(("", page.url, snippet_around(text, m.start(), m.end(), radius=50)))
+    elif any(_PROTECTED_LINK in link.url for link in page.links):
+        found.append(("", page.url, "An email link hidden by Cloudflare's email protection"))
     return found
 
 

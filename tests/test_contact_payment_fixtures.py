@@ -294,3 +294,8 @@ def test_an_incentive_in_the_next_sentence_counts_only_when_it_refers_back(rules
     assert "10% off" in produced["incentive-outside-cards"].evidence[0].snippet
     promotion, _ = outcomes_for(rules, "payment", "red-flag-only--shop-promotion-after-the-channel")
     assert "incentive-outside-cards" not in promotion
+
+
+def test_a_written_out_address_is_read_as_an_email(rules):
+    produced, _ = outcomes_for(rules, "contact", "email-free-mail-only--written-out")
+    assert produced["email-free-mail-only"].facts["emails"] == ["orders@gmail.com", "rxhelp@gmail.com"]
