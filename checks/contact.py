@@ -60,6 +60,8 @@ class Config(ConfigModel):
     free_mail_domains: list[str]
     # Words too common in pharmacy names to tell two businesses apart.
     generic_name_words: list[str]
+    # "Operated by Harbour Trading Ltd", "a trading name of ...": the company behind the shop's brand.
+    operator_phrases: list[str] = []
     # Labels that make the number after them something other than a phone line ("NPI", "Licence", "Order").
     not_phone_labels: list[str] = []
     # A number labelled only as a fax is not a line the buyer can call.
@@ -389,13 +391,33 @@ def _emails(page: Page) -> list[tuple[str, str, str]]:
     return found
 
 
-def _names(page: Page) -> list[tuple[str, str, str]]:
+# Endings that make a name a registered company rather than a brand.
+_COMPANY_SUFFIX = re.compile(
+    r"(?:\b(?:Inc|Ltd|LLC|LLP|Limited|GmbH|B\.?V|N\.?V|Pty|PLC|plc|Corp|Corporation|AG|S\.?A|SARL|SAS|S\.?r\.?l|Pvt|UG|KG|Oy|AB)\b\.?)$"
+)
+_OPERATOR_NAME = re.compile(
+    r"\s+([A-Z][\w&'’.\-]*(?:\s+[A-Z0-9&(][\w&'’.()\-]*){0,6}?\s+"
+    r"(?:Inc|Ltd|LLC|LLP|Limited|GmbH|B\.?V|N\.?V|PLC|plc|Corp|Corporation|AG|S\.?A|SARL|SAS|S\.?r\.?l|UG|KG|Oy|AB)\b\.?)"
+)
+OPERATOR = "operator statement"
+
+
+def _is_company(name: str) -> bool:
+    return bool(_COMPANY_SUFFIX.search(name.strip(" ,")))
+
+
+def _names(page: Page, operator: PhraseSet | None = None) -> list[tuple[str, str, str]]:
     names = [(org.name, page.url, f"schema.org {org.type}") for org in page.organizations if org.name and org.type != "website"]
     # A copyright line is the site's own statement of who it is; footers repeat it on every page.
     for m in _COPYRIGHT.finditer(page.text[-20_000:]):
         name = re.split(r"\s*(?:\||·|•|-\s|–|\. |,)\s*", m.group(1).strip())[0].strip(" .")
         if len(name) >= 3 and not name.lower().startswith(("all rights", "notice", "policy", "infringement")):
             names.append((name, page.url, "copyright line"))
+    if operator:
+        for m in operator.finditer(page.text, limit=10):
+            company = _OPERATOR_NAME.match(page.text, m.end)
+            if company:
+                names.append((company.group(1).rstrip(" ,."), page.url, OPERATOR))
     return names
 
 
@@ -421,6 +443,7 @@ def gather(site: Site, config: Config) -> ContactFacts:
     names = _country_names(config)
     tld = tld_country(site.final_url)
     forwarding = PhraseSet(tuple(config.mail_forwarding_phrases))
+    operator = PhraseSet(tuple(config.operator_phrases))
     country_words = PhraseSet(tuple(names))
     for page in site.pages:
         if page.status >= 400:
@@ -447,7 +470,7 @@ def gather(site: Site, config: Config) -> ContactFacts:
                 facts.addresses.append(structured)
         facts.addresses.extend(_localities(page, config, names))
         facts.emails.extend(_emails(page))
-        facts.names.extend(_names(page))
+        facts.names.extend(_names(page, operator))
     claimed = _claimed_countries(facts.addresses)
     regions = list(dict.fromkeys([*claimed, *([tld] if tld else [])])) or ["US"]
     if not claimed and not tld:
@@ -608,8 +631,17 @@ def _consistency(site: Site, config: Config, facts: ContactFacts) -> list[Outcom
     for name, url, where in facts.names:
         if not any(_name_tokens(name, generic) == _name_tokens(d[0], generic) for d in distinct):
             distinct.append((name, url, where))
+    def comparable(a: tuple[str, str, str], b: tuple[str, str, str]) -> bool:
+        # A brand run by a company says so ("BestMeds is operated by Harbour Trading Ltd"): the operator
+        # contradicts only another company name, not the brand.
+        if OPERATOR in (a[2], b[2]):
+            other = b if a[2] == OPERATOR else a
+            return other[2] == OPERATOR or _is_company(other[0])
+        return True
+
     unrelated = [
-        (a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :] if not _related(a[0], b[0], domain_label, generic)
+        (a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :]
+        if comparable(a, b) and not _related(a[0], b[0], domain_label, generic)
     ]
     if unrelated:
         outcome = Outcome("names-conflict", facts={"names": sorted({n for pair in unrelated for n, _, _ in pair})})

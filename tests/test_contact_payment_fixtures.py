@@ -299,3 +299,10 @@ def test_an_incentive_in_the_next_sentence_counts_only_when_it_refers_back(rules
 def test_a_written_out_address_is_read_as_an_email(rules):
     produced, _ = outcomes_for(rules, "contact", "email-free-mail-only--written-out")
     assert produced["email-free-mail-only"].facts["emails"] == ["orders@gmail.com", "rxhelp@gmail.com"]
+
+
+def test_an_operator_contradicts_another_company_but_not_the_brand_it_runs(rules):
+    conflict, _ = outcomes_for(rules, "contact", "names-conflict--operator-differs-from-copyright")
+    assert conflict["names-conflict"].facts["names"] == ["Harbour Trading Ltd", "Maple Leaf Drugs Inc"]
+    brand, _ = outcomes_for(rules, "contact", "email-found--brand-operated-by-a-company")
+    assert "names-conflict" not in brand
