@@ -306,3 +306,8 @@ def test_an_operator_contradicts_another_company_but_not_the_brand_it_runs(rules
     assert conflict["names-conflict"].facts["names"] == ["Harbour Trading Ltd", "Maple Leaf Drugs Inc"]
     brand, _ = outcomes_for(rules, "contact", "email-found--brand-operated-by-a-company")
     assert "names-conflict" not in brand
+
+
+def test_a_list_of_state_licences_gives_a_licence_number(rules):
+    produced, _ = outcomes_for(rules, "contact", "licence-number--state-licence-list")
+    assert produced["licence-number"].facts["numbers"] == ["112345"]
