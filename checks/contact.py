@@ -60,6 +60,8 @@ class Config(ConfigModel):
     free_mail_domains: list[str]
     # Words too common in pharmacy names to tell two businesses apart.
     generic_name_words: list[str]
+    # Consumer words for schema.org data in evidence.
+    machine_readable_label: str = "the site's machine-readable business details"
     # "Operated by Harbour Trading Ltd", "a trading name of ...": the company behind the shop's brand.
     operator_phrases: list[str] = []
     # Labels that make the number after them something other than a phone line ("NPI", "Licence", "Order").
@@ -273,7 +275,7 @@ class PhoneLabels:
         return bool(self.fax.search(label)) and not self.phone.search(label)
 
 
-def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -> list[Phone]:
+def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None, structured: str = "") -> list[Phone]:
     found: dict[str, Phone] = {}
     windows = _phone_windows(page.text)
     # One matcher run over all windows joined per region; offsets map back onto the page text, so evidence is
@@ -330,7 +332,7 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
             candidates.append((link.url[4:], f"Phone link: {link.text or link.url}", False))
     for org in page.organizations:
         if org.telephone:
-            candidates.append((org.telephone, f"schema.org telephone: {org.telephone}", False))
+            candidates.append((org.telephone, f"Telephone in {structured}: {org.telephone}", False))
     faxes: dict[str, Phone] = {}
     for raw, snippet, fax in candidates:
         region, _, digits = raw.rpartition(":") if ":" in raw and not raw.startswith("+") else ("", "", raw)
@@ -360,7 +362,7 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
     return list(found.values()) + [f for e164, f in faxes.items() if e164 not in found]
 
 
-def _emails(page: Page) -> list[tuple[str, str, str]]:
+def _emails(page: Page, structured: str = "") -> list[tuple[str, str, str]]:
     found = []
     text = page.text[:MAX_PHONE_TEXT]
     for m in _EMAIL.finditer(text):
@@ -380,7 +382,7 @@ def _emails(page: Page) -> list[tuple[str, str, str]]:
     for org in page.organizations:
         if "@" in org.email:
             address = org.email.lower().removeprefix("mailto:").strip()
-            found.append((address, page.url, f"schema.org email: {address}"))
+            found.append((address, page.url, f"Email in {structured}: {address}"))
     # A protected address is one the site gives but we cannot read; it may be on the site's own domain, so
     # beside a free-mail address it keeps the site from being judged free-mail only.
     m = _PROTECTED_EMAIL.search(text)
@@ -406,8 +408,8 @@ def _is_company(name: str) -> bool:
     return bool(_COMPANY_SUFFIX.search(name.strip(" ,")))
 
 
-def _names(page: Page, operator: PhraseSet | None = None) -> list[tuple[str, str, str]]:
-    names = [(org.name, page.url, f"schema.org {org.type}") for org in page.organizations if org.name and org.type != "website"]
+def _names(page: Page, operator: PhraseSet | None = None, structured: str = "") -> list[tuple[str, str, str]]:
+    names = [(org.name, page.url, structured) for org in page.organizations if org.name and org.type != "website"]
     # A copyright line is the site's own statement of who it is; footers repeat it on every page.
     for m in _COPYRIGHT.finditer(page.text[-20_000:]):
         name = re.split(r"\s*(?:\||·|•|-\s|–|\. |,)\s*", m.group(1).strip())[0].strip(" .")
@@ -469,8 +471,8 @@ def gather(site: Site, config: Config) -> ContactFacts:
             if structured:
                 facts.addresses.append(structured)
         facts.addresses.extend(_localities(page, config, names))
-        facts.emails.extend(_emails(page))
-        facts.names.extend(_names(page, operator))
+        facts.emails.extend(_emails(page, config.machine_readable_label))
+        facts.names.extend(_names(page, operator, config.machine_readable_label))
     claimed = _claimed_countries(facts.addresses)
     regions = list(dict.fromkeys([*claimed, *([tld] if tld else [])])) or ["US"]
     if not claimed and not tld:
@@ -480,7 +482,7 @@ def gather(site: Site, config: Config) -> ContactFacts:
     numbers: list[Phone] = []
     for page in site.pages:
         if page.status < 400:
-            numbers.extend(_phones(page, regions, labels))
+            numbers.extend(_phones(page, regions, labels, config.machine_readable_label))
     seen: set[str] = set()
     facts.phones = [p for p in numbers if not p.fax and not (p.e164 in seen or seen.add(p.e164))]
     facts.faxes = [p for p in numbers if p.fax and not (p.e164 in seen or seen.add(p.e164))]
@@ -556,7 +558,7 @@ def run(site: Site, config: Config):
             if outcome_id == "address-not-found-partial":
                 address_outcome.add(site.final_url, note)
             for a in by_kind[kind]:
-                where = " (schema.org data)" if a.source != "text" else ""
+                where = f" (in {config.machine_readable_label})" if a.source != "text" else ""
                 address_outcome.add(a.url, a.text + where)
             break
     if address_outcome is None:
@@ -622,7 +624,7 @@ def _consistency(site: Site, config: Config, facts: ContactFacts) -> list[Outcom
         outcome = Outcome("countries-conflict", facts={"countries": countries})
         for country in countries:
             a = next(a for a in premises if a.country == country)
-            outcome.add(a.url, f"{country}: {a.text}" + (" (schema.org data)" if a.source != "text" else ""))
+            outcome.add(a.url, f"{country}: {a.text}" + (f" (in {config.machine_readable_label})" if a.source != "text" else ""))
         outcomes.append(outcome)
 
     generic = {w.lower() for w in config.generic_name_words}
@@ -658,8 +660,8 @@ def _consistency(site: Site, config: Config, facts: ContactFacts) -> list[Outcom
         s, t = agreeing[0]
         outcomes.append(
             Outcome("identity-consistent")
-            .add(s.url, f"schema.org data: {s.text}")
-            .add(t.url, f"Page text: {t.text}")
+            .add(s.url, f"In {config.machine_readable_label}: {s.text}")
+            .add(t.url, f"On the page: {t.text}")
         )
     return outcomes
 
