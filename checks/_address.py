@@ -32,6 +32,15 @@ US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
     "OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY"
 ).split()
+US_STATE_NAMES = [
+    "Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware", "Florida",
+    "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky", "Louisiana", "Maine",
+    "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi", "Missouri", "Montana", "Nebraska",
+    "Nevada", "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Ohio",
+    "Oklahoma", "Oregon", "Pennsylvania", "Rhode Island", "South Carolina", "South Dakota", "Tennessee", "Texas",
+    "Utah", "Vermont", "Virginia", "Washington", "West Virginia", "Wisconsin", "Wyoming", "District of Columbia",
+    "Puerto Rico",
+]
 CA_PROVINCES = "AB BC MB NB NL NS NT NU ON PE QC SK YT".split()
 CA_PROVINCE_NAMES = [
     "Ontario", "Quebec", "Québec", "British Columbia", "Alberta", "Manitoba", "Saskatchewan", "Nova Scotia",
@@ -47,7 +56,10 @@ IN_STATES = [
 ]
 
 # Anchors that send a window of text to pyap.
-_US_ANCHOR = re.compile(r"\b(?:" + "|".join(US_STATES) + r")\.?,?\s+\d{5}(?:-\d{4})?\b")
+# The state is written as its code ("IL 62701") or in full ("Illinois 62701"); pyap reads both.
+_US_ANCHOR = re.compile(
+    r"\b(?:" + "|".join(US_STATES + sorted(US_STATE_NAMES, key=len, reverse=True)) + r")\.?,?\s+\d{5}(?:-\d{4})?\b"
+)
 _CA_ANCHOR = re.compile(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d\b")
 _GB_ANCHOR = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)\s?\d[ABD-HJLNP-UW-Z]{2}\b")
 
@@ -86,7 +98,8 @@ def _patterns(street_words_key: tuple) -> dict:
     num = r"\d{1,5}(?:\s?[a-zA-Z](?![a-zA-Z]))?(?:\s?[-/]\s?\d{1,5}[a-zA-Z]?)?"
     # "Queen St W", "Dundas Street East": North American streets often end in a direction.
     direction = r"(?:\s+(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|Ouest|Est)\b\.?)?"
-    en_street = rf"(?:(?i:unit|suite|shop|level)\s+\d+[A-Za-z]?,?\s+)?{num},?\s+(?:[A-Z][\w'’.\-]*\s+){{0,4}}(?i:{_words(en)})\b\.?{direction}"
+    # A street has a name before its type: "100 Street Price, Sydney NSW 2000" is a price line.
+    en_street = rf"(?:(?i:unit|suite|shop|level)\s+\d+[A-Za-z]?,?\s+)?{num},?\s+(?:[A-Z][\w'’.\-]*\s+){{1,4}}(?i:{_words(en)})\b\.?{direction}"
     # French- and Italian-speaking Switzerland (and Belgium) write the street first: "Rue du Rhône 42",
     # "Via Nassa 5", "Avenue de la Gare 10".
     # The street word must be capitalised: "via email 24/7" is not a street.
@@ -212,24 +225,33 @@ def _pattern_addresses(text: str, url: str, street_words: dict, tld_country: str
             # The street has to end close to the postcode line: at most a separator, a suite and a newline
             # (for Dutch addresses, whose street pattern is loose, only a separator).
             gap = 3 if country == "NL" else 40
+            matches = list(street.finditer(before))
             candidates = [
-                s for s in street.finditer(before)
+                k for k, s in enumerate(matches)
                 if m.start() - (lo + s.end()) <= gap and not re.search(r"[.!?]\s", before[s.end():])
             ]
             if not candidates:
                 continue
-            s = candidates[-1]
+            k = candidates[-1]
+            s = matches[k]
+            street_start = s.start()
+            if country == "IN":
+                # An Indian address strings several street words together ("Plot No. 23, Sector 5, HSR Layout"),
+                # which the pattern reads as separate matches; the address starts at the first of them.
+                while k > 0 and re.fullmatch(r"[\s,]*", before[matches[k - 1].end() : street_start]):
+                    k -= 1
+                    street_start = matches[k].start()
             if country == "IE" and not re.search(r"\d|(?i:unit|suite)", before[s.start():]) and not re.search(
                 r"(?i:ireland|éire|dublin|co\.|county)", text[lo : m.end() + 40]
             ):
                 continue
-            full = _norm(text[lo + s.start() : m.end()])
+            full = _norm(text[lo + street_start : m.end()])
             code = next((g for g in m.groups() if g), m.group(0)) if m.groups() else m.group(0)
             resolved = country
             if country == "AT-CH":
                 latin = not re.match(rf"{_patterns(key)['DE'][0]}", before[s.start():])
                 resolved = _at_or_ch(text[lo : m.end() + 60], tld_country, latin)
-            found.append(FoundAddress(STREET, resolved, full, url, "text", _norm(code), lo + s.start()))
+            found.append(FoundAddress(STREET, resolved, full, url, "text", _norm(code), lo + street_start))
     return found
 
 
@@ -271,7 +293,51 @@ def _po_boxes(text: str, url: str) -> list[FoundAddress]:
     return found
 
 
-def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "") -> list[FoundAddress]:
+def _without_heading(a: FoundAddress, headings: re.Pattern | None) -> FoundAddress:
+    """The address without a heading the pattern took in front of it ("Contact us Plot No. 23, ...")."""
+    if headings is None:
+        return a
+    m = headings.match(a.text)
+    if not m or m.end() >= len(a.text):
+        return a
+    return FoundAddress(a.kind, a.country, a.text[m.end() :], a.url, a.source, a.postal_code, a.start + m.end())
+
+
+@lru_cache(maxsize=8)
+def _heading_pattern(headings: tuple) -> re.Pattern | None:
+    if not headings:
+        return None
+    return re.compile(rf"(?i)(?:(?:{_words(headings)})\b[\s:\-–]*)+")
+
+
+@lru_cache(maxsize=8)
+def _product_patterns(quantity_words: tuple, product_labels: tuple) -> tuple[re.Pattern | None, re.Pattern | None]:
+    # A short unit is read as written on labels, "200 mg" or "200 Mg", not in capitals: "14 MG Road" is
+    # Mahatma Gandhi Road, in most Indian cities.
+    forms = {f for w in quantity_words for f in ((w.lower(), w.title()) if len(w) <= 3 else (w.lower(), w.title(), w.upper()))}
+    quantity = re.compile(rf"\b\d+(?:[.,]\d+)?\s?(?:{_words(forms)})(?!\w)") if quantity_words else None
+    label = re.compile(rf"(?i)\b(?:{_words(product_labels)})\W*$") if product_labels else None
+    return quantity, label
+
+
+def _product_line(a: FoundAddress, text: str, quantity: re.Pattern | None, label: re.Pattern | None) -> bool:
+    """A catalogue line that happens to end in a postcode or a town ("Modafinil 200 Mg Ct 30, NY 10001"): a
+    drug strength or a count in the street part, or a SKU, item or order label right before or at its start."""
+    if a.kind == LOCALITY:
+        return False
+    street = a.text[: -len(a.postal_code)] if a.postal_code and a.text.endswith(a.postal_code) else a.text
+    if quantity is not None and quantity.search(street):
+        return True
+    if label is None:
+        return False
+    first = re.match(r"\W*\w+\W*", a.text)
+    return bool(label.search(text[max(0, a.start - 20) : a.start]) or (first and label.search(first.group(0))))
+
+
+def find_addresses(
+    text: str, url: str, street_words: dict, tld_country: str = "", headings: tuple = (),
+    quantity_words: tuple = (), product_labels: tuple = (),
+) -> list[FoundAddress]:
     """Every street address and PO box in one page's text, in the order they appear."""
     if not text:
         return []
@@ -279,10 +345,12 @@ def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "
         # Addresses sit in headers, footers and contact blocks: keep both ends of a very long page.
         text = text[: MAX_TEXT - 60_000] + "\n" + text[-60_000:]
     found = _pyap_addresses(text, url, street_words) + _pattern_addresses(text, url, street_words, tld_country) + _po_boxes(text, url)
+    quantity, label = _product_patterns(tuple(quantity_words), tuple(product_labels))
+    found = [a for a in found if not _product_line(a, text, quantity, label)]
     # A street and town without a postcode is read only where no parser found a fuller address.
     found += [
         a for a in _street_without_postcode(text, url, street_words, tld_country)
-        if not any(abs(a.start - b.start) < 80 for b in found)
+        if not any(abs(a.start - b.start) < 80 for b in found) and not _product_line(a, text, quantity, label)
     ]
     # A PO box that pyap already read as part of a street address is the same finding. A town-and-postcode
     # reading of the line after a box number ("PO Box 123, London W1A 1AA") is the box's own address, so
@@ -300,7 +368,8 @@ def find_addresses(text: str, url: str, street_words: dict, tld_country: str = "
         if a.kind == LOCALITY and b.kind == PO_BOX and a.country and not b.country:
             # The postcode after the box says the country the box itself does not.
             result[same[0]] = FoundAddress(PO_BOX, a.country, b.text, b.url, b.source, b.postal_code or a.postal_code, b.start)
-    return sorted(result, key=lambda a: a.start)
+    heading = _heading_pattern(tuple(headings))
+    return sorted((_without_heading(a, heading) for a in result), key=lambda a: a.start)
 
 
 def address_from_org(org: StructuredOrg, url: str, countries: dict[str, str]) -> FoundAddress | None:

@@ -41,7 +41,18 @@ class Config(ConfigModel):
     street_words: dict[str, list[str]]
     # ISO 3166 code -> the names a page may use for the country.
     countries: dict[str, list[str]]
+    # Headings a contact block starts with, which are not part of the address after them.
+    address_headings: list[str] = []
+    # A number followed by one of these is a drug strength or a pack count, never a street number.
+    quantity_words: list[str] = []
+    # Labels that make the number after them a product's ("SKU 10115", "Item 5"), not a street's.
+    product_labels: list[str] = []
     location_cues: list[str]
+    # A location cue speaks of the pharmacy only in a sentence about the pharmacy: one that starts with the cue
+    # ("Based in Vancouver, Canada" in a footer) or names the business itself ("we", "our pharmacy").
+    location_self_words: list[str] = []
+    # ...and not one about a maker or supplier ("made by Novo Nordisk, headquartered in Denmark").
+    location_third_party_cues: list[str] = []
     mail_forwarding_phrases: list[str]
     address_withheld_phrases: list[str]
     phone_withheld_phrases: list[str]
@@ -49,6 +60,10 @@ class Config(ConfigModel):
     free_mail_domains: list[str]
     # Words too common in pharmacy names to tell two businesses apart.
     generic_name_words: list[str]
+    # Consumer words for schema.org data in evidence.
+    machine_readable_label: str = "the site's machine-readable business details"
+    # "Operated by Harbour Trading Ltd", "a trading name of ...": the company behind the shop's brand.
+    operator_phrases: list[str] = []
     # Labels that make the number after them something other than a phone line ("NPI", "Licence", "Order").
     not_phone_labels: list[str] = []
     # A number labelled only as a fax is not a line the buyer can call.
@@ -80,6 +95,14 @@ OUTCOMES = (
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![\w-])")
 # Cloudflare replaces addresses with this placeholder; the page has an email address we cannot read.
 _PROTECTED_EMAIL = re.compile(r"\[email\s*(?:&#160;|\u00a0)?\s*protected\]", re.I)
+# Cloudflare's email protection also rewrites mailto: links to this path.
+_PROTECTED_LINK = "/cdn-cgi/l/email-protection"
+# "rxhelp [at] gmail [dot] com", "rxhelp (at) gmail (dot) com": an address written out to fool harvesters.
+_BRACKETED_AT = r"\s*[\[(]\s*at\s*[\])]\s*"
+_DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\.)"
+_OBFUSCATED_EMAIL = re.compile(
+    rf"(?i)(?<![\w.+-])([a-z0-9][a-z0-9._%+-]{{0,63}}){_BRACKETED_AT}((?:[a-z0-9-]{{1,63}}{_DOT}){{1,4}}[a-z]{{2,24}})(?![\w-])"
+)
 _NOT_EMAIL_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css", "ico", "pdf"}
 _COPYRIGHT = re.compile(
     r"(?:©|\(c\)|copyright)(?:\s*(?:©|\(c\)|copyright))?\s*(?:(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?)?\s*,?\s*(?:by\s+)?"
@@ -101,12 +124,15 @@ class Phone:
     toll_free: bool
     url: str
     snippet: str
+    fax: bool = False
 
 
 @dataclass
 class ContactFacts:
     addresses: list[FoundAddress] = field(default_factory=list)
     phones: list[Phone] = field(default_factory=list)
+    # Numbers labelled only as a fax: not a line to call, but a published way to reach the pharmacy.
+    faxes: list[Phone] = field(default_factory=list)
     emails: list[tuple[str, str, str]] = field(default_factory=list)  # (address or "", url, snippet)
     names: list[tuple[str, str, str]] = field(default_factory=list)  # (name, url, where)
 
@@ -128,15 +154,37 @@ def _country_names(config: Config) -> dict[str, str]:
     return names
 
 
+# Where a sentence (or a line) ends; "U.S." and "Inc.," do not end one.
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+LOCATION_REACH = 150
+
+
+def _own_location(text: str, start: int, self_words: PhraseSet, third_party: PhraseSet) -> bool:
+    """Whether the location cue at `start` says where the pharmacy is, rather than where a maker or a product is."""
+    head = text[max(0, start - LOCATION_REACH) : start]
+    ends = list(_SENTENCE_END.finditer(head))
+    clause = head[ends[-1].end() :] if ends else head
+    if not clause.strip() or clause.rstrip().endswith(":"):
+        return True
+    if third_party.search(clause):
+        return False
+    return bool(self_words.search(clause))
+
+
 def _localities(page: Page, config: Config, names: dict[str, str]) -> list[FoundAddress]:
     """City or country statements ("based in Vancouver, Canada") when no street is given."""
     cues = PhraseSet(tuple(config.location_cues))
     country_words = PhraseSet(tuple(alias for aliases in config.countries.values() for alias in aliases))
+    self_words = PhraseSet(tuple(config.location_self_words))
+    third_party = PhraseSet(tuple(config.location_third_party_cues))
     found = []
     for m in cues.finditer(page.text, limit=20):
         after = page.text[m.end : m.end + 60].split("\n", 1)[0]
         place = re.match(r"\s+(?:the\s+)?([A-Z][\w'’.\-]*(?:[ ,]+[A-Z][\w'’.\-]*){0,3})", after)
         if not place:
+            continue
+        # A place said of someone else is neither the pharmacy's address nor a hint for reading its phone numbers.
+        if not _own_location(page.text, m.start, self_words, third_party):
             continue
         country_match = country_words.search(place.group(1))
         country = names.get(" ".join(country_match.phrase.lower().replace(".", "").split()), "") if country_match else ""
@@ -214,17 +262,20 @@ class PhoneLabels:
         return found
 
     def skip(self, text: str, start: int, end: int) -> bool:
-        """A licence, NPI or order number, or a fax line: not a number to call the pharmacy on."""
+        """A licence, NPI or order number: not a number to reach the pharmacy on."""
         label = self.label(text, start, end)
         # Only the words right before the number name it ("Licence no.:"); "for account questions call" is a
         # phone line whatever it mentions earlier.
         hits = list(self.not_phone.finditer(label, limit=10))
-        if hits and _LABEL_END.match(label, hits[-1].end):
-            return True
+        return bool(hits and _LABEL_END.match(label, hits[-1].end))
+
+    def is_fax(self, text: str, start: int, end: int) -> bool:
+        """A number labelled only as a fax ("Tel/Fax" is still a phone)."""
+        label = self.label(text, start, end)
         return bool(self.fax.search(label)) and not self.phone.search(label)
 
 
-def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -> list[Phone]:
+def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None, structured: str = "") -> list[Phone]:
     found: dict[str, Phone] = {}
     windows = _phone_windows(page.text)
     # One matcher run over all windows joined per region; offsets map back onto the page text, so evidence is
@@ -241,14 +292,15 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
         k = bisect.bisect_right(offsets, i) - 1
         return windows[k].start + (i - offsets[k])
 
-    candidates: list[tuple[str, str]] = []  # (raw, snippet)
+    candidates: list[tuple[str, str, bool]] = []  # (raw, snippet, fax)
 
     def take(region: str, m) -> None:
         start, end = to_page(m.start), to_page(m.start) + len(m.raw_string)
         if labels is not None and labels.skip(page.text, start, end):
             return
         raw = m.raw_string if m.raw_string.startswith("+") else f"{region}:{m.raw_string}"
-        candidates.append((raw, snippet_around(page.text, start, end, radius=50)))
+        fax = labels is not None and labels.is_fax(page.text, start, end)
+        candidates.append((raw, snippet_around(page.text, start, end, radius=50), fax))
 
     for region in regions:
         matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID, max_tries=2 * MAX_PHONE_CANDIDATES)
@@ -272,14 +324,17 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
                         if labels.skip(page.text, start, start + len(m.raw_string)):
                             continue
                         raw = m.raw_string if m.raw_string.startswith("+") else f"{region}:{m.raw_string}"
-                        candidates.append((raw, snippet_around(page.text, start, start + len(m.raw_string), radius=50)))
+                        end = start + len(m.raw_string)
+                        candidates.append((raw, snippet_around(page.text, start, end, radius=50),
+                                           labels.is_fax(page.text, start, end)))
     for link in page.links:
         if link.url.lower().startswith("tel:"):
-            candidates.append((link.url[4:], f"Phone link: {link.text or link.url}"))
+            candidates.append((link.url[4:], f"Phone link: {link.text or link.url}", False))
     for org in page.organizations:
         if org.telephone:
-            candidates.append((org.telephone, f"schema.org telephone: {org.telephone}"))
-    for raw, snippet in candidates:
+            candidates.append((org.telephone, f"Telephone in {structured}: {org.telephone}", False))
+    faxes: dict[str, Phone] = {}
+    for raw, snippet, fax in candidates:
         region, _, digits = raw.rpartition(":") if ":" in raw and not raw.startswith("+") else ("", "", raw)
         for default in ([region] if region else regions):
             try:
@@ -290,7 +345,7 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
                 continue
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             kind = phonenumbers.number_type(number)
-            found.setdefault(
+            (faxes if fax else found).setdefault(
                 e164,
                 Phone(
                     e164,
@@ -300,19 +355,24 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None) -
                              phonenumbers.PhoneNumberType.UAN),
                     page.url,
                     snippet,
+                    fax,
                 ),
             )
             break
-    return list(found.values())
+    return list(found.values()) + [f for e164, f in faxes.items() if e164 not in found]
 
 
-def _emails(page: Page) -> list[tuple[str, str, str]]:
+def _emails(page: Page, structured: str = "") -> list[tuple[str, str, str]]:
     found = []
     text = page.text[:MAX_PHONE_TEXT]
     for m in _EMAIL.finditer(text):
         address = m.group(0).lower().rstrip(".")
         if address.rsplit(".", 1)[-1] in _NOT_EMAIL_TLDS:
             continue
+        found.append((address, page.url, snippet_around(text, m.start(), m.end(), radius=50)))
+    for m in _OBFUSCATED_EMAIL.finditer(text):
+        domain = re.sub(rf"(?i){_DOT}", ".", m.group(2))
+        address = f"{m.group(1)}@{domain}".lower()
         found.append((address, page.url, snippet_around(text, m.start(), m.end(), radius=50)))
     for link in page.links:
         if link.url.lower().startswith("mailto:"):
@@ -322,20 +382,44 @@ def _emails(page: Page) -> list[tuple[str, str, str]]:
     for org in page.organizations:
         if "@" in org.email:
             address = org.email.lower().removeprefix("mailto:").strip()
-            found.append((address, page.url, f"schema.org email: {address}"))
+            found.append((address, page.url, f"Email in {structured}: {address}"))
+    # A protected address is one the site gives but we cannot read; it may be on the site's own domain, so
+    # beside a free-mail address it keeps the site from being judged free-mail only.
     m = _PROTECTED_EMAIL.search(text)
-    if m and not found:
+    if m:
         found.append(("", page.url, snippet_around(text, m.start(), m.end(), radius=50)))
+    elif any(_PROTECTED_LINK in link.url for link in page.links):
+        found.append(("", page.url, "An email link hidden by Cloudflare's email protection"))
     return found
 
 
-def _names(page: Page) -> list[tuple[str, str, str]]:
-    names = [(org.name, page.url, f"schema.org {org.type}") for org in page.organizations if org.name and org.type != "website"]
+# Endings that make a name a registered company rather than a brand.
+_COMPANY_SUFFIX = re.compile(
+    r"(?:\b(?:Inc|Ltd|LLC|LLP|Limited|GmbH|B\.?V|N\.?V|Pty|PLC|plc|Corp|Corporation|AG|S\.?A|SARL|SAS|S\.?r\.?l|Pvt|UG|KG|Oy|AB)\b\.?)$"
+)
+_OPERATOR_NAME = re.compile(
+    r"\s+([A-Z][\w&'’.\-]*(?:\s+[A-Z0-9&(][\w&'’.()\-]*){0,6}?\s+"
+    r"(?:Inc|Ltd|LLC|LLP|Limited|GmbH|B\.?V|N\.?V|PLC|plc|Corp|Corporation|AG|S\.?A|SARL|SAS|S\.?r\.?l|UG|KG|Oy|AB)\b\.?)"
+)
+OPERATOR = "operator statement"
+
+
+def _is_company(name: str) -> bool:
+    return bool(_COMPANY_SUFFIX.search(name.strip(" ,")))
+
+
+def _names(page: Page, operator: PhraseSet | None = None, structured: str = "") -> list[tuple[str, str, str]]:
+    names = [(org.name, page.url, structured) for org in page.organizations if org.name and org.type != "website"]
     # A copyright line is the site's own statement of who it is; footers repeat it on every page.
     for m in _COPYRIGHT.finditer(page.text[-20_000:]):
         name = re.split(r"\s*(?:\||·|•|-\s|–|\. |,)\s*", m.group(1).strip())[0].strip(" .")
         if len(name) >= 3 and not name.lower().startswith(("all rights", "notice", "policy", "infringement")):
             names.append((name, page.url, "copyright line"))
+    if operator:
+        for m in operator.finditer(page.text, limit=10):
+            company = _OPERATOR_NAME.match(page.text, m.end)
+            if company:
+                names.append((company.group(1).rstrip(" ,."), page.url, OPERATOR))
     return names
 
 
@@ -361,11 +445,15 @@ def gather(site: Site, config: Config) -> ContactFacts:
     names = _country_names(config)
     tld = tld_country(site.final_url)
     forwarding = PhraseSet(tuple(config.mail_forwarding_phrases))
+    operator = PhraseSet(tuple(config.operator_phrases))
     country_words = PhraseSet(tuple(names))
     for page in site.pages:
         if page.status >= 400:
             continue
-        page_addresses = find_addresses(page.text, page.url, config.street_words, tld)
+        page_addresses = find_addresses(
+            page.text, page.url, config.street_words, tld, tuple(config.address_headings),
+            tuple(config.quantity_words), tuple(config.product_labels),
+        )
         for found in page_addresses:
             # A street address announced as a mail-forwarding or virtual office is a mailbox, not premises.
             around = page.text[max(0, found.start - 120) : found.start + len(found.text) + 120]
@@ -383,19 +471,21 @@ def gather(site: Site, config: Config) -> ContactFacts:
             if structured:
                 facts.addresses.append(structured)
         facts.addresses.extend(_localities(page, config, names))
-        facts.emails.extend(_emails(page))
-        facts.names.extend(_names(page))
+        facts.emails.extend(_emails(page, config.machine_readable_label))
+        facts.names.extend(_names(page, operator, config.machine_readable_label))
     claimed = _claimed_countries(facts.addresses)
     regions = list(dict.fromkeys([*claimed, *([tld] if tld else [])])) or ["US"]
     if not claimed and not tld:
         regions.append("GB")
     labels = PhoneLabels(country_words, names, PhraseSet(tuple(config.not_phone_labels)),
                          PhraseSet(tuple(config.fax_labels)), PhraseSet(tuple(config.phone_labels)))
+    numbers: list[Phone] = []
     for page in site.pages:
         if page.status < 400:
-            facts.phones.extend(_phones(page, regions, labels))
+            numbers.extend(_phones(page, regions, labels, config.machine_readable_label))
     seen: set[str] = set()
-    facts.phones = [p for p in facts.phones if not (p.e164 in seen or seen.add(p.e164))]
+    facts.phones = [p for p in numbers if not p.fax and not (p.e164 in seen or seen.add(p.e164))]
+    facts.faxes = [p for p in numbers if p.fax and not (p.e164 in seen or seen.add(p.e164))]
     return facts
 
 
@@ -468,7 +558,7 @@ def run(site: Site, config: Config):
             if outcome_id == "address-not-found-partial":
                 address_outcome.add(site.final_url, note)
             for a in by_kind[kind]:
-                where = " (schema.org data)" if a.source != "text" else ""
+                where = f" (in {config.machine_readable_label})" if a.source != "text" else ""
                 address_outcome.add(a.url, a.text + where)
             break
     if address_outcome is None:
@@ -504,7 +594,9 @@ def run(site: Site, config: Config):
         for address, url, snippet in facts.emails:
             email_outcome.add(url, snippet)
 
-    if address_outcome is None and phone_outcome is None and email_outcome is None and contact_page_read:
+    # A fax number is not a line the buyer can call, so it never makes phone-found, but it is a published way
+    # to reach the pharmacy (US pharmacies give prescribers one), so a site with one has some contact.
+    if address_outcome is None and phone_outcome is None and email_outcome is None and not facts.faxes and contact_page_read:
         outcomes.append(Outcome("no-contact-found", facts={"pages_read": site.pages_read}).add(site.final_url, note))
     else:
         if address_outcome is None:
@@ -512,6 +604,10 @@ def run(site: Site, config: Config):
             address_outcome = Outcome(outcome_id, facts={"pages_read": site.pages_read}).add(site.final_url, note)
         if phone_outcome is None:
             phone_outcome = Outcome("phone-not-found", facts={"pages_read": site.pages_read}).add(site.final_url, note)
+            if facts.faxes:
+                phone_outcome.facts["fax_numbers"] = [f.e164 for f in facts.faxes]
+                for f in facts.faxes:
+                    phone_outcome.add(f.url, f"Fax only, {f.e164} ({f.region or 'international'}): {f.snippet}")
         if email_outcome is None:
             email_outcome = Outcome("email-not-found", facts={"pages_read": site.pages_read}).add(site.final_url, note)
         outcomes.extend([address_outcome, phone_outcome, email_outcome])
@@ -528,7 +624,7 @@ def _consistency(site: Site, config: Config, facts: ContactFacts) -> list[Outcom
         outcome = Outcome("countries-conflict", facts={"countries": countries})
         for country in countries:
             a = next(a for a in premises if a.country == country)
-            outcome.add(a.url, f"{country}: {a.text}" + (" (schema.org data)" if a.source != "text" else ""))
+            outcome.add(a.url, f"{country}: {a.text}" + (f" (in {config.machine_readable_label})" if a.source != "text" else ""))
         outcomes.append(outcome)
 
     generic = {w.lower() for w in config.generic_name_words}
@@ -537,8 +633,17 @@ def _consistency(site: Site, config: Config, facts: ContactFacts) -> list[Outcom
     for name, url, where in facts.names:
         if not any(_name_tokens(name, generic) == _name_tokens(d[0], generic) for d in distinct):
             distinct.append((name, url, where))
+    def comparable(a: tuple[str, str, str], b: tuple[str, str, str]) -> bool:
+        # A brand run by a company says so ("BestMeds is operated by Harbour Trading Ltd"): the operator
+        # contradicts only another company name, not the brand.
+        if OPERATOR in (a[2], b[2]):
+            other = b if a[2] == OPERATOR else a
+            return other[2] == OPERATOR or _is_company(other[0])
+        return True
+
     unrelated = [
-        (a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :] if not _related(a[0], b[0], domain_label, generic)
+        (a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :]
+        if comparable(a, b) and not _related(a[0], b[0], domain_label, generic)
     ]
     if unrelated:
         outcome = Outcome("names-conflict", facts={"names": sorted({n for pair in unrelated for n, _, _ in pair})})
@@ -555,8 +660,8 @@ def _consistency(site: Site, config: Config, facts: ContactFacts) -> list[Outcom
         s, t = agreeing[0]
         outcomes.append(
             Outcome("identity-consistent")
-            .add(s.url, f"schema.org data: {s.text}")
-            .add(t.url, f"Page text: {t.text}")
+            .add(s.url, f"In {config.machine_readable_label}: {s.text}")
+            .add(t.url, f"On the page: {t.text}")
         )
     return outcomes
 

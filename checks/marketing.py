@@ -20,6 +20,8 @@ from .base import Check, Outcome
 class Config(ConfigModel):
     bonus_pills: list[str]
     free_of_words: list[str] = []
+    # "Free pills of vitamin C": a give-away of a named supplement is not a prescription medicine handed out.
+    supplement_words: list[str] = []
     discreet_packaging: list[str]
     no_questions_asked: list[str]
     no_questions_retail_context: list[str] = []
@@ -84,9 +86,18 @@ def _free_of(text: str, start: int, free_of_words: list[str]) -> bool:
     return before.group(2) == "-" or before.group(1).lower() in free_of_words
 
 
+def _of_a_supplement(text: str, end: int, supplements: PhraseSet) -> bool:
+    """The give-away is named right after the phrase, and it is a supplement ("free pills of vitamin C")."""
+    after = text[end : end + 40]
+    lead = re.match(r"\s*[:\-–]?\s*(?:of|with)?\s*(?:our|your|a|an|the|free)?\s*", after)
+    named = supplements.search(after[lead.end() :]) if lead else None
+    return named is not None and named.start == 0
+
+
 def run(site: Site, config: Config):
     warning = PhraseSet(tuple(config.warning_context))
     refusal = PhraseSet(tuple(config.refusal_context))
+    supplements = PhraseSet(tuple(config.supplement_words))
     outcomes = []
     for outcome in OUTCOMES:
         if outcome == "cross-border-shipping":
@@ -95,7 +106,9 @@ def run(site: Site, config: Config):
         exclude = PhraseSet(tuple(config.no_questions_retail_context)) if outcome == "no-questions-asked" else None
         found: Outcome | None = None
         for page, m in _claims(site, phrases, warning, refusal, exclude=exclude):
-            if outcome == "bonus-pills" and _free_of(page.text, m.start, config.free_of_words):
+            if outcome == "bonus-pills" and (
+                _free_of(page.text, m.start, config.free_of_words) or _of_a_supplement(page.text, m.end, supplements)
+            ):
                 continue
             found = (found or Outcome(outcome)).add(page.url, m.snippet)
             if len(found.evidence) >= 2:

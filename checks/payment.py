@@ -70,6 +70,9 @@ class Config(ConfigModel):
     gateways: list[Gateway]
     red_flag_channels: list[Channel]
     incentive_phrases: list[str]
+    # Words that tie an incentive in the next sentence back to the channel just offered ("Pay with Bitcoin.
+    # You'll get 10% off."); a promotion that does not refer back ("Free shipping over $50") is the shop's own.
+    incentive_follow_cues: list[str] = []
     # Words of safety advice ("scam*" is a word prefix): a channel named near them is warned against, not offered.
     warning_cues: list[str] = []
 
@@ -199,6 +202,7 @@ def run(site: Site, config: Config):
     cards_phrases = PhraseSet(tuple(config.card_phrases))
     card_context = PhraseSet(tuple(config.card_context))
     incentive = PhraseSet(tuple(config.incentive_phrases))
+    follow = PhraseSet(tuple(config.incentive_follow_cues))
     reading = Reading(cue_pattern(tuple(config.warning_cues)), card_context)
 
     cards: list[Seen] = []
@@ -241,6 +245,13 @@ def run(site: Site, config: Config):
                 s, e = sentence_bounds(page.text, m.start, m.end)
                 sentence = page.text[s:e]
                 rewarded = bool(_PERCENT.search(sentence) or incentive.search(sentence))
+                if not rewarded and follow:
+                    ns, ne = sentence_bounds(page.text, e + 1, e + 1)
+                    following = page.text[max(ns, e + 1) : ne]
+                    if (ns <= e + 2 and follow.search(following) and not cards_phrases.search(following)
+                            and (_PERCENT.search(following) or incentive.search(following))):
+                        rewarded = True
+                        e = ne
                 if rewarded:
                     incentives.append(Seen(channel.name, page.url, snippet_around(page.text, s, e, radius=0)))
                 seen = Seen(channel.name, page.url, m.snippet)

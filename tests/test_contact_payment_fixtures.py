@@ -66,6 +66,7 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
     [
         ("address-street--us-split-across-tags", "US"),
         ("address-street--us-spans-without-spaces", "US"),
+        ("address-street--us-state-written-out", "US"),
         ("address-street--canada", "CA"),
         ("address-street--canada-street-direction", "CA"),
         ("address-street--switzerland-french", "CH"),
@@ -81,6 +82,8 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--australia", "AU"),
         ("address-street--australia-split-across-lines", "AU"),
         ("address-street--india", "IN"),
+        ("address-street--india-under-a-heading", "IN"),
+        ("address-street--india-mg-road", "IN"),
         ("address-street--json-ld-only", "US"),
     ],
 )
@@ -106,14 +109,18 @@ def test_address_split_across_lines_and_tags_is_one_address(rules):
     assert "120 Main Street" in snippet and "62701" in snippet
 
 
-def test_json_ld_address_is_marked_as_structured_data(rules):
+def test_json_ld_address_is_marked_in_plain_words(rules):
     produced, _ = outcomes_for(rules, "contact", "address-street--json-ld-only")
-    assert "schema.org" in produced["address-street"].evidence[0].snippet
+    snippet = produced["address-street"].evidence[0].snippet
+    assert "machine-readable business details" in snippet and "schema.org" not in snippet
     assert "500 Oak Avenue" in produced["address-street"].evidence[0].snippet
 
 
-def test_drug_strengths_and_skus_are_not_postcodes(rules):
-    produced, _ = outcomes_for(rules, "contact", "address-not-found-partial--sku-looks-like-postcode")
+@pytest.mark.parametrize(
+    "name", ["address-not-found-partial--sku-looks-like-postcode", "address-not-found-partial--drug-strength-in-a-product-line"]
+)
+def test_drug_strengths_and_skus_are_not_postcodes(rules, name):
+    produced, _ = outcomes_for(rules, "contact", name)
     assert not {"address-street", "address-po-box-only", "address-locality-only"} & set(produced)
 
 
@@ -238,7 +245,7 @@ def test_phone_evidence_is_the_page_text_around_the_number(rules, name):
     produced, site = outcomes_for(rules, "contact", name)
     page_text = " ".join(site.pages[0].text.split())
     for evidence in produced["phone-found"].evidence:
-        if "Phone link" in evidence.snippet or "schema.org" in evidence.snippet:
+        if "Phone link" in evidence.snippet or "machine-readable" in evidence.snippet:
             continue
         words = evidence.snippet.split(": ", 1)[1].strip("…")
         assert words in page_text, evidence.snippet
@@ -259,3 +266,49 @@ def test_paypal_friends_and_family_is_not_a_gateway_payment(rules):
     produced, _ = outcomes_for(rules, "payment", "red-flag-only--paypal-friends-and-family")
     assert "cards-via-gateway" not in produced
     assert produced["red-flag-only"].facts["channels"] == ["PayPal Friends and Family (no buyer protection)"]
+
+
+@pytest.mark.parametrize(
+    "name", ["phone-found--maker-headquartered-abroad", "address-not-found--product-ships-from-a-country"]
+)
+def test_a_place_said_of_a_maker_or_a_product_is_not_the_pharmacys(rules, name):
+    produced, _ = outcomes_for(rules, "contact", name)
+    assert "address-locality-only" not in produced and "phone-other-country" not in produced
+    if "phone-found" in produced:
+        assert produced["phone-found"].facts["phone_countries"] == ["US"]
+
+
+def test_a_fax_number_is_contact_but_not_a_phone_line(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-not-found--fax-only")
+    assert "no-contact-found" not in produced and "phone-found" not in produced
+    assert produced["phone-not-found"].facts["fax_numbers"] == ["+12127365000"]
+
+
+def test_an_address_starts_after_its_heading_and_keeps_all_its_street_parts(rules):
+    produced, _ = outcomes_for(rules, "contact", "address-street--india-under-a-heading")
+    snippet = produced["address-street"].evidence[0].snippet
+    assert snippet.startswith("Plot No. 23, Sector 5, HSR Layout"), snippet
+
+
+def test_an_incentive_in_the_next_sentence_counts_only_when_it_refers_back(rules):
+    produced, _ = outcomes_for(rules, "payment", "incentive-outside-cards--in-the-next-sentence")
+    assert "10% off" in produced["incentive-outside-cards"].evidence[0].snippet
+    promotion, _ = outcomes_for(rules, "payment", "red-flag-only--shop-promotion-after-the-channel")
+    assert "incentive-outside-cards" not in promotion
+
+
+def test_a_written_out_address_is_read_as_an_email(rules):
+    produced, _ = outcomes_for(rules, "contact", "email-free-mail-only--written-out")
+    assert produced["email-free-mail-only"].facts["emails"] == ["orders@gmail.com", "rxhelp@gmail.com"]
+
+
+def test_an_operator_contradicts_another_company_but_not_the_brand_it_runs(rules):
+    conflict, _ = outcomes_for(rules, "contact", "names-conflict--operator-differs-from-copyright")
+    assert conflict["names-conflict"].facts["names"] == ["Harbour Trading Ltd", "Maple Leaf Drugs Inc"]
+    brand, _ = outcomes_for(rules, "contact", "email-found--brand-operated-by-a-company")
+    assert "names-conflict" not in brand
+
+
+def test_a_list_of_state_licences_gives_a_licence_number(rules):
+    produced, _ = outcomes_for(rules, "contact", "licence-number--state-licence-list")
+    assert produced["licence-number"].facts["numbers"] == ["112345"]
