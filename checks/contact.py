@@ -28,7 +28,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
-from ._address import LOCALITY, PO_BOX, STREET, FoundAddress, address_from_org, country_code, find_addresses
+from ._address import LOCALITY, PO_BOX, STREET, FoundAddress, address_from_org, find_addresses
 from .base import Check, Outcome
 
 MAX_PHONE_TEXT = 300_000
