@@ -313,6 +313,12 @@ def judge_site(rules: Rules, site: Site, *, started: float | None = None, from_a
     for rec in site.records:
         if rec.error:
             errors.append(ErrorOut(code=rec.error, url=rec.url, message=rec.error_message))
+        elif rec.truncated:
+            # Not a failure (what arrived was analysed), but whoever reads the report must know a part was unread.
+            errors.append(ErrorOut(
+                code="too_large", url=rec.url,
+                message="This page is larger than pharmacheck reads; only its beginning was analysed.",
+            ))
     return Report(
         url=site.requested_url,
         final_url=site.final_url,

@@ -79,3 +79,4 @@ def test_a_page_over_the_size_cap_is_analysed_and_marked_truncated(sites):
     start = report.pages[0]
     assert start.truncated and start.error is None and start.status == 200
     assert report.findings
+    assert [(e.code, e.url) for e in report.errors] == [("too_large", start.url)]
