@@ -71,13 +71,16 @@ def domain_measures(evaluation: Evaluation) -> dict:
 def blocks(pages: dict, domains: dict) -> dict[str, str]:
     version = pages["algorithm_version"]
     fa, caught, passed = pages["false_accusations"], pages["rogue_caught"], pages["rogue_passed"]
-    auc = pages["roc_auc"]["value"]
+    roc = pages["roc_auc"]
+    auc = roc["value"]
     flagged = pages["red_flagged"]
     pages_measures = (
         f"- false accusations (legit → `likely_rogue`): **{_rate(fa['count'], fa['of'])}** (target 0)\n"
         f"- rogue caught (rogue → `likely_rogue`): **{_rate(caught['count'], caught['of'])}** (target ≥ 60%)\n"
         f"- rogue passed (rogue → `likely_legitimate`): **{_rate(passed['count'], passed['of'])}** (target ≤ 5%)\n"
-        f"- ROC AUC of the score **{auc}**; a finding that took points off on {flagged['legit']['count']} / "
+        f"- ROC AUC of the score **{auc}** over the {roc['legit_scored']} legit and {roc['rogue_scored']} rogue pages "
+        f"with a score (`unknown` and `not_a_pharmacy` carry none: {roc['unscored_left_out']} left out)\n"
+        f"- a finding that took points off on {flagged['legit']['count']} / "
         f"{flagged['legit']['of']} legit and {flagged['rogue']['count']} / {flagged['rogue']['of']} rogue pages"
     )
     d = domains
