@@ -27,6 +27,7 @@ VerdictRuleId = Literal[
     "nothing-read",
     "forced-not-a-pharmacy",
     "forced-unknown",
+    "verified-with-serious-finding",
     "low-score-with-serious-finding",
     "too-few-areas",
     "low-score",
@@ -115,6 +116,9 @@ class VerdictThresholds(Strict):
     # Words can be copied; when this lists finding ids, `likely_legitimate` also needs one of them (evidence
     # that can be verified, such as a .pharmacy domain or a registry link naming the site).
     likely_legitimate_requires_any: list[str] = []
+    # Evidence no site can produce about itself (NABP's .pharmacy grant, a registry's own answer, the user's list):
+    # with one of these, a serious sign short of critical leaves the verdict at caution instead of likely_rogue.
+    rogue_needs_critical_when_any: list[str] = []
     # When set, a low score alone gives `likely_rogue` only if some finding has one of these severities, so a
     # pile of small gaps (no HTTPS, no contact page in what was read) reads as caution, not as an accusation.
     likely_rogue_requires_severity: list[Severity] = []
@@ -311,9 +315,10 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         except ValidationError as exc:
             problems.append(_format_validation_error(str(rules_path), ("checks", check.id, "config"), exc))
     all_outcomes = {f"{cid}.{o}" for cid, c in data.checks.items() for o in c.outcomes}
-    for ref in data.scoring.verdicts.likely_legitimate_requires_any:
-        if ref not in all_outcomes:
-            problems.append(f"{rules_path}: at scoring.verdicts.likely_legitimate_requires_any: unknown finding '{ref}'")
+    for key in ("likely_legitimate_requires_any", "rogue_needs_critical_when_any"):
+        for ref in getattr(data.scoring.verdicts, key):
+            if ref not in all_outcomes:
+                problems.append(f"{rules_path}: at scoring.verdicts.{key}: unknown finding '{ref}'")
     for advice in data.consumer_advice:
         for ref in advice.when_outcomes:
             if ref not in all_outcomes:

@@ -171,6 +171,7 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
                   and not _force_cancelled(rule, f, findings)]
         for verdict in forced
     }
+    vouched = [f for f in findings if f.id in thresholds.rogue_needs_critical_when_any]
     verified = not thresholds.likely_legitimate_requires_any or any(
         f.id in thresholds.likely_legitimate_requires_any for f in findings
     )
@@ -191,6 +192,10 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
     # A serious red flag that brings the score this low is evidence enough on its own; the coverage minimum
     # below keeps thin evidence from passing as "caution" or "legitimate", not a domain named after Klonopin
     # from being called rogue.
+    # A site that something checkable vouches for (NABP granted its .pharmacy name, a registry lists it) is not
+    # accused on a serious sign short of critical: the sign is shown and the verdict stays at caution.
+    elif low and serious and vouched:
+        verdict, verdict_rule, deciding = "caution", "verified-with-serious-finding", vouched + serious_findings
     elif low and serious:
         verdict, verdict_rule, deciding = "likely_rogue", "low-score-with-serious-finding", serious_findings
     elif covered_categories < thresholds.min_categories_for_verdict:

@@ -215,3 +215,14 @@ def test_a_reason_with_an_unknown_placeholder_is_refused_at_load(tmp_path):
     with pytest.raises(RulesError) as err:
         load_rules(str(path))
     assert "verdict_reasons.middle-score" in str(err.value) and "{points}" in str(err.value)
+
+
+def test_a_serious_sign_short_of_critical_does_not_accuse_a_site_nabp_vouches_for(rules):
+    # NABP grants .pharmacy names only after checking the pharmacy; a site writes its own seal links.
+    serious = ("payment", "red-flag-only")
+    vouched = _score(rules, serious, ("accreditation", "pharmacy-tld"), ("prescription", "required-stated"))
+    assert (vouched.verdict, vouched.verdict_rule) == ("caution", "verified-with-serious-finding")
+    self_written = _score(rules, serious, ("accreditation", "verified-link"), ("prescription", "required-stated"))
+    assert self_written.verdict == "likely_rogue"
+    critical = _score(rules, ("prescription", "no-prescription-offer"), ("accreditation", "pharmacy-tld"))
+    assert critical.verdict == "likely_rogue"
