@@ -85,6 +85,9 @@ class Registry(ConfigModel):
     id: str
     name: str
     claim_phrases: list[str] = []
+    # Other bodies whose names contain a claim phrase: "Ordre des pharmaciens du Québec" regulates Québec's
+    # pharmacists and is not the French order, so naming it is no claim about the French list.
+    other_bodies: list[str] = []
     seal_markers: list[str] = []  # substrings of seal image/script file names, alt and title text
     hosts: list[str]
     # Other sites of the body that runs the register (its news pages, its reporting service): genuine, but not
@@ -153,6 +156,9 @@ class RegisterNames(ConfigModel):
     trail_ins: list[str] = []
     real: list[str]
     fake: list[str] = []
+    # Words that pad a real register's name into an imitation ("General Health Pharmaceutical Council"); a real
+    # name with any other word around it is some other real body, or one not known here, and is left alone.
+    fillers: list[str] = []
     us_states: list[str]
 
 
@@ -223,6 +229,7 @@ class BadRegister:
     page_url: str
     snippet: str
     name: str
+    numbered: bool = False  # a registration or licence number is cited with it
 
 
 @dataclass(frozen=True)
@@ -444,6 +451,7 @@ class Scanner:
         self.reader = ClaimReader(config.claim_context, site)
         self.findings = Findings()
         self._claim_phrases = {r.id: _phrases(tuple(r.claim_phrases)) for r in config.registries}
+        self._other_bodies = {r.id: _phrases(tuple(r.other_bodies)) for r in config.registries}
         self._any_claim_phrase = _phrases(tuple(p for r in config.registries for p in r.claim_phrases))
 
     def scan(self) -> Findings:
@@ -479,11 +487,21 @@ class Scanner:
             if kind == "mention":
                 continue
             for registry in self.config.registries:
-                phrases = self._claim_phrases[registry.id]
-                m = phrases.search(sentence) if phrases else None
+                m = self._claim_phrase(registry, sentence)
                 if m is not None:
                     snippet = snippet_around(page.text, start + m.start, start + m.end)
                     self.findings.claims.append(Claim(registry.id, "text" if kind == "claim" else "badge", page.url, snippet))
+
+    def _claim_phrase(self, registry: Registry, sentence: str):
+        phrases = self._claim_phrases[registry.id]
+        if not phrases:
+            return None
+        others = self._other_bodies[registry.id]
+        taken = [(o.start, o.end) for o in others.finditer(sentence)] if others else []
+        for m in phrases.finditer(sentence):
+            if not any(a <= m.start and m.end <= b for a, b in taken):
+                return m
+        return None
 
     def _scan_numbers(self, page: Page) -> None:
         if not page.text:
@@ -521,6 +539,13 @@ class Scanner:
         real = [" ".join(r.lower().split()) for r in names.real]
         fake = [" ".join(f.lower().split()) for f in names.fake]
         states = {s.lower() for s in names.us_states}
+        fillers = {w.lower() for w in names.fillers}
+        trail = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.trail_ins) or r"(?!)"
+        # A number cited right after the name presents it as the site's registration, not only as a name.
+        number_after = re.compile(
+            rf"[^.\n]{{0,40}}?(?:(?i:{trail})|(?i:registration|licen[cs]e|reg\.?|permit)\s*(?i:number|no\.?|#)?)"
+            r"\s*[:.#]?\s*[A-Z]{0,5}[- ]?\d{3,}"
+        )
         seen: set[str] = set()
         for m in pattern.finditer(page.text):
             name = " ".join(m.group(1).split()).strip(" ,.;")
@@ -535,15 +560,17 @@ class Scanner:
             elif any(r in low for r in real if len(r.split()) >= 3):
                 bogus = False
             else:
-                bogus = _imitates(low, real)
+                bogus = _imitates(low, real, fillers)
             if bogus:
                 seen.add(low)
-                self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
+                numbered = bool(number_after.match(page.text, m.end()))
+                self.findings.bad_registers.append(
+                    BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name, numbered)
+                )
         if not names.trail_ins:
             return
         # A name followed by a licence number is cited as the site's regulator too. Without a lead-in the name's
         # start is less certain, so only the known fakes and non-existent states count here, not imitations.
-        trail = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.trail_ins)
         for m in re.finditer(rf"(?<![\w]){body}(?=\s*[,:(]?\s*(?i:{trail}))", page.text):
             name = re.sub(r"^(?i:the)\s+", "", " ".join(m.group(1).split()).strip(" ,.;"))
             low = name.lower()
@@ -551,7 +578,9 @@ class Scanner:
                 continue
             if any(f in low for f in fake) or _bogus_state_board(name, states):
                 seen.add(low)
-                self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
+                self.findings.bad_registers.append(
+                    BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name, numbered=True)
+                )
 
     # -- markup ---------------------------------------------------------------------------------------------
     def _registry_for_marker(self, text: str) -> Registry | None:
@@ -772,22 +801,45 @@ def _generic_named_domain(url: str, registry: Registry) -> str:
     return ""
 
 
-def _imitates(name: str, real: list[str]) -> bool:
-    """Every word of a real register's name with something inserted, or one word swapped: an imitation."""
-    words = [w for w in re.split(r"[^\w']+", name) if w and w not in ("the",)]
-    wset = set(words)
+def _name_words(name: str) -> list[str]:
+    return [w for w in re.split(r"[^\w']+", name.lower()) if w and w != "the"]
+
+
+def _extra_words(words: list[str], rwords: list[str]) -> list[str] | None:
+    """The words of `words` left over when `rwords` is read from it in order, or None when it is not in it."""
+    extras: list[str] = []
+    i = 0
+    for w in words:
+        if i < len(rwords) and w == rwords[i]:
+            i += 1
+        else:
+            extras.append(w)
+    return extras if i == len(rwords) else None
+
+
+def _imitates(name: str, real: list[str], fillers: set[str]) -> bool:
+    """A real register's name padded or altered with filler words ("General Health Pharmaceutical Council").
+
+    Only filler words make an imitation: a real regulator for another place or profession differs from a listed
+    one by a place ("Pharmacy Council of NSW") or a word order ("British Columbia College of Pharmacists"), and
+    that is no sign of a fake.
+    """
+    words = _name_words(name)
+    imitation = False
     for r in real:
-        rwords = [w for w in re.split(r"[^\w']+", r) if w and w not in ("the",)]
-        if len(rwords) < 3 or "{state}" in r:
+        rwords = _name_words(r)
+        if len(rwords) < 3:
             continue
-        rset = set(rwords)
-        if rset <= wset and words != rwords:
-            return True
-        # One word swapped, but not the first: that is usually a place ("Alberta College of Pharmacy"), and a
-        # real register for another place is not an imitation.
-        if len(words) == len(rwords) and len(rset - wset) == 1 and len(wset - rset) == 1 and words[0] == rwords[0]:
-            return True
-    return False
+        extras = _extra_words(words, rwords)
+        if extras is not None:
+            if not any(w in fillers for w in extras):
+                return False  # a real name with a place or a qualifier around it ("UK General Pharmaceutical Council")
+            imitation = True
+        elif len(words) == len(rwords):
+            swapped = [(w, rw) for w, rw in zip(words, rwords) if w != rw]
+            if len(swapped) == 1 and swapped[0][0] in fillers:
+                imitation = True
+    return imitation
 
 
 def _bogus_state_board(name: str, states: set[str]) -> bool:

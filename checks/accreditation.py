@@ -31,6 +31,7 @@ OUTCOMES = (
     "link-for-other-site",
     "unbacked-claim",
     "invalid-number",
+    "fake-register-name",
     "number-link-mismatch",
     "eu-logo-wrong-flag",
     "eu-logo-no-link",
@@ -102,7 +103,12 @@ def judge(site: Site, config: Config, found: Findings, lookups: list | None = No
     _judge_eu_logos(out, site, config, found)
 
     for bad in found.bad_registers:
-        out.add("invalid-number", "", bad.page_url, f"Names a register that does not exist ({bad.name}): {bad.snippet}")
+        # A name alone may be a muddled name for a real regulator; a number presented as a registration with a
+        # register that does not exist is a false registration.
+        if bad.numbered:
+            out.add("invalid-number", "", bad.page_url, f"Cites a registration with a register that does not exist ({bad.name}): {bad.snippet}")
+        else:
+            out.add("fake-register-name", "", bad.page_url, f"Names a register that does not exist ({bad.name}): {bad.snippet}")
 
     for result in lookups or []:
         registry = config.registry(result.registry)
