@@ -162,11 +162,22 @@ class RegisterNames(ConfigModel):
     us_states: list[str]
 
 
+class LiveStatus(ConfigModel):
+    """How any registry's answer says no, in every language the registers answer in."""
+
+    # A confirming word with one of these among the few words before it is a denial ("not certified",
+    # "previously registered", "nicht registriert").
+    negations: list[str] = []
+    # An answer that found nothing ("0 websites found", "keine Treffer"): a denial like a "no results" line.
+    no_result_pattern: str = ""
+
+
 class Config(ConfigModel):
     claim_context: ClaimContext
     registries: list[Registry]
     eu_logo: EuLogo
     register_names: RegisterNames
+    live_status: LiveStatus | None = None
 
     def registry(self, registry_id: str) -> Registry | None:
         for r in self.registries:

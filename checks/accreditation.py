@@ -36,6 +36,7 @@ OUTCOMES = (
     "eu-logo-wrong-flag",
     "eu-logo-no-link",
     "registry-confirms",
+    "registry-confirms-number",
     "registry-denies",
     "registry-unreachable",
     "registry-inconclusive",

@@ -60,7 +60,9 @@ CASES = {
     "registry-link-unspecific--eu-logo-search-page": ("https://apotheke-am-markt.de/", {"registry-link-unspecific"}),
 }
 
-LIVE_OUTCOMES = {"registry-confirms", "registry-denies", "registry-unreachable", "registry-inconclusive"}
+LIVE_OUTCOMES = {
+    "registry-confirms", "registry-confirms-number", "registry-denies", "registry-unreachable", "registry-inconclusive",
+}
 
 
 @pytest.fixture(scope="module")
@@ -509,6 +511,8 @@ CLAIM = "<footer><p>We are LegitScript certified.</p></footer>"
         ("mypharm.com", CLAIM, "registry-inconclusive"),
         ("waitingpharm.com", CLAIM, "registry-inconclusive"),
         ("twinpharm.com", CLAIM, "registry-inconclusive"),
+        ("uncertrx.com", CLAIM, "registry-denies"),
+        ("nonerx.com", CLAIM, "registry-denies"),
     ],
 )
 def test_legitscript_adapter(domain, html, expected, config, standin):
@@ -592,7 +596,12 @@ def test_copied_gphc_number_is_denied_live(config, standin):
 @pytest.mark.parametrize(
     "answer, expected",
     [
-        ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "confirms"),
+        ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "confirms-number"),
+        ("Registration no. 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "confirms-number"),
+        ("Registration number 1039401 Status: Previously registered Address: 3 Park Row, Bristol, BS1 5LJ", "denies"),
+        # The site's postcode, but on another entry far below: the number's own entry does not show it.
+        ("Registration number 1039401 Status: Registered Address: 4 Market Street, Leeds" + " ." * 400
+         + " Registration number 1204417 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "denies"),
         # A longer number that contains the one cited is another entry.
         ("Registration number 11039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "inconclusive"),
         ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ. No results found.", "denies"),
@@ -600,15 +609,48 @@ def test_copied_gphc_number_is_denied_live(config, standin):
 )
 def test_gphc_answers_are_matched_on_the_whole_number(answer, expected, config):
     site = html_site("https://parksidepharmacy.co.uk/", "<p>Parkside Pharmacy, 3 Park Row, Bristol BS1 5LJ.</p>")
-    status, _ = _registry_lookup.judge_answer(config.registry("gphc"), "1039401", answer, site)
+    status, _ = _registry_lookup.judge_answer(config.registry("gphc"), "1039401", answer, site, config.live_status)
     assert status == expected
+
+
+@pytest.mark.parametrize(
+    "registry_id, key, answer, expected",
+    [
+        ("legitscript", "rxcare.com", "Search results: rxcare.com is not LegitScript certified.", "denies"),
+        ("legitscript", "rxcare.com", "rxcare.com Uncertified – not currently certified", "denies"),
+        ("legitscript", "rxcare.com", "rxcare.com Status: Uncertified", "denies"),
+        ("legitscript", "rxcare.com", "rxcare.com Previously certified", "denies"),
+        ("legitscript", "rxcare.com", "Search for rxcare.com: 0 websites found. LegitScript certified websites appear here.", "denies"),
+        ("legitscript", "rxcare.com", "0 websites found. LegitScript certified websites appear here.", "denies"),
+        ("legitscript", "rxcare.com", "rxcare.com LegitScript Certified", "confirms"),
+        ("legitscript", "rxcare.com", "rxcare.com — LegitScript Certified. Not every site is.", "confirms"),
+        ("nabp", "rxcare.com", "rxcare.com: no longer accredited", "denies"),
+        ("register-de", "", "Web: www.meridianmeds.eu Status: nicht registriert", "denies"),
+        ("register-de", "", "Web: www.meridianmeds.eu Status: registriert", "confirms"),
+        ("register-nl", "", "Web: www.meridianmeds.eu Status: niet geregistreerd", "denies"),
+        ("mhra", "ABC123", "Web: www.meridianmeds.eu Status: formerly registered", "denies"),
+    ],
+)
+def test_negated_and_past_statuses_are_denials(registry_id, key, answer, expected, config):
+    site = html_site(f"https://{key if '.' in key else SITE}/", "<p>Hello</p>")
+    status, detail = _registry_lookup.judge_answer(config.registry(registry_id), key or "https://x/eintrag?id=1", answer, site, config.live_status)
+    assert status == expected, detail
+    if expected == "denies" and "found" not in answer:
+        assert "not as" in detail
+
+
+def test_a_gphc_confirmation_does_not_by_itself_make_a_site_legitimate(rules):
+    assert "accreditation.registry-confirms-number" not in rules.data.scoring.verdicts.likely_legitimate_requires_any
+    assert rules.outcome_rule("accreditation", "registry-confirms-number").severity == "positive"
 
 
 def test_gphc_entry_matching_the_sites_postcode_confirms(config, standin):
     html = "<p>Parkside Pharmacy Ltd, 3 Park Row, Bristol BS1 5LJ. GPhC premises number 1123456.</p>"
     site = html_site("https://parksidepharmacy.co.uk/", html)
     results = confirm(site, pointed_at(config, standin), standin.settings())
-    assert [r.status for r in results] == ["confirms"]
+    assert [r.status for r in results] == ["confirms-number"]
+    site.enrichments["accreditation"] = results
+    assert "registry-confirms-number" in outcomes(site, config)
 
 
 def test_gphc_number_missing_from_the_register(config, standin):
