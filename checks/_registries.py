@@ -142,6 +142,9 @@ class ClaimContext(ConfigModel):
     # Before the site's own name, these make it a noun for pharmacies in general ("not every online pharmacy").
     general_determiners: list[str] = []
     negations: list[str] = []  # between "we" and the verb, the site says it does not hold the accreditation
+    # Before the accreditation verb, the site speaks of a pharmacy it works with (a telehealth service's
+    # dispensing partner), not of itself.
+    partner_markers: list[str] = []
     # Plural nouns for pharmacies as a class: "certified pharmacies are safer" and a heading "VIPPS Accredited
     # Pharmacies" speak of pharmacies in general, whoever says it ("our checklist: ..."); a site labels itself in
     # the singular.
@@ -193,7 +196,7 @@ class Config(ConfigModel):
 @dataclass(frozen=True)
 class Claim:
     registry: str
-    how: str  # "text", "badge", "image", "script", "number"
+    how: str  # "text", "partner" (about a partner pharmacy), "badge", "image", "script", "number"
     page_url: str
     snippet: str
 
@@ -384,6 +387,7 @@ class ClaimReader:
         self.pronouns = {" ".join(w.lower().split()) for w in ctx.first_person}
         self.determiners = _phrases(tuple(ctx.general_determiners))
         self.negations = _phrases(tuple(ctx.negations))
+        self.partner = _phrases(tuple(ctx.partner_markers))
         self.class_nouns = {" ".join(n.lower().split()) for n in ctx.class_nouns}
         self.class_statement = None
         if ctx.class_nouns and ctx.class_predicates:
@@ -427,12 +431,15 @@ class ClaimReader:
         words = " ".join(t.replace("-", " ").replace("_", " ") for t in texts)
         return self.illustration.search(words) is not None
 
-    def classify(self, sentence: str, *, in_article: bool = False) -> Literal["claim", "badge", "mention"]:
+    def classify(self, sentence: str, *, in_article: bool = False) -> Literal["claim", "partner", "badge", "mention"]:
         has_advice = self.advice.search(sentence) is not None
         speaking = self._speaking(sentence)
         # Advice wording up to the end of "we ... accredited" makes it advice ("we recommend you look for VIPPS
         # accredited pharmacies"); after it, it is the site's own pitch ("..., so you can order with confidence").
         if speaking and self.advice.search(sentence[: speaking.end()]) is None:
+            # "We partner with pharmacies that are VIPPS accredited": the accreditation is the partner's.
+            if self.partner.search(sentence[: speaking.end()]) is not None:
+                return "partner"
             return "claim"
         words = sentence.split()
         # A badge is a label ("VIPPS Accredited Pharmacy") on the site's own frame, not a heading in an article
@@ -501,7 +508,8 @@ class Scanner:
                 m = self._claim_phrase(registry, sentence)
                 if m is not None:
                     snippet = snippet_around(page.text, start + m.start, start + m.end)
-                    self.findings.claims.append(Claim(registry.id, "text" if kind == "claim" else "badge", page.url, snippet))
+                    how = {"claim": "text", "partner": "partner"}.get(kind, "badge")
+                    self.findings.claims.append(Claim(registry.id, how, page.url, snippet))
 
     def _claim_phrase(self, registry: Registry, sentence: str):
         phrases = self._claim_phrases[registry.id]

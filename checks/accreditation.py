@@ -30,6 +30,7 @@ OUTCOMES = (
     "link-to-wrong-host",
     "link-for-other-site",
     "unbacked-claim",
+    "partner-claim",
     "invalid-number",
     "fake-register-name",
     "number-link-mismatch",
@@ -182,6 +183,12 @@ def _judge_registry(
         out.add("registry-link-unspecific", rid, l.page_url, why, consumer_links)
     # A claim naming a register that does not exist is already reported as such.
     claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
+    # The accreditation of a partner pharmacy is the partner's to prove: the consumer gets the registry's link
+    # to check the partner, and the site is neither credited nor blamed for it.
+    for c in (c for c in claims if c.how == "partner"):
+        out.add("partner-claim", rid, c.page_url, f"{registry.name}, claimed for a partner pharmacy: {c.snippet}",
+                consumer_links or verification_links(registry, site))
+    claims = [c for c in claims if c.how != "partner"]
     faulty = any(l.named_number and (not l.number_valid or l.text_number) for l in links)
     # A seal link over plain HTTP backs nothing (anyone on the way can change it), whether it names this site, or
     # no site at all; it is recorded with the claim so that the consumer sees why the link did not count.

@@ -35,6 +35,8 @@ CASES = {
     "unbacked-claim--wordings": ("https://meridianmeds.com/", {"unbacked-claim"}),
     # A seal that links to the registry's front page over plain HTTP: no proof, and the evidence says why.
     "unbacked-claim--plain-http-seal": ("https://cedarrx.com/", {"unbacked-claim"}),
+    # A telehealth service whose partner pharmacy holds the accreditation: the partner's claim, not the site's.
+    "partner-claim": ("https://bloomhealth.com/", {"partner-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
     # Registers that do not exist, named without a number: a warning sign, not a false registration.
     "fake-register-name": ("https://northernlightdrugs.com/", {"fake-register-name"}),
@@ -278,6 +280,18 @@ def test_a_country_qualified_order_is_not_the_french_register(config):
     text = "Nous sommes enregistrés auprès de l'Ordre des pharmaciens."
     site = site_from_pages("https://pharmaciemaple.fr/", [page_from_text(text, "https://pharmaciemaple.fr/")])
     assert outcomes(site, config)["unbacked-claim"].facts["registries"] == ["register-fr"]
+
+
+def test_a_partner_pharmacys_accreditation_is_information_with_the_registry_link(config, rules):
+    found = outcomes(site_for("partner-claim"), config)["partner-claim"]
+    assert len(found.evidence) == 2
+    assert found.links and found.links[0].url.startswith("https://safe.pharmacy/")
+    assert (rules.outcome_rule("accreditation", "partner-claim").severity, rules.outcome_rule("accreditation", "partner-claim").points) == ("info", 0)
+    # The site's own claim beside it is still its own.
+    html = "<p>We partner with pharmacies that are VIPPS accredited.</p><p>We are LegitScript certified.</p>"
+    found = outcomes(html_site("https://bloomhealth.com/", html), config)
+    assert set(found) == {"partner-claim", "unbacked-claim"}
+    assert found["unbacked-claim"].facts["registries"] == ["legitscript"]
 
 
 def test_gphc_numbers_after_the_registers_name(config):
