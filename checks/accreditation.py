@@ -10,6 +10,7 @@ answers are reported too.
 
 from __future__ import annotations
 
+from app.domains import split_host
 from app.site import Site
 
 from . import _registry_lookup
@@ -29,6 +30,7 @@ OUTCOMES = (
     "registry-link-unspecific",
     "link-to-wrong-host",
     "link-for-other-site",
+    "link-for-sister-domain",
     "unbacked-claim",
     "partner-claim",
     "invalid-number",
@@ -78,6 +80,14 @@ def verification_links(registry: Registry, site: Site, numbers: list[CitedNumber
     if not links and registry.search_page:
         links.append(VerificationLink(f"Search for {site.domain or 'this pharmacy'} in {registry.name}", registry.search_page))
     return links[:4]
+
+
+def sister_domain(named: str, own: str) -> bool:
+    """The same registered name under another public suffix (goodrx-pharmacy.co.uk for goodrx-pharmacy.com):
+    most often one brand's site for another country, whose entry is not this site's but is not a stranger's."""
+    _, label, suffix = split_host(named)
+    _, own_label, own_suffix = split_host(own)
+    return bool(label) and label == own_label and suffix != own_suffix
 
 
 def judge(site: Site, config: Config, found: Findings, lookups: list | None = None) -> list[Outcome]:
@@ -139,7 +149,11 @@ def _judge_registry(
         if l.named_domain and l.named_domain != site.domain and not l.illustration and (l.seal or claims)
     ]
     for l in borrowed:
-        out.add("link-for-other-site", rid, l.page_url, f"{registry.name} link for {l.named_domain}, not {site.domain}: {l.url}", consumer_links)
+        if sister_domain(l.named_domain, site.domain):
+            out.add("link-for-sister-domain", rid, l.page_url,
+                    f"{registry.name} link for {l.named_domain}, the same name as {site.domain} under another ending: {l.url}", consumer_links)
+        else:
+            out.add("link-for-other-site", rid, l.page_url, f"{registry.name} link for {l.named_domain}, not {site.domain}: {l.url}", consumer_links)
     for w in wrong:
         out.add("link-to-wrong-host", rid, w.page_url, f"{registry.name} seal or claim links to {w.url}: {w.why}", consumer_links)
     for n in numbers:
@@ -235,7 +249,10 @@ def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings
         named = named_domain(logo.link, registry) or searched_domain(logo.link, registry)
         number = first_entry_number(logo.link, registry)
         https = logo.link.lower().startswith("https://")
-        if named and named != site.domain:
+        if named and named != site.domain and sister_domain(named, site.domain):
+            out.add("link-for-sister-domain", registry.id, logo.page_url,
+                    f"EU common logo links to the register entry for {named}, the same name as {site.domain} under another ending: {logo.link}", links)
+        elif named and named != site.domain:
             out.add("link-for-other-site", registry.id, logo.page_url, f"EU common logo links to the register entry for {named}: {logo.link}", links)
         elif not https:
             out.add("unbacked-claim", registry.id, logo.page_url,

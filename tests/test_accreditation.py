@@ -30,6 +30,8 @@ CASES = {
     "link-for-other-site": ("https://northernrxsupply.com/", {"link-for-other-site"}),
     # Shops on one hosting platform share a public suffix, not an owner.
     "link-for-other-site--shared-hosting": ("https://mypharm.myshopify.com/", {"link-for-other-site"}),
+    # The same name under another public suffix: the brand's other country site, or a look-alike of it.
+    "link-for-sister-domain": ("https://goodrx-pharmacy.com/", {"link-for-sister-domain"}),
     "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
     # Claims worded in the ways real pages word them (test_every_wording_is_a_claim says which registries).
     "unbacked-claim--wordings": ("https://meridianmeds.com/", {"unbacked-claim"}),
@@ -156,6 +158,25 @@ def test_borrowed_legitscript_entry_names_both_domains(config):
     snippet = borrowed.evidence[0].snippet
     assert "hillsidefamilypharmacy.com" in snippet and "northernrxsupply.com" in snippet
     assert borrowed.links[0].url.endswith("checker_keywords=northernrxsupply.com")
+
+
+@pytest.mark.parametrize(
+    "site_url, named, expected",
+    [
+        ("https://goodrx-pharmacy.com/", "goodrx-pharmacy.co.uk", "link-for-sister-domain"),
+        ("https://www.meds-direct.de/", "meds-direct.at", "link-for-sister-domain"),
+        ("https://goodrx-pharmacy.com/", "goodrx-pharmacy-uk.co.uk", "link-for-other-site"),
+        ("https://goodrx-pharmacy.com/", "shop.goodrx-pharmacy.com", None),
+    ],
+)
+def test_a_link_for_the_same_name_under_another_suffix_is_not_critical(site_url, named, expected, config, rules):
+    html = SEAL.format(domain=named)
+    found = outcomes(html_site(site_url, html), config)
+    if expected is None:
+        assert not {"link-for-other-site", "link-for-sister-domain"} & set(found)
+    else:
+        assert expected in found and not ({"link-for-other-site", "link-for-sister-domain"} - {expected}) & set(found)
+    assert rules.outcome_rule("accreditation", "link-for-sister-domain").severity == "medium"
 
 
 def test_search_links_for_the_own_domain_are_not_entries(config):
