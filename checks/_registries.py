@@ -655,19 +655,15 @@ class Scanner:
         if any(re.search(rf"(?<![a-z]){re.escape(w.lower().replace('-', ' ').replace('_', ' '))}(?![a-z])", words_text) for w in eu.eu_flag_words):
             flag, named = "EU", True
         else:
+            # A country named in words ("Flag of Germany") says more than a code in the file name, so it is read
+            # first, whichever state comes first in the list. Country codes only count in file names
+            # ("logo_DE.png"): in alt text "de", "it" and "at" are ordinary words.
             for state in eu.states:
-                for word in state.flag_words:
-                    w = word.lower()
-                    # Country codes only count in file names ("logo_DE.png"): in alt text "de", "it" and "at"
-                    # are ordinary words.
-                    if len(w) <= 3 and w in file_tokens:
-                        flag = state.code
-                    elif len(w) > 3 and re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", words_text):
-                        flag, named = state.code, True
-                    if flag:
-                        break
-                if flag:
-                    break
+                if any(len(w) > 3 and re.search(rf"(?<![a-z]){re.escape(w.lower())}(?![a-z])", words_text) for w in state.flag_words):
+                    return state.code, True
+            for state in eu.states:
+                if any(len(w) <= 3 and w.lower() in file_tokens for w in state.flag_words):
+                    return state.code, False
         return flag, named
 
     def _eu_register_state(self, url: str) -> str:

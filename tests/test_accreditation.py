@@ -211,6 +211,22 @@ def test_eu_logo_file_names_and_wordings(config):
     assert shown == ["commonlogo_de.png", "siegel.png", "logo-fr.png", "logo-es.png"]
 
 
+@pytest.mark.parametrize(
+    "src, alt, expected",
+    [
+        # The country named in words counts, even beside a code in the file name of the same country.
+        ("/img/eu-logo_de.png", "Flag of Germany", {"eu-logo-wrong-flag"}),
+        ("/img/eu-logo_nl.png", "Flag of Germany", {"eu-logo-wrong-flag"}),
+        ("/img/eu-logo_nl.png", "Flag of the Netherlands", {"registry-entry-link"}),
+        # A code in the file name alone is too weak to contradict the register.
+        ("/img/eu-logo_de.png", "EU common logo", {"registry-entry-link"}),
+    ],
+)
+def test_a_named_flag_is_read_before_a_file_name_code(src, alt, expected, config):
+    html = f'<footer><a href="https://www.aanbiedersmedicijnen.nl/aanbieders/1234"><img src="{src}" alt="{alt}"></a></footer>'
+    assert set(outcomes(html_site("https://apotheek-online.nl/", html), config)) == expected
+
+
 def test_flag_mismatch_is_named_and_ordinary_words_are_not_flags(config):
     found = outcomes(site_for("eu-logo-flag-mismatch"), config)
     assert [e.snippet for e in found["eu-logo-wrong-flag"].evidence] == [
