@@ -110,6 +110,10 @@ class Registry(ConfigModel):
     unlinked_claim_is_red_flag: bool = True
     live: LiveLookup | None = None
     no_live_lookup: str = ""  # why the registry has no live adapter, where it has none
+    # What the consumer's link to `search_page` says it opens, where it is not a search for this pharmacy.
+    search_page_label: str = ""
+    # A sentence added to an unbacked claim that contains the phrase: why such a claim cannot be true.
+    claim_notes: dict[str, str] = {}
 
 
 class MemberState(ConfigModel):
@@ -162,6 +166,9 @@ class RegisterNames(ConfigModel):
     # Words that pad a real register's name into an imitation ("General Health Pharmaceutical Council"); a real
     # name with any other word around it is some other real body, or one not known here, and is left alone.
     fillers: list[str] = []
+    # Words any register's name may be made of. A name of only these and at least two fillers names no place,
+    # profession or real body ("International Online Pharmacy Accreditation Board"): an invented register.
+    generic_words: list[str] = []
     us_states: list[str]
 
 
@@ -244,6 +251,7 @@ class BadRegister:
     snippet: str
     name: str
     numbered: bool = False  # a registration or licence number is cited with it
+    resembles: str = ""  # the real register's name it imitates, where it imitates one
 
 
 @dataclass(frozen=True)
@@ -559,6 +567,7 @@ class Scanner:
         fake = [" ".join(f.lower().split()) for f in names.fake]
         states = {s.lower() for s in names.us_states}
         fillers = {w.lower() for w in names.fillers}
+        generic = {w.lower() for w in names.generic_words}
         trail = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.trail_ins) or r"(?!)"
         # A number cited right after the name presents it as the site's registration, not only as a name.
         number_after = re.compile(
@@ -574,17 +583,18 @@ class Scanner:
             # A real name inside the phrase ("UK General Pharmaceutical Council") is real; all of a real name's
             # words with something inserted or swapped ("General Health Pharmaceutical Council") is an imitation;
             # a name we do not know at all is left alone.
+            resembles = _imitates(low, real, fillers)
             if any(f in low for f in fake) or _bogus_state_board(name, states):
                 bogus = True
             elif any(r in low for r in real if len(r.split()) >= 3):
                 bogus = False
             else:
-                bogus = _imitates(low, real, fillers)
+                bogus = bool(resembles) or _invented(low, fillers, generic)
             if bogus:
                 seen.add(low)
                 numbered = bool(number_after.match(page.text, m.end()))
                 self.findings.bad_registers.append(
-                    BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name, numbered)
+                    BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name, numbered, resembles)
                 )
         if not names.trail_ins:
             return
@@ -832,7 +842,7 @@ def _extra_words(words: list[str], rwords: list[str]) -> list[str] | None:
     return extras if i == len(rwords) else None
 
 
-def _imitates(name: str, real: list[str], fillers: set[str]) -> bool:
+def _imitates(name: str, real: list[str], fillers: set[str]) -> str:
     """A real register's name padded or altered with filler words ("General Health Pharmaceutical Council").
 
     Only filler words make an imitation: a real regulator for another place or profession differs from a listed
@@ -840,7 +850,7 @@ def _imitates(name: str, real: list[str], fillers: set[str]) -> bool:
     that is no sign of a fake.
     """
     words = _name_words(name)
-    imitation = False
+    imitation = ""
     for r in real:
         rwords = _name_words(r)
         if len(rwords) < 3:
@@ -848,13 +858,18 @@ def _imitates(name: str, real: list[str], fillers: set[str]) -> bool:
         extras = _extra_words(words, rwords)
         if extras is not None:
             if not any(w in fillers for w in extras):
-                return False  # a real name with a place or a qualifier around it ("UK General Pharmaceutical Council")
-            imitation = True
+                return ""  # a real name with a place or a qualifier around it ("UK General Pharmaceutical Council")
+            imitation = imitation or r
         elif len(words) == len(rwords):
             swapped = [(w, rw) for w, rw in zip(words, rwords) if w != rw]
             if len(swapped) == 1 and swapped[0][0] in fillers:
-                imitation = True
+                imitation = imitation or r
     return imitation
+
+
+def _invented(name: str, fillers: set[str], generic: set[str]) -> bool:
+    words = _name_words(name)
+    return bool(words) and sum(w in fillers for w in words) >= 2 and all(w in fillers or w in generic for w in words)
 
 
 def _bogus_state_board(name: str, states: set[str]) -> bool:

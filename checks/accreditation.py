@@ -78,8 +78,19 @@ def verification_links(registry: Registry, site: Site, numbers: list[CitedNumber
         if number.entry_url and all(l.url != number.entry_url for l in links):
             links.append(VerificationLink(f"Open {registry.name} entry {number.number} ({number.kind})", number.entry_url))
     if not links and registry.search_page:
-        links.append(VerificationLink(f"Search for {site.domain or 'this pharmacy'} in {registry.name}", registry.search_page))
+        label = registry.search_page_label or f"Search for {site.domain or 'this pharmacy'} in {registry.name}"
+        links.append(VerificationLink(label, registry.search_page))
     return links[:4]
+
+
+def _registry_named(config: Config, name: str) -> Registry | None:
+    if not name:
+        return None
+    low = " ".join(name.lower().split())
+    for registry in config.registries:
+        if any(len(p) > 4 and p.lower() in low for p in registry.claim_phrases):
+            return registry
+    return None
 
 
 def sister_domain(named: str, own: str) -> bool:
@@ -115,12 +126,17 @@ def judge(site: Site, config: Config, found: Findings, lookups: list | None = No
     _judge_eu_logos(out, site, config, found)
 
     for bad in found.bad_registers:
+        # The real register the name imitates, or names ("Texsa State Board of Pharmacy"), is where to look.
+        real = _registry_named(config, bad.resembles) or _registry_named(config, bad.name)
+        links = verification_links(real, site) if real else []
         # A name alone may be a muddled name for a real regulator; a number presented as a registration with a
         # register that does not exist is a false registration.
         if bad.numbered:
-            out.add("invalid-number", "", bad.page_url, f"Cites a registration with a register that does not exist ({bad.name}): {bad.snippet}")
+            out.add("invalid-number", real.id if real else "", bad.page_url,
+                    f"Cites a registration with a register that does not exist ({bad.name}): {bad.snippet}", links)
         else:
-            out.add("fake-register-name", "", bad.page_url, f"Names a register that does not exist ({bad.name}): {bad.snippet}")
+            out.add("fake-register-name", real.id if real else "", bad.page_url,
+                    f"Names a register that does not exist ({bad.name}): {bad.snippet}", links)
 
     for result in lookups or []:
         registry = config.registry(result.registry)
@@ -213,6 +229,9 @@ def _judge_registry(
     if (claims or plain_http) and not backed and not logo_linked and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
         page_url = claims[0].page_url if claims else plain_http[0].page_url
         snippet = claims[0].snippet if claims else f"a seal links to {registry.name}"
+        note = next((n for phrase, n in registry.claim_notes.items() if claims and phrase.lower() in claims[0].snippet.lower()), "")
+        if note:
+            snippet = f"{snippet} ({note})"
         if plain_http:
             snippet = f"{snippet} (the registry link uses plain HTTP, so it cannot be trusted: {plain_http[0].url})"
         out.add("unbacked-claim", rid, page_url, f"{registry.name}: {snippet}", consumer_links)

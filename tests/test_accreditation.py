@@ -331,6 +331,59 @@ def test_a_partner_pharmacys_accreditation_is_information_with_the_registry_link
     assert found["unbacked-claim"].facts["registries"] == ["legitscript"]
 
 
+def test_a_register_name_of_fillers_and_generic_words_is_invented(config):
+    text = "We are a member of the International Online Pharmacy Accreditation Board."
+    site = site_from_pages("https://rxcare.com/", [page_from_text(text, "https://rxcare.com/about")])
+    assert set(outcomes(site, config)) == {"fake-register-name"}
+
+
+def test_findings_about_registers_carry_the_real_registers_link(config):
+    found = outcomes(site_for("invalid-number"), config)["invalid-number"]
+    urls = {l.url for l in found.links}
+    assert "https://www.pharmacyregulation.org/registers/pharmacy" in urls  # GPhC, imitated and cited
+    assert "https://nabp.pharmacy/about/boards-of-pharmacy/" in urls  # the Texsa board: the real boards
+
+
+def test_the_state_board_link_says_what_it_opens(config):
+    given = outcomes(site_for("number-given"), config)["number-given"]
+    board = next(l for l in given.links if "boards-of-pharmacy" in l.url)
+    assert board.label.startswith("Find your state board of pharmacy")
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("Illinois pharmacy license no. 054.012345", "054.012345"),
+        ("Ohio State Board of Pharmacy, license number 02-1234567.", "021234567"),
+        ("California Board of Pharmacy license #PHY 12345.", "PHY12345"),
+        ("Texas pharmacy license number 28741.", "28741"),
+    ],
+)
+def test_state_licence_numbers_are_read_whole(text, number, config):
+    site = site_from_pages("https://riversiderx.com/", [page_from_text(text, "https://riversiderx.com/")])
+    given = outcomes(site, config)["number-given"]
+    assert f"number {number}:" in given.evidence[0].snippet
+
+
+@pytest.mark.parametrize(
+    "html, note",
+    [
+        ("<footer><p>.pharmacy verified</p></footer>", ".pharmacy web address itself"),
+        ("<footer><p>FDA Approved Pharmacy</p></footer>", "the FDA approves medicines, not pharmacies"),
+        ("<p>We are an FDA-approved online pharmacy.</p>", "the FDA approves medicines, not pharmacies"),
+    ],
+)
+def test_claims_that_cannot_be_true_say_why(html, note, config):
+    found = outcomes(html_site("https://rxcare.com/", html), config)
+    assert set(found) == {"unbacked-claim"}
+    assert note in found["unbacked-claim"].evidence[0].snippet
+
+
+def test_fda_approved_medicines_are_no_claim(config):
+    html = "<p>We only sell FDA-approved medicines from licensed US pharmacies.</p>"
+    assert outcomes(html_site("https://rxcare.com/", html), config) == {}
+
+
 def test_gphc_numbers_after_the_registers_name(config):
     given = outcomes(site_for("number-given--gphc-forms"), config)["number-given"]
     urls = {l.url for l in given.links}
