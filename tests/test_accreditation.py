@@ -310,7 +310,7 @@ def test_real_regulators_are_not_fake_registers(sentence, config):
 
 
 def test_a_country_qualified_order_is_not_the_french_register(config):
-    text = "Maple Pharmacy is regulated by the Ordre des pharmaciens du Québec. Nous sommes membres de l'Ordre des pharmaciens du Québec."
+    text = "Our pharmacy is regulated by the Ordre des pharmaciens du Québec. Nous sommes enregistrés auprès de l'Ordre des pharmaciens du Québec."
     site = site_from_pages("https://pharmaciemaple.ca/", [page_from_text(text, "https://pharmaciemaple.ca/")])
     assert outcomes(site, config) == {}
     # The French order itself is still the French register.
