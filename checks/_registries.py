@@ -85,6 +85,9 @@ class Registry(ConfigModel):
     id: str
     name: str
     claim_phrases: list[str] = []
+    # Other bodies whose names contain a claim phrase: "Ordre des pharmaciens du Québec" regulates Québec's
+    # pharmacists and is not the French order, so naming it is no claim about the French list.
+    other_bodies: list[str] = []
     seal_markers: list[str] = []  # substrings of seal image/script file names, alt and title text
     hosts: list[str]
     # Other sites of the body that runs the register (its news pages, its reporting service): genuine, but not
@@ -107,6 +110,10 @@ class Registry(ConfigModel):
     unlinked_claim_is_red_flag: bool = True
     live: LiveLookup | None = None
     no_live_lookup: str = ""  # why the registry has no live adapter, where it has none
+    # What the consumer's link to `search_page` says it opens, where it is not a search for this pharmacy.
+    search_page_label: str = ""
+    # A sentence added to an unbacked claim that contains the phrase: why such a claim cannot be true.
+    claim_notes: dict[str, str] = {}
 
 
 class MemberState(ConfigModel):
@@ -139,6 +146,9 @@ class ClaimContext(ConfigModel):
     # Before the site's own name, these make it a noun for pharmacies in general ("not every online pharmacy").
     general_determiners: list[str] = []
     negations: list[str] = []  # between "we" and the verb, the site says it does not hold the accreditation
+    # Before the accreditation verb, the site speaks of a pharmacy it works with (a telehealth service's
+    # dispensing partner), not of itself.
+    partner_markers: list[str] = []
     # Plural nouns for pharmacies as a class: "certified pharmacies are safer" and a heading "VIPPS Accredited
     # Pharmacies" speak of pharmacies in general, whoever says it ("our checklist: ..."); a site labels itself in
     # the singular.
@@ -153,7 +163,23 @@ class RegisterNames(ConfigModel):
     trail_ins: list[str] = []
     real: list[str]
     fake: list[str] = []
+    # Words that pad a real register's name into an imitation ("General Health Pharmaceutical Council"); a real
+    # name with any other word around it is some other real body, or one not known here, and is left alone.
+    fillers: list[str] = []
+    # Words any register's name may be made of. A name of only these and at least two fillers names no place,
+    # profession or real body ("International Online Pharmacy Accreditation Board"): an invented register.
+    generic_words: list[str] = []
     us_states: list[str]
+
+
+class LiveStatus(ConfigModel):
+    """How any registry's answer says no, in every language the registers answer in."""
+
+    # A confirming word with one of these among the few words before it is a denial ("not certified",
+    # "previously registered", "nicht registriert").
+    negations: list[str] = []
+    # An answer that found nothing ("0 websites found", "keine Treffer"): a denial like a "no results" line.
+    no_result_pattern: str = ""
 
 
 class Config(ConfigModel):
@@ -161,6 +187,7 @@ class Config(ConfigModel):
     registries: list[Registry]
     eu_logo: EuLogo
     register_names: RegisterNames
+    live_status: LiveStatus | None = None
 
     def registry(self, registry_id: str) -> Registry | None:
         for r in self.registries:
@@ -176,7 +203,7 @@ class Config(ConfigModel):
 @dataclass(frozen=True)
 class Claim:
     registry: str
-    how: str  # "text", "badge", "image", "script", "number"
+    how: str  # "text", "partner" (about a partner pharmacy), "badge", "image", "script", "number"
     page_url: str
     snippet: str
 
@@ -223,6 +250,8 @@ class BadRegister:
     page_url: str
     snippet: str
     name: str
+    numbered: bool = False  # a registration or licence number is cited with it
+    resembles: str = ""  # the real register's name it imitates, where it imitates one
 
 
 @dataclass(frozen=True)
@@ -366,6 +395,7 @@ class ClaimReader:
         self.pronouns = {" ".join(w.lower().split()) for w in ctx.first_person}
         self.determiners = _phrases(tuple(ctx.general_determiners))
         self.negations = _phrases(tuple(ctx.negations))
+        self.partner = _phrases(tuple(ctx.partner_markers))
         self.class_nouns = {" ".join(n.lower().split()) for n in ctx.class_nouns}
         self.class_statement = None
         if ctx.class_nouns and ctx.class_predicates:
@@ -409,12 +439,15 @@ class ClaimReader:
         words = " ".join(t.replace("-", " ").replace("_", " ") for t in texts)
         return self.illustration.search(words) is not None
 
-    def classify(self, sentence: str, *, in_article: bool = False) -> Literal["claim", "badge", "mention"]:
+    def classify(self, sentence: str, *, in_article: bool = False) -> Literal["claim", "partner", "badge", "mention"]:
         has_advice = self.advice.search(sentence) is not None
         speaking = self._speaking(sentence)
         # Advice wording up to the end of "we ... accredited" makes it advice ("we recommend you look for VIPPS
         # accredited pharmacies"); after it, it is the site's own pitch ("..., so you can order with confidence").
         if speaking and self.advice.search(sentence[: speaking.end()]) is None:
+            # "We partner with pharmacies that are VIPPS accredited": the accreditation is the partner's.
+            if self.partner.search(sentence[: speaking.end()]) is not None:
+                return "partner"
             return "claim"
         words = sentence.split()
         # A badge is a label ("VIPPS Accredited Pharmacy") on the site's own frame, not a heading in an article
@@ -444,6 +477,7 @@ class Scanner:
         self.reader = ClaimReader(config.claim_context, site)
         self.findings = Findings()
         self._claim_phrases = {r.id: _phrases(tuple(r.claim_phrases)) for r in config.registries}
+        self._other_bodies = {r.id: _phrases(tuple(r.other_bodies)) for r in config.registries}
         self._any_claim_phrase = _phrases(tuple(p for r in config.registries for p in r.claim_phrases))
 
     def scan(self) -> Findings:
@@ -479,11 +513,22 @@ class Scanner:
             if kind == "mention":
                 continue
             for registry in self.config.registries:
-                phrases = self._claim_phrases[registry.id]
-                m = phrases.search(sentence) if phrases else None
+                m = self._claim_phrase(registry, sentence)
                 if m is not None:
                     snippet = snippet_around(page.text, start + m.start, start + m.end)
-                    self.findings.claims.append(Claim(registry.id, "text" if kind == "claim" else "badge", page.url, snippet))
+                    how = {"claim": "text", "partner": "partner"}.get(kind, "badge")
+                    self.findings.claims.append(Claim(registry.id, how, page.url, snippet))
+
+    def _claim_phrase(self, registry: Registry, sentence: str):
+        phrases = self._claim_phrases[registry.id]
+        if not phrases:
+            return None
+        others = self._other_bodies[registry.id]
+        taken = [(o.start, o.end) for o in others.finditer(sentence)] if others else []
+        for m in phrases.finditer(sentence):
+            if not any(a <= m.start and m.end <= b for a, b in taken):
+                return m
+        return None
 
     def _scan_numbers(self, page: Page) -> None:
         if not page.text:
@@ -521,6 +566,14 @@ class Scanner:
         real = [" ".join(r.lower().split()) for r in names.real]
         fake = [" ".join(f.lower().split()) for f in names.fake]
         states = {s.lower() for s in names.us_states}
+        fillers = {w.lower() for w in names.fillers}
+        generic = {w.lower() for w in names.generic_words}
+        trail = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.trail_ins) or r"(?!)"
+        # A number cited right after the name presents it as the site's registration, not only as a name.
+        number_after = re.compile(
+            rf"[^.\n]{{0,40}}?(?:(?i:{trail})|(?i:registration|licen[cs]e|reg\.?|permit)\s*(?i:number|no\.?|#)?)"
+            r"\s*[:.#]?\s*[A-Z]{0,5}[- ]?\d{3,}"
+        )
         seen: set[str] = set()
         for m in pattern.finditer(page.text):
             name = " ".join(m.group(1).split()).strip(" ,.;")
@@ -530,20 +583,23 @@ class Scanner:
             # A real name inside the phrase ("UK General Pharmaceutical Council") is real; all of a real name's
             # words with something inserted or swapped ("General Health Pharmaceutical Council") is an imitation;
             # a name we do not know at all is left alone.
+            resembles = _imitates(low, real, fillers)
             if any(f in low for f in fake) or _bogus_state_board(name, states):
                 bogus = True
             elif any(r in low for r in real if len(r.split()) >= 3):
                 bogus = False
             else:
-                bogus = _imitates(low, real)
+                bogus = bool(resembles) or _invented(low, fillers, generic)
             if bogus:
                 seen.add(low)
-                self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
+                numbered = bool(number_after.match(page.text, m.end()))
+                self.findings.bad_registers.append(
+                    BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name, numbered, resembles)
+                )
         if not names.trail_ins:
             return
         # A name followed by a licence number is cited as the site's regulator too. Without a lead-in the name's
         # start is less certain, so only the known fakes and non-existent states count here, not imitations.
-        trail = "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in names.trail_ins)
         for m in re.finditer(rf"(?<![\w]){body}(?=\s*[,:(]?\s*(?i:{trail}))", page.text):
             name = re.sub(r"^(?i:the)\s+", "", " ".join(m.group(1).split()).strip(" ,.;"))
             low = name.lower()
@@ -551,7 +607,9 @@ class Scanner:
                 continue
             if any(f in low for f in fake) or _bogus_state_board(name, states):
                 seen.add(low)
-                self.findings.bad_registers.append(BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name))
+                self.findings.bad_registers.append(
+                    BadRegister(page.url, snippet_around(page.text, m.start(), m.end()), name, numbered=True)
+                )
 
     # -- markup ---------------------------------------------------------------------------------------------
     def _registry_for_marker(self, text: str) -> Registry | None:
@@ -607,19 +665,15 @@ class Scanner:
         if any(re.search(rf"(?<![a-z]){re.escape(w.lower().replace('-', ' ').replace('_', ' '))}(?![a-z])", words_text) for w in eu.eu_flag_words):
             flag, named = "EU", True
         else:
+            # A country named in words ("Flag of Germany") says more than a code in the file name, so it is read
+            # first, whichever state comes first in the list. Country codes only count in file names
+            # ("logo_DE.png"): in alt text "de", "it" and "at" are ordinary words.
             for state in eu.states:
-                for word in state.flag_words:
-                    w = word.lower()
-                    # Country codes only count in file names ("logo_DE.png"): in alt text "de", "it" and "at"
-                    # are ordinary words.
-                    if len(w) <= 3 and w in file_tokens:
-                        flag = state.code
-                    elif len(w) > 3 and re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", words_text):
-                        flag, named = state.code, True
-                    if flag:
-                        break
-                if flag:
-                    break
+                if any(len(w) > 3 and re.search(rf"(?<![a-z]){re.escape(w.lower())}(?![a-z])", words_text) for w in state.flag_words):
+                    return state.code, True
+            for state in eu.states:
+                if any(len(w) <= 3 and w.lower() in file_tokens for w in state.flag_words):
+                    return state.code, False
         return flag, named
 
     def _eu_register_state(self, url: str) -> str:
@@ -772,22 +826,50 @@ def _generic_named_domain(url: str, registry: Registry) -> str:
     return ""
 
 
-def _imitates(name: str, real: list[str]) -> bool:
-    """Every word of a real register's name with something inserted, or one word swapped: an imitation."""
-    words = [w for w in re.split(r"[^\w']+", name) if w and w not in ("the",)]
-    wset = set(words)
+def _name_words(name: str) -> list[str]:
+    return [w for w in re.split(r"[^\w']+", name.lower()) if w and w != "the"]
+
+
+def _extra_words(words: list[str], rwords: list[str]) -> list[str] | None:
+    """The words of `words` left over when `rwords` is read from it in order, or None when it is not in it."""
+    extras: list[str] = []
+    i = 0
+    for w in words:
+        if i < len(rwords) and w == rwords[i]:
+            i += 1
+        else:
+            extras.append(w)
+    return extras if i == len(rwords) else None
+
+
+def _imitates(name: str, real: list[str], fillers: set[str]) -> str:
+    """A real register's name padded or altered with filler words ("General Health Pharmaceutical Council").
+
+    Only filler words make an imitation: a real regulator for another place or profession differs from a listed
+    one by a place ("Pharmacy Council of NSW") or a word order ("British Columbia College of Pharmacists"), and
+    that is no sign of a fake.
+    """
+    words = _name_words(name)
+    imitation = ""
     for r in real:
-        rwords = [w for w in re.split(r"[^\w']+", r) if w and w not in ("the",)]
-        if len(rwords) < 3 or "{state}" in r:
+        rwords = _name_words(r)
+        if len(rwords) < 3:
             continue
-        rset = set(rwords)
-        if rset <= wset and words != rwords:
-            return True
-        # One word swapped, but not the first: that is usually a place ("Alberta College of Pharmacy"), and a
-        # real register for another place is not an imitation.
-        if len(words) == len(rwords) and len(rset - wset) == 1 and len(wset - rset) == 1 and words[0] == rwords[0]:
-            return True
-    return False
+        extras = _extra_words(words, rwords)
+        if extras is not None:
+            if not any(w in fillers for w in extras):
+                return ""  # a real name with a place or a qualifier around it ("UK General Pharmaceutical Council")
+            imitation = imitation or r
+        elif len(words) == len(rwords):
+            swapped = [(w, rw) for w, rw in zip(words, rwords) if w != rw]
+            if len(swapped) == 1 and swapped[0][0] in fillers:
+                imitation = imitation or r
+    return imitation
+
+
+def _invented(name: str, fillers: set[str], generic: set[str]) -> bool:
+    words = _name_words(name)
+    return bool(words) and sum(w in fillers for w in words) >= 2 and all(w in fillers or w in generic for w in words)
 
 
 def _bogus_state_board(name: str, states: set[str]) -> bool:

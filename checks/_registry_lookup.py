@@ -23,7 +23,7 @@ from app.page import parse_page
 from app.site import Site
 
 from .base import VerificationLink
-from ._registries import Config, Registry, first_entry_number, host_matches, scan
+from ._registries import Config, LiveStatus, Registry, first_entry_number, host_matches, scan
 
 MAX_LOOKUPS = 6
 MAX_NUMBERS_PER_REGISTRY = 2
@@ -33,7 +33,7 @@ MAX_NUMBERS_PER_REGISTRY = 2
 class LookupResult:
     registry: str
     key: str  # the domain or number asked about
-    status: str  # "confirms", "denies", "unreachable", "inconclusive"
+    status: str  # "confirms", "confirms-number", "denies", "unreachable", "inconclusive"
     url: str
     detail: str
 
@@ -148,11 +148,54 @@ def _status_of_key(text: str, words: list[str], positions: list[int], others: li
     Results pages list one site per row, name first and status after it; a status word past the next site's
     name, or before this one's, belongs to another row.
     """
-    for word, at in _word_hits(text, words):
+    hit = _status_hit(text, words, positions, others, reach)
+    return hit[0] if hit else None
+
+
+def _status_hit(text: str, words: list[str], positions: list[int], others: list[int], reach: int, prefixed: bool = False):
+    """(word, offset) of the status word nearest after the key that belongs to it, or None."""
+    best = None
+    for word, at in (_word_hits_prefixed if prefixed else _word_hits)(text, words):
         for p in positions:
             if p < at <= p + reach and not any(p < o < at for o in others):
-                return word
+                if best is None or at < best[1] or (at == best[1] and len(word) > len(best[0])):
+                    best = (word, at)
+    return best
+
+
+NEGATION_WORDS_BEFORE = 3
+
+
+def negated(text: str, word: str, at: int, negations: list[str]) -> str | None:
+    """The status as the answer words it when a negation or past marker turns a confirming word into a denial
+    ("not certified", "Previously registered", "nicht registriert", "Uncertified"), or None. Only the few
+    words right before it, in the same sentence or table cell, count."""
+    low = text.lower()
+    end = at + len(word)
+    for prefix in ("un", "non-", "non", "nicht-"):
+        start = at - len(prefix)
+        if start >= 0 and low[start:at] == prefix and (start == 0 or not low[start - 1].isalnum()):
+            return text[start:end]
+    lo = max(0, at - 80)
+    lead = re.split(r"[.!?;|\n](?:\s|$)|\n", low[lo:at])[-1]
+    offset = at - len(lead)
+    starts = [m.start() for m in re.finditer(r"[\w'’-]+", lead)]
+    first = starts[-NEGATION_WORDS_BEFORE] if len(starts) >= NEGATION_WORDS_BEFORE else 0
+    window = lead[first:]
+    for marker in negations:
+        # "Registration no. 1039401" abbreviates "number"; it denies nothing.
+        m = re.search(rf"(?<![\w-]){re.escape(marker.lower())}(?![\w-])(?!\.?\s*#?\d)", window)
+        if m:
+            return " ".join(text[offset + first + m.start(): end].split())
     return None
+
+
+def _word_hits_prefixed(text: str, words: list[str]):
+    """Confirming words, also where a negating prefix is glued to them ("uncertified", "non-registered")."""
+    low = text.lower()
+    for word in words:
+        for m in re.finditer(rf"(?<!\w)(?:un|non-?|nicht-)?({re.escape(word.lower())})(?!\w)", low):
+            yield word, m.start(1)
 
 
 def _same_or_registry(host: str, key: str, ignore_hosts: list[str]) -> bool:
@@ -165,7 +208,14 @@ def _snippet(text: str, at: int, radius: int = 120) -> str:
     return " ".join(text[lo:hi].split())
 
 
-def judge_answer(registry: Registry, key: str, text: str, site: Site) -> tuple[str, str]:
+def _no_result(text: str, status: LiveStatus | None) -> str | None:
+    if status is None or not status.no_result_pattern:
+        return None
+    m = re.search(status.no_result_pattern, text, re.IGNORECASE)
+    return " ".join(m.group(0).split()) if m else None
+
+
+def judge_answer(registry: Registry, key: str, text: str, site: Site, status: LiveStatus | None = None) -> tuple[str, str]:
     """(status, detail) from the registry's answer text; conservative by design.
 
     A denial or a "no results" wins over any confirming word: results pages echo the query ("Search results for
@@ -180,7 +230,7 @@ def judge_answer(registry: Registry, key: str, text: str, site: Site) -> tuple[s
     asked = key if live.key == "domain" else ("the entry the site links to" if live.key == "entry_link" else f"entry {key}")
     shown = site.domain if by_domain else key
     positions = key_positions(text, shown, "domain" if by_domain else "number") if shown else []
-    none = _word_near(text, live.deny_words, [], 0)
+    none = _word_near(text, live.deny_words, [], 0) or _no_result(text, status)
     others = _other_keys(text, shown, "domain" if by_domain else "number", registry_hosts)
     if not positions:
         if none:
@@ -208,18 +258,27 @@ def judge_answer(registry: Registry, key: str, text: str, site: Site) -> tuple[s
     pending = _status_of_key(text, live.undetermined_near_key_words, positions, others, live.near_chars)
     if pending:
         return "inconclusive", f"{registry.name} shows {shown} as \"{pending}\", which is not a confirmation: {_snippet(text, positions[0])}"
-    good = _status_of_key(text, live.confirm_words, positions, others, live.near_chars)
+    hit = _status_hit(text, live.confirm_words, positions, others, live.near_chars, prefixed=True)
+    # The status nearest after the key is what the registry says of it: "not certified" or "previously
+    # registered" is the registry saying no, whatever confirming word follows further down.
+    said = negated(text, hit[0], hit[1], status.negations) if hit and status else None
+    if hit and said:
+        what = "lists" if by_domain else "shows entry"
+        return "denies", f"{registry.name} {what} {shown} as \"{said}\", not as {hit[0]}: {_snippet(text, hit[1])}"
+    good = hit[0] if hit else None
     if by_domain:
         if good:
             return "confirms", f"{registry.name} lists {shown} as \"{good}\": {_snippet(text, positions[0])}"
         return "inconclusive", f"{registry.name}'s answer names {shown} but shows no status we recognise."
 
-    # Keyed by registration number: the entry must also belong to this pharmacy.
+    # Keyed by registration number: the entry must also belong to this pharmacy, in the same entry as the
+    # number (a postcode elsewhere on a results page proves nothing). Such an entry lists premises, not web
+    # addresses, so it ties the number to the pharmacy's details, never to this website: "confirms-number".
     identity = site_identity(site, live.identity_patterns)
-    squashed = _squash(text)
-    matched = [i for i in identity if _squash(i) in squashed]
+    entries = [_squash(text[max(0, p - live.near_chars): p + live.near_chars]) for p in positions]
+    matched = [i for i in identity if any(_squash(i) in entry for entry in entries)]
     if matched and good:
-        return "confirms", f"{registry.name} entry {key} is \"{good}\" and shows {matched[0]}: {_snippet(text, positions[0])}"
+        return "confirms-number", f"{registry.name} entry {key} is \"{good}\" and shows {matched[0]}: {_snippet(text, positions[0])}"
     if good and not matched and len(identity) > 1:
         return "denies", (
             f"{registry.name} entry {key} belongs to someone else: it shows none of this site's details "
@@ -228,7 +287,7 @@ def judge_answer(registry: Registry, key: str, text: str, site: Site) -> tuple[s
     return "inconclusive", f"{registry.name} entry {key} could not be matched to this pharmacy."
 
 
-async def _ask(fetcher, registry: Registry, key: str, site: Site) -> LookupResult:
+async def _ask(fetcher, registry: Registry, key: str, site: Site, words: LiveStatus | None = None) -> LookupResult:
     live = registry.live
     assert live is not None
     url = live.url_for(key)
@@ -244,7 +303,7 @@ async def _ask(fetcher, registry: Registry, key: str, site: Site) -> LookupResul
     mime = result.content_type.split(";")[0].strip().lower()
     text = await asyncio.to_thread(parse_page, result.text, result.url) if mime in ("", "text/html", "application/xhtml+xml") else None
     answer = text.text if text is not None else result.text
-    status, detail = judge_answer(registry, key, answer, site)
+    status, detail = judge_answer(registry, key, answer, site, words)
     return LookupResult(registry.id, key, status, url, detail)
 
 
@@ -252,4 +311,4 @@ async def confirm(site: Site, fetcher, config: Config) -> list[LookupResult]:
     wanted = _keys_to_ask(site, config)
     if not wanted:
         return []
-    return list(await asyncio.gather(*(_ask(fetcher, registry, key, site) for registry, key in wanted)))
+    return list(await asyncio.gather(*(_ask(fetcher, registry, key, site, config.live_status) for registry, key in wanted)))

@@ -10,6 +10,7 @@ answers are reported too.
 
 from __future__ import annotations
 
+from app.domains import split_host
 from app.site import Site
 
 from . import _registry_lookup
@@ -29,12 +30,16 @@ OUTCOMES = (
     "registry-link-unspecific",
     "link-to-wrong-host",
     "link-for-other-site",
+    "link-for-sister-domain",
     "unbacked-claim",
+    "partner-claim",
     "invalid-number",
+    "fake-register-name",
     "number-link-mismatch",
     "eu-logo-wrong-flag",
     "eu-logo-no-link",
     "registry-confirms",
+    "registry-confirms-number",
     "registry-denies",
     "registry-unreachable",
     "registry-inconclusive",
@@ -73,8 +78,27 @@ def verification_links(registry: Registry, site: Site, numbers: list[CitedNumber
         if number.entry_url and all(l.url != number.entry_url for l in links):
             links.append(VerificationLink(f"Open {registry.name} entry {number.number} ({number.kind})", number.entry_url))
     if not links and registry.search_page:
-        links.append(VerificationLink(f"Search for {site.domain or 'this pharmacy'} in {registry.name}", registry.search_page))
+        label = registry.search_page_label or f"Search for {site.domain or 'this pharmacy'} in {registry.name}"
+        links.append(VerificationLink(label, registry.search_page))
     return links[:4]
+
+
+def _registry_named(config: Config, name: str) -> Registry | None:
+    if not name:
+        return None
+    low = " ".join(name.lower().split())
+    for registry in config.registries:
+        if any(len(p) > 4 and p.lower() in low for p in registry.claim_phrases):
+            return registry
+    return None
+
+
+def sister_domain(named: str, own: str) -> bool:
+    """The same registered name under another public suffix (goodrx-pharmacy.co.uk for goodrx-pharmacy.com):
+    most often one brand's site for another country, whose entry is not this site's but is not a stranger's."""
+    _, label, suffix = split_host(named)
+    _, own_label, own_suffix = split_host(own)
+    return bool(label) and label == own_label and suffix != own_suffix
 
 
 def judge(site: Site, config: Config, found: Findings, lookups: list | None = None) -> list[Outcome]:
@@ -102,7 +126,17 @@ def judge(site: Site, config: Config, found: Findings, lookups: list | None = No
     _judge_eu_logos(out, site, config, found)
 
     for bad in found.bad_registers:
-        out.add("invalid-number", "", bad.page_url, f"Names a register that does not exist ({bad.name}): {bad.snippet}")
+        # The real register the name imitates, or names ("Texsa State Board of Pharmacy"), is where to look.
+        real = _registry_named(config, bad.resembles) or _registry_named(config, bad.name)
+        links = verification_links(real, site) if real else []
+        # A name alone may be a muddled name for a real regulator; a number presented as a registration with a
+        # register that does not exist is a false registration.
+        if bad.numbered:
+            out.add("invalid-number", real.id if real else "", bad.page_url,
+                    f"Cites a registration with a register that does not exist ({bad.name}): {bad.snippet}", links)
+        else:
+            out.add("fake-register-name", real.id if real else "", bad.page_url,
+                    f"Names a register that does not exist ({bad.name}): {bad.snippet}", links)
 
     for result in lookups or []:
         registry = config.registry(result.registry)
@@ -131,7 +165,11 @@ def _judge_registry(
         if l.named_domain and l.named_domain != site.domain and not l.illustration and (l.seal or claims)
     ]
     for l in borrowed:
-        out.add("link-for-other-site", rid, l.page_url, f"{registry.name} link for {l.named_domain}, not {site.domain}: {l.url}", consumer_links)
+        if sister_domain(l.named_domain, site.domain):
+            out.add("link-for-sister-domain", rid, l.page_url,
+                    f"{registry.name} link for {l.named_domain}, the same name as {site.domain} under another ending: {l.url}", consumer_links)
+        else:
+            out.add("link-for-other-site", rid, l.page_url, f"{registry.name} link for {l.named_domain}, not {site.domain}: {l.url}", consumer_links)
     for w in wrong:
         out.add("link-to-wrong-host", rid, w.page_url, f"{registry.name} seal or claim links to {w.url}: {w.why}", consumer_links)
     for n in numbers:
@@ -175,6 +213,12 @@ def _judge_registry(
         out.add("registry-link-unspecific", rid, l.page_url, why, consumer_links)
     # A claim naming a register that does not exist is already reported as such.
     claims = [c for c in claims if not any(b.name.lower() in c.snippet.lower() for b in found.bad_registers)]
+    # The accreditation of a partner pharmacy is the partner's to prove: the consumer gets the registry's link
+    # to check the partner, and the site is neither credited nor blamed for it.
+    for c in (c for c in claims if c.how == "partner"):
+        out.add("partner-claim", rid, c.page_url, f"{registry.name}, claimed for a partner pharmacy: {c.snippet}",
+                consumer_links or verification_links(registry, site))
+    claims = [c for c in claims if c.how != "partner"]
     faulty = any(l.named_number and (not l.number_valid or l.text_number) for l in links)
     # A seal link over plain HTTP backs nothing (anyone on the way can change it), whether it names this site, or
     # no site at all; it is recorded with the claim so that the consumer sees why the link did not count.
@@ -185,6 +229,9 @@ def _judge_registry(
     if (claims or plain_http) and not backed and not logo_linked and not borrowed and not wrong and not unspecific and not faulty and registry.unlinked_claim_is_red_flag:
         page_url = claims[0].page_url if claims else plain_http[0].page_url
         snippet = claims[0].snippet if claims else f"a seal links to {registry.name}"
+        note = next((n for phrase, n in registry.claim_notes.items() if claims and phrase.lower() in claims[0].snippet.lower()), "")
+        if note:
+            snippet = f"{snippet} ({note})"
         if plain_http:
             snippet = f"{snippet} (the registry link uses plain HTTP, so it cannot be trusted: {plain_http[0].url})"
         out.add("unbacked-claim", rid, page_url, f"{registry.name}: {snippet}", consumer_links)
@@ -221,7 +268,10 @@ def _judge_eu_logos(out: _Collector, site: Site, config: Config, found: Findings
         named = named_domain(logo.link, registry) or searched_domain(logo.link, registry)
         number = first_entry_number(logo.link, registry)
         https = logo.link.lower().startswith("https://")
-        if named and named != site.domain:
+        if named and named != site.domain and sister_domain(named, site.domain):
+            out.add("link-for-sister-domain", registry.id, logo.page_url,
+                    f"EU common logo links to the register entry for {named}, the same name as {site.domain} under another ending: {logo.link}", links)
+        elif named and named != site.domain:
             out.add("link-for-other-site", registry.id, logo.page_url, f"EU common logo links to the register entry for {named}: {logo.link}", links)
         elif not https:
             out.add("unbacked-claim", registry.id, logo.page_url,

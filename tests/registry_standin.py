@@ -39,6 +39,10 @@ LEGITSCRIPT_ANSWERS = {
         "<h2>Search results</h2><table><tr><td>waitingpharm.com</td><td>Pending review</td></tr></table>"
         "<p>Certified websites may display the LegitScript seal.</p>"
     ),
+    # A confirming word the registry negates, above a heading that says "certified" unqualified.
+    "uncertrx.com": "<h2>Search results</h2><table><tr><td>uncertrx.com</td><td>Not currently certified</td></tr></table>"
+    "<p>LegitScript certified websites appear here.</p>",
+    "nonerx.com": "<h2>Search results</h2><p>0 websites found.</p><p>LegitScript certified websites appear here.</p>",
     # The certified status in this table belongs to the row above, not to the site asked about.
     "twinpharm.com": "<h2>Search results</h2><table><tr><td>otherpharm.com</td><td>LegitScript Certified</td></tr>"
     "<tr><td>twinpharm.com</td><td>-</td></tr></table>",

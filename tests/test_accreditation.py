@@ -30,12 +30,18 @@ CASES = {
     "link-for-other-site": ("https://northernrxsupply.com/", {"link-for-other-site"}),
     # Shops on one hosting platform share a public suffix, not an owner.
     "link-for-other-site--shared-hosting": ("https://mypharm.myshopify.com/", {"link-for-other-site"}),
+    # The same name under another public suffix: the brand's other country site, or a look-alike of it.
+    "link-for-sister-domain": ("https://goodrx-pharmacy.com/", {"link-for-sister-domain"}),
     "unbacked-claim": ("https://mapleleafmeds.com/", {"unbacked-claim"}),
     # Claims worded in the ways real pages word them (test_every_wording_is_a_claim says which registries).
     "unbacked-claim--wordings": ("https://meridianmeds.com/", {"unbacked-claim"}),
     # A seal that links to the registry's front page over plain HTTP: no proof, and the evidence says why.
     "unbacked-claim--plain-http-seal": ("https://cedarrx.com/", {"unbacked-claim"}),
+    # A telehealth service whose partner pharmacy holds the accreditation: the partner's claim, not the site's.
+    "partner-claim": ("https://bloomhealth.com/", {"partner-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
+    # Registers that do not exist, named without a number: a warning sign, not a false registration.
+    "fake-register-name": ("https://northernlightdrugs.com/", {"fake-register-name"}),
     # A register link is no better than the number in it.
     "invalid-number--in-link": ("https://quickukpharmacy.co.uk/", {"invalid-number"}),
     "number-link-mismatch": ("https://riversidechemist.co.uk/", {"number-link-mismatch"}),
@@ -58,7 +64,9 @@ CASES = {
     "registry-link-unspecific--eu-logo-search-page": ("https://apotheke-am-markt.de/", {"registry-link-unspecific"}),
 }
 
-LIVE_OUTCOMES = {"registry-confirms", "registry-denies", "registry-unreachable", "registry-inconclusive"}
+LIVE_OUTCOMES = {
+    "registry-confirms", "registry-confirms-number", "registry-denies", "registry-unreachable", "registry-inconclusive",
+}
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +160,25 @@ def test_borrowed_legitscript_entry_names_both_domains(config):
     assert borrowed.links[0].url.endswith("checker_keywords=northernrxsupply.com")
 
 
+@pytest.mark.parametrize(
+    "site_url, named, expected",
+    [
+        ("https://goodrx-pharmacy.com/", "goodrx-pharmacy.co.uk", "link-for-sister-domain"),
+        ("https://www.meds-direct.de/", "meds-direct.at", "link-for-sister-domain"),
+        ("https://goodrx-pharmacy.com/", "goodrx-pharmacy-uk.co.uk", "link-for-other-site"),
+        ("https://goodrx-pharmacy.com/", "shop.goodrx-pharmacy.com", None),
+    ],
+)
+def test_a_link_for_the_same_name_under_another_suffix_is_not_critical(site_url, named, expected, config, rules):
+    html = SEAL.format(domain=named)
+    found = outcomes(html_site(site_url, html), config)
+    if expected is None:
+        assert not {"link-for-other-site", "link-for-sister-domain"} & set(found)
+    else:
+        assert expected in found and not ({"link-for-other-site", "link-for-sister-domain"} - {expected}) & set(found)
+    assert rules.outcome_rule("accreditation", "link-for-sister-domain").severity == "medium"
+
+
 def test_search_links_for_the_own_domain_are_not_entries(config):
     found = outcomes(site_for("registry-link-unspecific--search-for-own-domain"), config)
     assert set(found["registry-link-unspecific"].facts["registries"]) == {"nabp", "legitscript", "cipa"}
@@ -182,6 +209,22 @@ def test_eu_logo_file_names_and_wordings(config):
     shown = [e.snippet.rsplit("/", 1)[-1] for e in found["eu-logo-no-link"].evidence]
     # The site's own "common-logo" in its header shows no flag, so it is not the EU logo.
     assert shown == ["commonlogo_de.png", "siegel.png", "logo-fr.png", "logo-es.png"]
+
+
+@pytest.mark.parametrize(
+    "src, alt, expected",
+    [
+        # The country named in words counts, even beside a code in the file name of the same country.
+        ("/img/eu-logo_de.png", "Flag of Germany", {"eu-logo-wrong-flag"}),
+        ("/img/eu-logo_nl.png", "Flag of Germany", {"eu-logo-wrong-flag"}),
+        ("/img/eu-logo_nl.png", "Flag of the Netherlands", {"registry-entry-link"}),
+        # A code in the file name alone is too weak to contradict the register.
+        ("/img/eu-logo_de.png", "EU common logo", {"registry-entry-link"}),
+    ],
+)
+def test_a_named_flag_is_read_before_a_file_name_code(src, alt, expected, config):
+    html = f'<footer><a href="https://www.aanbiedersmedicijnen.nl/aanbieders/1234"><img src="{src}" alt="{alt}"></a></footer>'
+    assert set(outcomes(html_site("https://apotheek-online.nl/", html), config)) == expected
 
 
 def test_flag_mismatch_is_named_and_ordinary_words_are_not_flags(config):
@@ -229,9 +272,116 @@ def test_invalid_number_and_nonexistent_registers(config):
     assert "48765432 cannot exist" in evidence
     assert "12345678 cannot exist" in evidence  # "GPhC reg. no. 12345678"
     assert "General Health Pharmaceutical Council" in evidence
-    assert "Canadian State Board of Pharmacy" in evidence
     # One finding for a licence of a board that does not exist: the number is part of it, not a number given.
     assert "Texsa State Board of Pharmacy" in evidence
+
+
+def test_a_register_that_does_not_exist_named_without_a_number_is_medium(config, rules):
+    found = outcomes(site_for("fake-register-name"), config)["fake-register-name"]
+    evidence = " ".join(e.snippet for e in found.evidence)
+    assert "General Health Pharmaceutical Council" in evidence and "Canadian State Board of Pharmacy" in evidence
+    assert rules.outcome_rule("accreditation", "fake-register-name").severity == "medium"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Maple Pharmacy is licensed by the Alberta College of Pharmacists.",
+        "Maple Pharmacy is licensed by the Alberta College of Pharmacy.",
+        "Our pharmacists are registered with the British Columbia College of Pharmacists.",
+        "Harbour Chemist is registered with the Pharmacy Council of NSW.",
+        "Our pharmacists are certified by the Pharmacy Examining Board of Canada.",
+        "We are licensed by the Pharmacy Board of Sierra Leone.",
+        "Our pharmacists are registered with the Pharmacy Board of Australia and AHPRA.",
+        "We are regulated by the Pharmaceutical Society of Ireland.",
+        "We are registered with the South African Pharmacy Council, licence number 12345.",
+        "Registered with the Maharashtra State Pharmacy Council.",
+        "Licensed by the Ohio State Board of Pharmacy, license number 02-1234567.",
+        "We are registered with the Pharmacy Council of New Zealand.",
+        # Real regulators not listed in rules.yaml: another place or word order is no imitation.
+        "We are licensed by the Pharmacy Council of Tasmania.",
+        "Licensed by the Manitoba Pharmaceutical Council of Pharmacists.",
+    ],
+)
+def test_real_regulators_are_not_fake_registers(sentence, config):
+    site = site_from_pages("https://maplepharmacy.ca/", [page_from_text(sentence, "https://maplepharmacy.ca/about")])
+    found = outcomes(site, config)
+    assert not {"invalid-number", "fake-register-name"} & set(found), found
+
+
+def test_a_country_qualified_order_is_not_the_french_register(config):
+    text = "Our pharmacy is regulated by the Ordre des pharmaciens du Québec. Nous sommes enregistrés auprès de l'Ordre des pharmaciens du Québec."
+    site = site_from_pages("https://pharmaciemaple.ca/", [page_from_text(text, "https://pharmaciemaple.ca/")])
+    assert outcomes(site, config) == {}
+    # The French order itself is still the French register.
+    text = "Nous sommes enregistrés auprès de l'Ordre des pharmaciens."
+    site = site_from_pages("https://pharmaciemaple.fr/", [page_from_text(text, "https://pharmaciemaple.fr/")])
+    assert outcomes(site, config)["unbacked-claim"].facts["registries"] == ["register-fr"]
+
+
+def test_a_partner_pharmacys_accreditation_is_information_with_the_registry_link(config, rules):
+    found = outcomes(site_for("partner-claim"), config)["partner-claim"]
+    assert len(found.evidence) == 2
+    assert found.links and found.links[0].url.startswith("https://safe.pharmacy/")
+    assert (rules.outcome_rule("accreditation", "partner-claim").severity, rules.outcome_rule("accreditation", "partner-claim").points) == ("info", 0)
+    # The site's own claim beside it is still its own.
+    html = "<p>We partner with pharmacies that are VIPPS accredited.</p><p>We are LegitScript certified.</p>"
+    found = outcomes(html_site("https://bloomhealth.com/", html), config)
+    assert set(found) == {"partner-claim", "unbacked-claim"}
+    assert found["unbacked-claim"].facts["registries"] == ["legitscript"]
+
+
+def test_a_register_name_of_fillers_and_generic_words_is_invented(config):
+    text = "We are a member of the International Online Pharmacy Accreditation Board."
+    site = site_from_pages("https://rxcare.com/", [page_from_text(text, "https://rxcare.com/about")])
+    assert set(outcomes(site, config)) == {"fake-register-name"}
+
+
+def test_findings_about_registers_carry_the_real_registers_link(config):
+    found = outcomes(site_for("invalid-number"), config)["invalid-number"]
+    urls = {l.url for l in found.links}
+    assert "https://www.pharmacyregulation.org/registers/pharmacy" in urls  # GPhC, imitated and cited
+    assert "https://nabp.pharmacy/about/boards-of-pharmacy/" in urls  # the Texsa board: the real boards
+
+
+def test_the_state_board_link_says_what_it_opens(config):
+    given = outcomes(site_for("number-given"), config)["number-given"]
+    board = next(l for l in given.links if "boards-of-pharmacy" in l.url)
+    assert board.label.startswith("Find your state board of pharmacy")
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("Illinois pharmacy license no. 054.012345", "054.012345"),
+        ("Ohio State Board of Pharmacy, license number 02-1234567.", "021234567"),
+        ("California Board of Pharmacy license #PHY 12345.", "PHY12345"),
+        ("Texas pharmacy license number 28741.", "28741"),
+    ],
+)
+def test_state_licence_numbers_are_read_whole(text, number, config):
+    site = site_from_pages("https://riversiderx.com/", [page_from_text(text, "https://riversiderx.com/")])
+    given = outcomes(site, config)["number-given"]
+    assert f"number {number}:" in given.evidence[0].snippet
+
+
+@pytest.mark.parametrize(
+    "html, note",
+    [
+        ("<footer><p>.pharmacy verified</p></footer>", ".pharmacy web address itself"),
+        ("<footer><p>FDA Approved Pharmacy</p></footer>", "the FDA approves medicines, not pharmacies"),
+        ("<p>We are an FDA-approved online pharmacy.</p>", "the FDA approves medicines, not pharmacies"),
+    ],
+)
+def test_claims_that_cannot_be_true_say_why(html, note, config):
+    found = outcomes(html_site("https://rxcare.com/", html), config)
+    assert set(found) == {"unbacked-claim"}
+    assert note in found["unbacked-claim"].evidence[0].snippet
+
+
+def test_fda_approved_medicines_are_no_claim(config):
+    html = "<p>We only sell FDA-approved medicines from licensed US pharmacies.</p>"
+    assert outcomes(html_site("https://rxcare.com/", html), config) == {}
 
 
 def test_gphc_numbers_after_the_registers_name(config):
@@ -262,7 +412,10 @@ def test_numbers_open_the_right_register_entry(config):
     "sentence, bogus",
     [
         ("We are registered with the General Health Pharmaceutical Council.", True),
-        ("Licensed by the General Pharmaceutical Board.", True),
+        # One word swapped for another that is no filler: perhaps a muddled real name, so left alone.
+        ("Licensed by the General Pharmaceutical Board.", False),
+        ("Licensed by the Global Pharmaceutical Council.", True),
+        ("We are members of the General Pharmaceutical Online Council.", True),
         ("We are registered with the UK General Pharmaceutical Council.", False),
         ("Our pharmacists are members of the Royal Pharmaceutical Society of Great Britain.", False),
         ("We are licensed by the Global Pharmacy Council.", False),  # unknown, not an imitation: left alone
@@ -277,7 +430,7 @@ def test_register_imitations_without_the_known_fakes_list(sentence, bogus, confi
     names = config.register_names.model_copy(update={"fake": []})
     cfg = config.model_copy(update={"register_names": names})
     site = site_from_pages("https://example.com/", [page_from_text(sentence, "https://example.com/about")])
-    assert ("invalid-number" in outcomes(site, cfg)) is bogus
+    assert bool({"invalid-number", "fake-register-name"} & set(outcomes(site, cfg))) is bogus
 
 
 def test_real_gphc_register_names_are_not_flagged(config):
@@ -462,6 +615,8 @@ CLAIM = "<footer><p>We are LegitScript certified.</p></footer>"
         ("mypharm.com", CLAIM, "registry-inconclusive"),
         ("waitingpharm.com", CLAIM, "registry-inconclusive"),
         ("twinpharm.com", CLAIM, "registry-inconclusive"),
+        ("uncertrx.com", CLAIM, "registry-denies"),
+        ("nonerx.com", CLAIM, "registry-denies"),
     ],
 )
 def test_legitscript_adapter(domain, html, expected, config, standin):
@@ -545,7 +700,12 @@ def test_copied_gphc_number_is_denied_live(config, standin):
 @pytest.mark.parametrize(
     "answer, expected",
     [
-        ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "confirms"),
+        ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "confirms-number"),
+        ("Registration no. 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "confirms-number"),
+        ("Registration number 1039401 Status: Previously registered Address: 3 Park Row, Bristol, BS1 5LJ", "denies"),
+        # The site's postcode, but on another entry far below: the number's own entry does not show it.
+        ("Registration number 1039401 Status: Registered Address: 4 Market Street, Leeds" + " ." * 400
+         + " Registration number 1204417 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "denies"),
         # A longer number that contains the one cited is another entry.
         ("Registration number 11039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ", "inconclusive"),
         ("Registration number 1039401 Status: Registered Address: 3 Park Row, Bristol, BS1 5LJ. No results found.", "denies"),
@@ -553,15 +713,48 @@ def test_copied_gphc_number_is_denied_live(config, standin):
 )
 def test_gphc_answers_are_matched_on_the_whole_number(answer, expected, config):
     site = html_site("https://parksidepharmacy.co.uk/", "<p>Parkside Pharmacy, 3 Park Row, Bristol BS1 5LJ.</p>")
-    status, _ = _registry_lookup.judge_answer(config.registry("gphc"), "1039401", answer, site)
+    status, _ = _registry_lookup.judge_answer(config.registry("gphc"), "1039401", answer, site, config.live_status)
     assert status == expected
+
+
+@pytest.mark.parametrize(
+    "registry_id, key, answer, expected",
+    [
+        ("legitscript", "rxcare.com", "Search results: rxcare.com is not LegitScript certified.", "denies"),
+        ("legitscript", "rxcare.com", "rxcare.com Uncertified – not currently certified", "denies"),
+        ("legitscript", "rxcare.com", "rxcare.com Status: Uncertified", "denies"),
+        ("legitscript", "rxcare.com", "rxcare.com Previously certified", "denies"),
+        ("legitscript", "rxcare.com", "Search for rxcare.com: 0 websites found. LegitScript certified websites appear here.", "denies"),
+        ("legitscript", "rxcare.com", "0 websites found. LegitScript certified websites appear here.", "denies"),
+        ("legitscript", "rxcare.com", "rxcare.com LegitScript Certified", "confirms"),
+        ("legitscript", "rxcare.com", "rxcare.com — LegitScript Certified. Not every site is.", "confirms"),
+        ("nabp", "rxcare.com", "rxcare.com: no longer accredited", "denies"),
+        ("register-de", "", "Web: www.meridianmeds.eu Status: nicht registriert", "denies"),
+        ("register-de", "", "Web: www.meridianmeds.eu Status: registriert", "confirms"),
+        ("register-nl", "", "Web: www.meridianmeds.eu Status: niet geregistreerd", "denies"),
+        ("mhra", "ABC123", "Web: www.meridianmeds.eu Status: formerly registered", "denies"),
+    ],
+)
+def test_negated_and_past_statuses_are_denials(registry_id, key, answer, expected, config):
+    site = html_site(f"https://{key if '.' in key else SITE}/", "<p>Hello</p>")
+    status, detail = _registry_lookup.judge_answer(config.registry(registry_id), key or "https://x/eintrag?id=1", answer, site, config.live_status)
+    assert status == expected, detail
+    if expected == "denies" and "found" not in answer:
+        assert "not as" in detail
+
+
+def test_a_gphc_confirmation_does_not_by_itself_make_a_site_legitimate(rules):
+    assert "accreditation.registry-confirms-number" not in rules.data.scoring.verdicts.likely_legitimate_requires_any
+    assert rules.outcome_rule("accreditation", "registry-confirms-number").severity == "positive"
 
 
 def test_gphc_entry_matching_the_sites_postcode_confirms(config, standin):
     html = "<p>Parkside Pharmacy Ltd, 3 Park Row, Bristol BS1 5LJ. GPhC premises number 1123456.</p>"
     site = html_site("https://parksidepharmacy.co.uk/", html)
     results = confirm(site, pointed_at(config, standin), standin.settings())
-    assert [r.status for r in results] == ["confirms"]
+    assert [r.status for r in results] == ["confirms-number"]
+    site.enrichments["accreditation"] = results
+    assert "registry-confirms-number" in outcomes(site, config)
 
 
 def test_gphc_number_missing_from_the_register(config, standin):

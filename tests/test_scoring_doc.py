@@ -10,6 +10,7 @@ from tools.scoring_doc import DOC_PATH, fixtures_for, render
 # have fixtures that carry the fetch's result (tests/fixtures/transport, test_transport_fixtures).
 LIVE_EXCHANGE_OUTCOMES = {
     "accreditation.registry-confirms",
+    "accreditation.registry-confirms-number",
     "accreditation.registry-denies",
     "accreditation.registry-unreachable",
     "accreditation.registry-inconclusive",
