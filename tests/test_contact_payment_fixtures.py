@@ -312,3 +312,10 @@ def test_an_operator_contradicts_another_company_but_not_the_brand_it_runs(rules
 def test_a_list_of_state_licences_gives_a_licence_number(rules):
     produced, _ = outcomes_for(rules, "contact", "licence-number--state-licence-list")
     assert produced["licence-number"].facts["numbers"] == ["112345"]
+
+
+def test_a_discount_for_every_method_or_a_secure_payment_promise_is_no_incentive(rules):
+    produced, _ = outcomes_for(rules, "payment", "red-flag-with-cards--discount-code-for-every-method")
+    assert "incentive-outside-cards" not in produced
+    rewarded, _ = outcomes_for(rules, "payment", "incentive-outside-cards--after-a-comma")
+    assert "15% off" in rewarded["incentive-outside-cards"].evidence[0].snippet
