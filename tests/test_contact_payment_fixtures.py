@@ -179,7 +179,7 @@ RED = {"red-flag-only", "red-flag-with-cards"}
      "cards-via-gateway--refund-by-bank-transfer", "none-found--safety-article-long-list",
      "none-found--beware-then-legitimate-pharmacies", "none-found--crypto-in-the-news",
      "cards-no-gateway-seen--crypto-ticker-in-a-name", "cards-no-gateway-seen--gift-card-bought-with-a-card",
-     "cards-via-gateway--venmo-at-a-checkout"],
+     "cards-via-gateway--venmo-at-a-checkout", "cards-no-gateway-seen--faq-says-no-to-crypto"],
 )
 def test_false_friends_are_not_red_flags(rules, name):
     produced, _ = outcomes_for(rules, "payment", name)
