@@ -26,8 +26,13 @@ _RESTART = re.compile(
     r"(?i)(?<!\w)(?:but|however|instead|we accept|we also accept|we take|we offer|you can pay|you can use|"
     r"accepted payment methods|payment methods)(?!\w)"
 )
+# "... are not accepted", "... payments are temporarily unavailable", also after the rest of a list of the same
+# kind ("Visa and Mastercard are not accepted at this time").
 _NEGATED_AFTER = re.compile(
-    r"(?i)^[\s\W]{0,3}(?:payments?\s+)?(?:is|are)?\s*(?:not|no longer)\s+(?:be\s+)?(?:accepted|available|supported|possible|an option)"
+    r"(?i)^(?:[\s,/&]+(?:and|or)?\s*[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)?)*?[\s\W]{0,3}(?:payments?\s+)?"
+    r"(?:(?:is|are)\s+)?(?:currently\s+|temporarily\s+|still\s+)?"
+    r"(?:(?:not|no\s+longer)\s+(?:be\s+)?(?:accepted|available|supported|possible|an\s+option|taken|offered)"
+    r"|unavailable|suspended|disabled|out\s+of\s+service)(?!\w)"
 )
 _REFUSAL = re.compile(
     r"(?i)(?<!\w)(?:no|not|cannot|can't|unable to|don't|do not|does not|doesn't|no longer|won't|will not)"

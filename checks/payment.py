@@ -232,6 +232,7 @@ def run(site: Site, config: Config):
     reading = Reading(cue_pattern(tuple(config.warning_cues)), card_context)
 
     cards: list[Seen] = []
+    card_logos: list[Seen] = []
     card_refusals: list[Seen] = []
     gateways: list[Seen] = []
     red: dict[str, list[Seen]] = {}
@@ -247,7 +248,7 @@ def run(site: Site, config: Config):
         for words, where in images:
             m = cards_phrases.search(words)
             if m:
-                cards.append(Seen(m.phrase, page.url, where))
+                card_logos.append(Seen(m.phrase, page.url, where))
         for gateway in config.gateways:
             matcher = PhraseSet(tuple(gateway.phrases))
             not_via = PhraseSet(tuple(gateway.exclude_context)) if gateway.exclude_context else None
@@ -295,6 +296,10 @@ def run(site: Site, config: Config):
             if unsure:
                 only_if_no_cards.setdefault(channel.id, []).extend(unsure)
 
+    # A card logo is template artwork; when the text says cards are not taken ("Credit card payments are
+    # temporarily unavailable"), the text is what the buyer is told at checkout.
+    if not card_refusals or cards:
+        cards += card_logos
     outcomes: list[Outcome] = []
     has_cards = bool(cards or gateways)
     if not has_cards:

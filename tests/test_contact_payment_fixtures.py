@@ -319,3 +319,22 @@ def test_a_discount_for_every_method_or_a_secure_payment_promise_is_no_incentive
     assert "incentive-outside-cards" not in produced
     rewarded, _ = outcomes_for(rules, "payment", "incentive-outside-cards--after-a-comma")
     assert "15% off" in rewarded["incentive-outside-cards"].evidence[0].snippet
+
+
+@pytest.mark.parametrize(
+    "name,channels",
+    [("red-flag-only--cards-temporarily-unavailable",
+      ["Cryptocurrency", "Money transfer (Western Union, MoneyGram)", "Person-to-person payment apps (Zelle, Cash App, Venmo)"]),
+     ("red-flag-only--cards-not-accepted-at-this-time", ["Person-to-person payment apps (Zelle, Cash App, Venmo)"])],
+)
+def test_cards_the_text_refuses_do_not_count_even_beside_card_logos(rules, name, channels):
+    produced, _ = outcomes_for(rules, "payment", name)
+    assert produced["red-flag-only"].facts["channels"] == channels
+    assert any(e.snippet.startswith("Cards refused") for e in produced["red-flag-only"].evidence)
+
+
+def test_prepaid_vouchers_anonymous_e_currency_and_emailed_instructions_are_red_flags(rules):
+    produced, _ = outcomes_for(rules, "payment", "red-flag-only--prepaid-vouchers-and-emailed-instructions")
+    assert produced["red-flag-only"].facts["channels"] == [
+        "Cryptocurrency", "Payment link or instructions sent by email",
+        "Prepaid vouchers and anonymous e-currency (Paysafecard, Perfect Money)"]
