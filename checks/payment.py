@@ -60,6 +60,9 @@ class Channel(ConfigModel):
     # A channel some legitimate shops also offer (bank transfer in much of Europe): offered alone it is its own,
     # milder outcome.
     also_legitimate: bool = False
+    # A channel legitimate pharmacies list beside cards (bank transfer in Europe, e-checks and money orders in
+    # the US): beside cards it is the milder outcome, unlike crypto or a money transfer.
+    usual_beside_cards: bool = False
 
 
 class Config(ConfigModel):
@@ -81,6 +84,7 @@ OUTCOMES = (
     "red-flag-only",
     "bank-transfer-only",
     "red-flag-with-cards",
+    "transfer-with-cards",
     "cards-via-gateway",
     "cards-no-gateway-seen",
     "cards-refused",
@@ -307,9 +311,10 @@ def run(site: Site, config: Config):
             red.setdefault(channel_id, []).extend(seen)
     channel_names = {c.id: c.name for c in config.red_flag_channels}
     milder = {c.id for c in config.red_flag_channels if c.also_legitimate}
+    beside_cards = {c.id for c in config.red_flag_channels if c.usual_beside_cards}
     if red:
         if has_cards:
-            outcome_id = "red-flag-with-cards"
+            outcome_id = "transfer-with-cards" if set(red) <= beside_cards else "red-flag-with-cards"
         elif set(red) <= milder:
             outcome_id = "bank-transfer-only"
         else:

@@ -170,7 +170,7 @@ def test_licence_number_is_captured(rules):
     assert produced["licence-number"].facts["numbers"] == ["2041286"]
 
 
-RED = {"red-flag-only", "red-flag-with-cards"}
+RED = {"red-flag-only", "red-flag-with-cards", "transfer-with-cards"}
 
 
 @pytest.mark.parametrize(
@@ -315,7 +315,7 @@ def test_a_list_of_state_licences_gives_a_licence_number(rules):
 
 
 def test_a_discount_for_every_method_or_a_secure_payment_promise_is_no_incentive(rules):
-    produced, _ = outcomes_for(rules, "payment", "red-flag-with-cards--discount-code-for-every-method")
+    produced, _ = outcomes_for(rules, "payment", "transfer-with-cards--discount-code-for-every-method")
     assert "incentive-outside-cards" not in produced
     rewarded, _ = outcomes_for(rules, "payment", "incentive-outside-cards--after-a-comma")
     assert "15% off" in rewarded["incentive-outside-cards"].evidence[0].snippet
