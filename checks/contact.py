@@ -28,6 +28,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
+from ._offers import cue_pattern, warned
 from ._address import LOCALITY, PO_BOX, STREET, FoundAddress, address_from_org, find_addresses
 from .base import Check, Outcome
 
@@ -56,6 +57,9 @@ class Config(ConfigModel):
     mail_forwarding_phrases: list[str]
     address_withheld_phrases: list[str]
     phone_withheld_phrases: list[str]
+    # Safety advice lists the same signs ("warning signs include no physical address"): said of other sites,
+    # not the site's own statement.
+    warning_cues: list[str] = []
     # "yahoo.*" matches yahoo.com, yahoo.co.uk and every other yahoo domain.
     free_mail_domains: list[str]
     # Words too common in pharmacy names to tell two businesses apart.
@@ -535,12 +539,14 @@ def run(site: Site, config: Config):
     contact_page_read = any(p.kind in contact_kinds for p in readable) or (not contact_linked and len(readable) >= 3)
     all_text = [(p, p.text) for p in readable]
 
+    cues = cue_pattern(tuple(config.warning_cues))
+
     def says(phrases: list[str], outcome: str) -> Outcome | None:
         matcher = PhraseSet(tuple(phrases))
         for page, text in all_text:
-            m = matcher.search(text)
-            if m:
-                return Outcome(outcome).add(page.url, m.snippet)
+            for m in matcher.finditer(text):
+                if not warned(text, m.start, m.end, cues):
+                    return Outcome(outcome).add(page.url, m.snippet)
         return None
 
     # Address.

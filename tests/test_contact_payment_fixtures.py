@@ -338,3 +338,8 @@ def test_prepaid_vouchers_anonymous_e_currency_and_emailed_instructions_are_red_
     assert produced["red-flag-only"].facts["channels"] == [
         "Cryptocurrency", "Payment link or instructions sent by email",
         "Prepaid vouchers and anonymous e-currency (Paysafecard, Perfect Money)"]
+
+
+def test_advice_about_other_sites_is_not_the_site_withholding_its_address(rules):
+    produced, _ = outcomes_for(rules, "contact", "no-contact-found--advice-about-other-sites")
+    assert not {"address-withheld", "phone-withheld"} & set(produced), sorted(produced)
