@@ -85,6 +85,12 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--india-under-a-heading", "IN"),
         ("address-street--india-mg-road", "IN"),
         ("address-street--json-ld-only", "US"),
+        ("address-street--ireland-business-park", "IE"),
+        ("address-street--canada-street-without-type", "CA"),
+        ("address-street--india-road-number", "IN"),
+        ("address-street--india-town-and-pin", "IN"),
+        ("address-street--uk-business-park", "GB"),
+        ("address-street--uk-large-user-postcode", "GB"),
     ],
 )
 def test_street_address_country(rules, name, country):
@@ -343,3 +349,13 @@ def test_prepaid_vouchers_anonymous_e_currency_and_emailed_instructions_are_red_
 def test_advice_about_other_sites_is_not_the_site_withholding_its_address(rules):
     produced, _ = outcomes_for(rules, "contact", "no-contact-found--advice-about-other-sites")
     assert not {"address-withheld", "phone-withheld"} & set(produced), sorted(produced)
+
+
+@pytest.mark.parametrize(
+    "name,country",
+    [("address-po-box-only--australia", "AU"), ("address-po-box-only--germany", "DE"),
+     ("address-po-box-only--canada", "CA"), ("address-po-box-only--france", "FR")],
+)
+def test_a_po_box_takes_its_country_from_the_postcode_after_it(rules, name, country):
+    produced, _ = outcomes_for(rules, "contact", name)
+    assert produced["address-po-box-only"].facts["countries"] == [country]
