@@ -167,8 +167,9 @@ def test_toll_free_number_matches_its_calling_zone(rules):
 
 
 def test_denied_pharmacist_does_not_count(rules):
-    produced, _ = outcomes_for(rules, "contact", "pharmacist-not-found--denied")
+    produced, _ = outcomes_for(rules, "contact", "none-stated--not-a-licensed-pharmacy")
     assert set(produced) & {"pharmacist-in-charge", "regulator-named", "pharmacist-available"} == set()
+    assert "pharmacist-not-found" not in produced
 
 
 def test_licence_number_is_captured(rules):
@@ -359,3 +360,8 @@ def test_advice_about_other_sites_is_not_the_site_withholding_its_address(rules)
 def test_a_po_box_takes_its_country_from_the_postcode_after_it(rules, name, country):
     produced, _ = outcomes_for(rules, "contact", name)
     assert produced["address-po-box-only"].facts["countries"] == [country]
+
+
+def test_a_dutch_big_number_is_a_licence_number(rules):
+    produced, _ = outcomes_for(rules, "contact", "pharmacist-in-charge--dutch")
+    assert produced["licence-number"].facts["numbers"] == ["49012345601"]
