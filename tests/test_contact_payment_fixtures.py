@@ -365,3 +365,13 @@ def test_a_po_box_takes_its_country_from_the_postcode_after_it(rules, name, coun
 def test_a_dutch_big_number_is_a_licence_number(rules):
     produced, _ = outcomes_for(rules, "contact", "pharmacist-in-charge--dutch")
     assert produced["licence-number"].facts["numbers"] == ["49012345601"]
+
+
+def test_an_example_address_in_a_form_is_not_the_sites_email(rules):
+    produced, _ = outcomes_for(rules, "contact", "email-not-found--example-address-in-a-form")
+    assert "email-free-mail-only" not in produced and "email-found" not in produced
+
+
+def test_a_vanity_number_is_read_as_its_digits(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-found--vanity-number")
+    assert "+18007427622" in produced["phone-found"].evidence[0].snippet
