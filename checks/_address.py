@@ -123,7 +123,9 @@ def _patterns(street_words_key: tuple) -> dict:
         "DE": (de_street, re.compile(rf"\b(?:D\s?-\s?)?(\d{{5}})\s+{_TOWN}")),
         "AT-CH": (rf"(?:{de_street}|{latin_street})", re.compile(rf"\b(?:(?:A|CH|B)\s?-\s?)?(\d{{4}})\s+(?!{_COUNTED}){_TOWN}")),
         "CA": (
-            en_street,
+            # "1234 Kingsway, Vancouver, BC V5V 3C8": the province and postcode are anchor enough for a street
+            # name without a type, when it runs straight into the town.
+            rf"(?:{en_street}|(?<![\w,.]){num},?\s+(?!{_COUNTED})(?:[A-Z][\w'’\-]*\s+){{0,2}}[A-Z][\w'’\-]*(?=,\s*\Z))",
             re.compile(
                 rf"{_TOWN}(?:\s+{_TOWN})?,?\s+\(?(?:{'|'.join(CA_PROVINCES)}|{'|'.join(map(re.escape, CA_PROVINCE_NAMES))})\)?\.?,?\s+"
                 r"([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d)\b"
@@ -137,7 +139,9 @@ def _patterns(street_words_key: tuple) -> dict:
             in_street,
             re.compile(
                 rf"(?:(?:{'|'.join(map(re.escape, IN_STATES))})[\s,\-–]+(?:(?i:pin)(?:\s*(?i:code))?[\s:\-–]*)?([1-9]\d{{2}}\s?\d{{3}})\b"
-                rf"|{_TOWN}\s*[\-–]\s*([1-9]\d{{2}}\s?\d{{3}})\b[\s,]*(?:(?:{'|'.join(map(re.escape, IN_STATES))})\b))"
+                rf"|{_TOWN}\s*[\-–]\s*([1-9]\d{{2}}\s?\d{{3}})\b[\s,]*(?:(?:{'|'.join(map(re.escape, IN_STATES))})\b)"
+                # "14 MG Road, Pune 411001": a town and its PIN, after an Indian street form (checked below).
+                rf"|(?<=[,\s])(?!(?i:batch|lot|order|item|sku|ref|code|invoice|no|number|id|pin|tel|phone)\b){_TOWN}[ \t]*[\-–]?[ \t]*([1-9]\d{{2}}\s?\d{{3}})(?![\d\w]))"
             ),
         ),
     }
@@ -163,6 +167,14 @@ def _at_or_ch(window: str, tld_country: str, latin: bool = False) -> str:
     if _AT_HINT.search(window):
         return "AT"
     return tld_country if tld_country in ("AT", "CH") else ""
+
+
+# A premises line makes a town and full postcode a street address: a unit on a business park, or a company at
+# its own large-user postcode ("Boots UK Limited, Nottingham NG90 1BS").
+_PREMISES = re.compile(
+    r"(?i:\b(?:unit|suite|building|block)\s+\d+[a-z]?\b|\b(?:business|industrial|retail|trading|science|technology)"
+    r"\s+(?:park|estate|centre|center)\b|\b(?:limited|ltd|plc|llp)\b\.?)|(?<!\w)[A-Z][\w'’\-]*\s+House\b"
+)
 
 
 def _pyap_addresses(text: str, url: str, street_words: dict | None = None) -> list[FoundAddress]:
@@ -203,7 +215,7 @@ def _pyap_addresses(text: str, url: str, street_words: dict | None = None) -> li
                     # A street name is still a street ("Coronation Road, High Wycombe, HP12 3TB").
                     if not re.search(r"\d", str(fields.get("full_street") or "")) and not en_words.search(
                         full.replace(str(fields.get("postal_code") or ""), "")
-                    ):
+                    ) and not (_PREMISES.search(text[max(0, start - 40) : end]) and not _PO_BOX.search(full)):
                         kind = LOCALITY
                 found.append(
                     FoundAddress(kind, country, _norm(full), url, "text",
@@ -228,7 +240,7 @@ def _pattern_addresses(text: str, url: str, street_words: dict, tld_country: str
             matches = list(street.finditer(before))
             candidates = [
                 k for k, s in enumerate(matches)
-                if m.start() - (lo + s.end()) <= gap and not re.search(r"[.!?]\s", before[s.end():])
+                if m.start() - (lo + s.end()) <= gap and not _SENTENCE_BREAK.search(before[s.end():])
             ]
             if not candidates:
                 continue
@@ -254,6 +266,9 @@ def _pattern_addresses(text: str, url: str, street_words: dict, tld_country: str
             found.append(FoundAddress(STREET, resolved, full, url, "text", _norm(code), lo + street_start))
     return found
 
+
+# A sentence break between a street and a postcode line, but not the dot of "No. 2" or an initial.
+_SENTENCE_BREAK = re.compile(r"(?<!\b[Nn]o)(?<!\b[A-Z])[.!?]\s")
 
 # Nouns that follow a count ("100 Tablets", "30 Days") and so never start a street name.
 _COUNTED = (
@@ -282,6 +297,31 @@ def _street_without_postcode(text: str, url: str, street_words: dict, tld_countr
     return found
 
 
+_PO_BOX_POSTCODES = (
+    ("CA", re.compile(rf"\b(?:{'|'.join(CA_PROVINCES)})\b\.?,?\s+[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d\b")),
+    ("AU", re.compile(rf"\b(?:{'|'.join(AU_STATES)})\s+\d{{4}}\b")),
+    ("US", re.compile(rf"\b(?:{'|'.join(US_STATES)})\.?,?\s+\d{{5}}(?:-\d{{4}})?\b")),
+    ("NL", re.compile(r"\b\d{4}\s?(?!SA|SD|SS)[A-Z]{2}\b")),
+)
+
+
+def _po_box_country(box: str, after: str) -> str:
+    """The country of a PO box, read from the postcode after it (a GB one is set by the town-and-postcode
+    reading that overlaps it)."""
+    for country, pattern in _PO_BOX_POSTCODES:
+        if pattern.search(after):
+            return country
+    word = box.lower()
+    if word.startswith("postfach"):
+        if re.search(r"\b(?:D\s?-\s?)?\d{5}\s+[A-ZÄÖÜ]", after):
+            return "DE"
+        if re.search(r"\b(?:(?:A|CH)\s?-\s?)?\d{4}\s+[A-ZÄÖÜ]", after):
+            return _at_or_ch(after, "")
+    if re.match(r"b\.?p\.?|bo[iî]te", word) and re.search(r"\b(?:F\s?-\s?)?\d{5}\s+[A-ZÀ-Ý]", after):
+        return "FR"
+    return ""
+
+
 def _po_boxes(text: str, url: str) -> list[FoundAddress]:
     found = []
     for i, m in enumerate(_PO_BOX.finditer(text)):
@@ -289,7 +329,7 @@ def _po_boxes(text: str, url: str) -> list[FoundAddress]:
             break
         # The box number and the town and postcode lines that follow it.
         snippet = _norm(" ".join(text[m.start() : m.end() + 100].split("\n")[:3]))[:140]
-        found.append(FoundAddress(PO_BOX, "", snippet, url, "text", "", m.start()))
+        found.append(FoundAddress(PO_BOX, _po_box_country(m.group(0), snippet[len(m.group(0)) - 1 :]), snippet, url, "text", "", m.start()))
     return found
 
 

@@ -26,13 +26,25 @@ _RESTART = re.compile(
     r"(?i)(?<!\w)(?:but|however|instead|we accept|we also accept|we take|we offer|you can pay|you can use|"
     r"accepted payment methods|payment methods)(?!\w)"
 )
+# "... are not accepted", "... payments are temporarily unavailable", also after the rest of a list of the same
+# kind ("Visa and Mastercard are not accepted at this time").
 _NEGATED_AFTER = re.compile(
-    r"(?i)^[\s\W]{0,3}(?:payments?\s+)?(?:is|are)?\s*(?:not|no longer)\s+(?:be\s+)?(?:accepted|available|supported|possible|an option)"
+    r"(?i)^(?:[\s,/&]+(?:and|or)?\s*[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)?)*?[\s\W]{0,3}(?:payments?\s+)?"
+    r"(?:(?:is|are)\s+)?(?:currently\s+|temporarily\s+|still\s+)?"
+    r"(?:(?:not|no\s+longer)\s+(?:be\s+)?(?:accepted|available|supported|possible|an\s+option|taken|offered)"
+    r"|unavailable|suspended|disabled|out\s+of\s+service)(?!\w)"
 )
 _REFUSAL = re.compile(
     r"(?i)(?<!\w)(?:no|not|cannot|can't|unable to|don't|do not|does not|doesn't|no longer|won't|will not)"
     r"\s+(?:\w+\s+){0,3}?(?:accept|accepted|take|charge|process)(?!\w)|(?<!\w)(?:sorry,?\s+)?no(?!\w)"
 )
+
+# The answer to an FAQ question ("Can I pay with Bitcoin?" "No." / "Not at this time."): "No problem" is a yes.
+_ANSWER_NO = re.compile(
+    r"(?i)^\s*(?:no|nope|not|sorry|unfortunately|we\s+(?:do\s+not|don't|cannot|can't|no\s+longer|are\s+not))"
+    r"(?!\w)(?!\s+(?:problem|worries|only)\b)"
+)
+ANSWER_REACH = 200
 
 
 _SITE_OFFER = re.compile(
@@ -77,8 +89,27 @@ def warned(text: str, start: int, end: int, cues: re.Pattern | None, about_payin
     ps, pe = sentence_bounds(text, max(0, s - 1), max(0, s - 1))
     previous = text[ps:s]
     if not cues.search(previous):
-        return False
+        return e - s <= LIST_ITEM_MAX and _listed_under_a_warning(text, s, cues)
     return previous.rstrip().endswith(":") or bool(about_paying and about_paying.search(previous))
+
+
+LIST_ITEM_MAX = 60
+LIST_MAX_ITEMS = 8
+
+
+def _listed_under_a_warning(text: str, s: int, cues: re.Pattern) -> bool:
+    """The short lines before text[s:] are items of a list whose lead-in warns ("Signs of a fake pharmacy:")."""
+    for _ in range(LIST_MAX_ITEMS):
+        if s == 0 or text[s - 1] != "\n":
+            return False
+        ps, _pe = sentence_bounds(text, s - 1, s - 1)
+        line = text[ps:s].strip()
+        if line.endswith(":"):
+            return bool(cues.search(line)) and not _SITE_OFFER.search(line)
+        if len(line) > LIST_ITEM_MAX or _SITE_OFFER.search(line):
+            return False
+        s = ps
+    return False
 
 
 def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -116,7 +147,11 @@ def negated(text: str, start: int, end: int) -> bool:
 
 
 def refused(text: str, start: int, end: int) -> bool:
-    """The site says it does not accept the thing at text[start:end] ("no credit cards are accepted")."""
+    """The site says it does not accept the thing at text[start:end] ("no credit cards are accepted"), or asks
+    about it and answers no ("Can I pay with Bitcoin? No.")."""
+    _, e = sentence_bounds(text, start, end)
+    if text[e : e + 1] == "?" and _ANSWER_NO.search(text[e + 1 : e + 1 + ANSWER_REACH]):
+        return True
     before = _before(text, start, end)
     cues = list(_REFUSAL.finditer(before))
     if cues and not _RESTART.search(before, cues[-1].end()):

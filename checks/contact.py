@@ -19,6 +19,7 @@ import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import phonenumbers
 
@@ -28,6 +29,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
+from ._offers import cue_pattern, warned
 from ._address import LOCALITY, PO_BOX, STREET, FoundAddress, address_from_org, find_addresses
 from .base import Check, Outcome
 
@@ -56,6 +58,11 @@ class Config(ConfigModel):
     mail_forwarding_phrases: list[str]
     address_withheld_phrases: list[str]
     phone_withheld_phrases: list[str]
+    # Words that make the email after them an example of what to type ("e.g. john.doe@gmail.com").
+    email_example_cues: list[str] = []
+    # Safety advice lists the same signs ("warning signs include no physical address"): said of other sites,
+    # not the site's own statement.
+    warning_cues: list[str] = []
     # "yahoo.*" matches yahoo.com, yahoo.co.uk and every other yahoo domain.
     free_mail_domains: list[str]
     # Words too common in pharmacy names to tell two businesses apart.
@@ -102,6 +109,9 @@ _BRACKETED_AT = r"\s*[\[(]\s*at\s*[\])]\s*"
 _DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\.)"
 _OBFUSCATED_EMAIL = re.compile(
     rf"(?i)(?<![\w.+-])([a-z0-9][a-z0-9._%+-]{{0,63}}){_BRACKETED_AT}((?:[a-z0-9-]{{1,63}}{_DOT}){{1,4}}[a-z]{{2,24}})(?![\w-])"
+)
+_VANITY = re.compile(
+    r"(?<![\w+-])(?:\+?1[-.\s])?\(?8(?:00|33|44|55|66|77|88)\)?[-.\s](?=[A-Z\d-]*[A-Z])[A-Z\d]{2,4}-?[A-Z\d]{2,7}(?![\w-])"
 )
 _NOT_EMAIL_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css", "ico", "pdf"}
 _COPYRIGHT = re.compile(
@@ -327,6 +337,16 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None, s
                         end = start + len(m.raw_string)
                         candidates.append((raw, snippet_around(page.text, start, end, radius=50),
                                            labels.is_fax(page.text, start, end)))
+    # "1-800-PHARMACY": letters on a North American keypad; digits past the tenth are left off when dialled.
+    for i, m in enumerate(_VANITY.finditer(page.text[:MAX_PHONE_TEXT])):
+        if i >= MAX_PHONES_PER_PAGE:
+            break
+        if labels is not None and labels.skip(page.text, m.start(), m.end()):
+            continue
+        digits = re.sub(r"\D", "", phonenumbers.convert_alpha_characters_in_number(m.group(0)))
+        digits = digits[1:] if digits.startswith("1") else digits
+        if len(digits) >= 10:
+            candidates.append((f"US:+1{digits[:10]}", snippet_around(page.text, m.start(), m.end(), radius=50), False))
     for link in page.links:
         if link.url.lower().startswith("tel:"):
             candidates.append((link.url[4:], f"Phone link: {link.text or link.url}", False))
@@ -362,12 +382,14 @@ def _phones(page: Page, regions: list[str], labels: PhoneLabels | None = None, s
     return list(found.values()) + [f for e164, f in faxes.items() if e164 not in found]
 
 
-def _emails(page: Page, structured: str = "") -> list[tuple[str, str, str]]:
+def _emails(page: Page, structured: str = "", example: re.Pattern | None = None) -> list[tuple[str, str, str]]:
     found = []
     text = page.text[:MAX_PHONE_TEXT]
     for m in _EMAIL.finditer(text):
         address = m.group(0).lower().rstrip(".")
         if address.rsplit(".", 1)[-1] in _NOT_EMAIL_TLDS:
+            continue
+        if example is not None and example.search(text[max(0, m.start() - 30) : m.start()]):
             continue
         found.append((address, page.url, snippet_around(text, m.start(), m.end(), radius=50)))
     for m in _OBFUSCATED_EMAIL.finditer(text):
@@ -440,6 +462,14 @@ def _related(a: str, b: str, domain_label: str, generic: set[str]) -> bool:
     return all(in_domain)
 
 
+@lru_cache(maxsize=8)
+def _example_pattern(cues: tuple) -> re.Pattern | None:
+    if not cues:
+        return None
+    body = "|".join(re.escape(c).replace(r"\ ", r"\s*") for c in sorted(cues, key=len, reverse=True))
+    return re.compile(rf"(?i)(?<!\w)(?:{body})[\s:,(\-–]*\Z")
+
+
 def gather(site: Site, config: Config) -> ContactFacts:
     facts = ContactFacts()
     names = _country_names(config)
@@ -447,6 +477,7 @@ def gather(site: Site, config: Config) -> ContactFacts:
     forwarding = PhraseSet(tuple(config.mail_forwarding_phrases))
     operator = PhraseSet(tuple(config.operator_phrases))
     country_words = PhraseSet(tuple(names))
+    example = _example_pattern(tuple(config.email_example_cues))
     for page in site.pages:
         if page.status >= 400:
             continue
@@ -471,7 +502,7 @@ def gather(site: Site, config: Config) -> ContactFacts:
             if structured:
                 facts.addresses.append(structured)
         facts.addresses.extend(_localities(page, config, names))
-        facts.emails.extend(_emails(page, config.machine_readable_label))
+        facts.emails.extend(_emails(page, config.machine_readable_label, example))
         facts.names.extend(_names(page, operator, config.machine_readable_label))
     claimed = _claimed_countries(facts.addresses)
     regions = list(dict.fromkeys([*claimed, *([tld] if tld else [])])) or ["US"]
@@ -535,12 +566,14 @@ def run(site: Site, config: Config):
     contact_page_read = any(p.kind in contact_kinds for p in readable) or (not contact_linked and len(readable) >= 3)
     all_text = [(p, p.text) for p in readable]
 
+    cues = cue_pattern(tuple(config.warning_cues))
+
     def says(phrases: list[str], outcome: str) -> Outcome | None:
         matcher = PhraseSet(tuple(phrases))
         for page, text in all_text:
-            m = matcher.search(text)
-            if m:
-                return Outcome(outcome).add(page.url, m.snippet)
+            for m in matcher.finditer(text):
+                if not warned(text, m.start, m.end, cues):
+                    return Outcome(outcome).add(page.url, m.snippet)
         return None
 
     # Address.

@@ -60,6 +60,9 @@ class Channel(ConfigModel):
     # A channel some legitimate shops also offer (bank transfer in much of Europe): offered alone it is its own,
     # milder outcome.
     also_legitimate: bool = False
+    # A channel legitimate pharmacies list beside cards (bank transfer in Europe, e-checks and money orders in
+    # the US): beside cards it is the milder outcome, unlike crypto or a money transfer.
+    usual_beside_cards: bool = False
 
 
 class Config(ConfigModel):
@@ -81,6 +84,7 @@ OUTCOMES = (
     "red-flag-only",
     "bank-transfer-only",
     "red-flag-with-cards",
+    "transfer-with-cards",
     "cards-via-gateway",
     "cards-no-gateway-seen",
     "cards-refused",
@@ -88,7 +92,9 @@ OUTCOMES = (
     "incentive-outside-cards",
 )
 
-_PERCENT = re.compile(r"\d{1,2}(?:[.,]\d)?\s?%")
+# One or two digits only: "100% secure payments" is an assurance, not a discount.
+_PERCENT = re.compile(r"(?<![\d.,])\d{1,2}(?:[.,]\d)?\s?%")
+_CLAUSE_END = re.compile(r"[,:;]|\s[–—-]\s")
 MAX_MATCHES_PER_PAGE = 20
 # A payment list ("We accept:" then one method per line) is read as one sentence.
 LIST_ITEM_MAX = 60
@@ -155,6 +161,28 @@ class Reading:
     about_paying: PhraseSet | None = None
 
 
+def _clause(text: str, s: int, e: int, start: int, end: int, follow: PhraseSet) -> str:
+    """The clause of the sentence text[s:e] holding text[start:end], with a following clause that refers back
+    ("Pay with Bitcoin, and get 15% off"). A discount in another clause is for the whole order ("Use code SAVE10
+    for 10% off: pay by card, PayPal or bank transfer"), not for the channel."""
+    cuts = [m.end() for m in _CLAUSE_END.finditer(text, s, start)]
+    lo = cuts[-1] if cuts else s
+    hi = e
+    pos = end
+    while True:
+        m = _CLAUSE_END.search(text, pos, e)
+        if not m:
+            break
+        nxt = m.end()
+        following = _CLAUSE_END.search(text, nxt, e)
+        piece = text[nxt : following.start() if following else e]
+        if not (follow and (cue := follow.search(piece)) and not piece[: cue.start].strip()):
+            hi = nxt - 1
+            break
+        pos = following.start() if following else e
+    return text[lo:hi]
+
+
 def _part_of_name(text: str, end: int, words: PhraseSet | None) -> bool:
     if words is None:
         return False
@@ -203,9 +231,12 @@ def run(site: Site, config: Config):
     card_context = PhraseSet(tuple(config.card_context))
     incentive = PhraseSet(tuple(config.incentive_phrases))
     follow = PhraseSet(tuple(config.incentive_follow_cues))
+    # A clause that also names cards or a gateway offers the discount for them too.
+    any_card = PhraseSet(tuple(config.card_phrases) + tuple(p for g in config.gateways for p in g.phrases))
     reading = Reading(cue_pattern(tuple(config.warning_cues)), card_context)
 
     cards: list[Seen] = []
+    card_logos: list[Seen] = []
     card_refusals: list[Seen] = []
     gateways: list[Seen] = []
     red: dict[str, list[Seen]] = {}
@@ -221,7 +252,7 @@ def run(site: Site, config: Config):
         for words, where in images:
             m = cards_phrases.search(words)
             if m:
-                cards.append(Seen(m.phrase, page.url, where))
+                card_logos.append(Seen(m.phrase, page.url, where))
         for gateway in config.gateways:
             matcher = PhraseSet(tuple(gateway.phrases))
             not_via = PhraseSet(tuple(gateway.exclude_context)) if gateway.exclude_context else None
@@ -244,7 +275,8 @@ def run(site: Site, config: Config):
             for m in offered:
                 s, e = sentence_bounds(page.text, m.start, m.end)
                 sentence = page.text[s:e]
-                rewarded = bool(_PERCENT.search(sentence) or incentive.search(sentence))
+                clause = _clause(page.text, s, e, m.start, m.end, follow)
+                rewarded = bool((_PERCENT.search(clause) or incentive.search(clause)) and not any_card.search(clause))
                 if not rewarded and follow:
                     ns, ne = sentence_bounds(page.text, e + 1, e + 1)
                     following = page.text[max(ns, e + 1) : ne]
@@ -268,6 +300,10 @@ def run(site: Site, config: Config):
             if unsure:
                 only_if_no_cards.setdefault(channel.id, []).extend(unsure)
 
+    # A card logo is template artwork; when the text says cards are not taken ("Credit card payments are
+    # temporarily unavailable"), the text is what the buyer is told at checkout.
+    if not card_refusals or cards:
+        cards += card_logos
     outcomes: list[Outcome] = []
     has_cards = bool(cards or gateways)
     if not has_cards:
@@ -275,9 +311,10 @@ def run(site: Site, config: Config):
             red.setdefault(channel_id, []).extend(seen)
     channel_names = {c.id: c.name for c in config.red_flag_channels}
     milder = {c.id for c in config.red_flag_channels if c.also_legitimate}
+    beside_cards = {c.id for c in config.red_flag_channels if c.usual_beside_cards}
     if red:
         if has_cards:
-            outcome_id = "red-flag-with-cards"
+            outcome_id = "transfer-with-cards" if set(red) <= beside_cards else "red-flag-with-cards"
         elif set(red) <= milder:
             outcome_id = "bank-transfer-only"
         else:

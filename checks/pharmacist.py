@@ -3,7 +3,9 @@
 Looks for a pharmacist available for consultation, a named pharmacist-in-charge (or superintendent or
 responsible pharmacist), a pharmacy licence or registration number, and the regulator or state boards that
 license it. Rogue sites copy these sentences too, so each is worth little on its own; a licence number is worth
-most because the consumer can look it up. Sentences that deny ("we are not a licensed pharmacy") do not count.
+most because the consumer can look it up. Sentences that deny ("we are not a licensed pharmacy") do not count;
+a site that says it has no pharmacist or licence gets its own outcome, distinct from one that is silent, unless
+the sentence is safety advice about other sites ("avoid sites with no pharmacist").
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
-from ._offers import negated
+from ._offers import cue_pattern, negated, warned
 from .base import Check, Outcome
 
 
@@ -24,12 +26,16 @@ class Config(ConfigModel):
     regulator_phrases: list[str]
     # Regular expressions; the first group is the number itself.
     licence_patterns: list[str]
+    # The site saying it is no licensed pharmacy or has no pharmacist.
+    none_stated_phrases: list[str] = []
+    warning_cues: list[str] = []
 
 
 # Numbers that sit next to a regulator's name but are not a licence ("... Council. Telephone number 020...").
 _OTHER_NUMBER = re.compile(r"(?i)\b(?:phone|telephone|tel|fax|vat|company|order|account|tracking|mobile)\b")
 
-OUTCOMES = ("pharmacist-available", "pharmacist-in-charge", "licence-number", "regulator-named", "pharmacist-not-found")
+OUTCOMES = ("pharmacist-available", "pharmacist-in-charge", "licence-number", "regulator-named", "none-stated",
+            "pharmacist-not-found")
 
 
 def _phrase_outcome(site: Site, phrases: list[str], outcome_id: str) -> Outcome | None:
@@ -81,6 +87,13 @@ def run(site: Site, config: Config):
     regulator = _phrase_outcome(site, config.regulator_phrases, "regulator-named")
     if regulator:
         outcomes.append(regulator)
+    cues = cue_pattern(tuple(config.warning_cues))
+    none_stated = PhraseSet(tuple(config.none_stated_phrases))
+    for page in pages:
+        said = next((m for m in none_stated.finditer(page.text, limit=10) if not warned(page.text, m.start, m.end, cues)), None)
+        if said:
+            outcomes.append(Outcome("none-stated").add(page.url, said.snippet))
+            break
     if not outcomes:
         outcomes.append(
             Outcome("pharmacist-not-found", facts={"pages_read": [p.url for p in pages]})

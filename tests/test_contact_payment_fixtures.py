@@ -85,6 +85,12 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--india-under-a-heading", "IN"),
         ("address-street--india-mg-road", "IN"),
         ("address-street--json-ld-only", "US"),
+        ("address-street--ireland-business-park", "IE"),
+        ("address-street--canada-street-without-type", "CA"),
+        ("address-street--india-road-number", "IN"),
+        ("address-street--india-town-and-pin", "IN"),
+        ("address-street--uk-business-park", "GB"),
+        ("address-street--uk-large-user-postcode", "GB"),
     ],
 )
 def test_street_address_country(rules, name, country):
@@ -161,8 +167,9 @@ def test_toll_free_number_matches_its_calling_zone(rules):
 
 
 def test_denied_pharmacist_does_not_count(rules):
-    produced, _ = outcomes_for(rules, "contact", "pharmacist-not-found--denied")
+    produced, _ = outcomes_for(rules, "contact", "none-stated--not-a-licensed-pharmacy")
     assert set(produced) & {"pharmacist-in-charge", "regulator-named", "pharmacist-available"} == set()
+    assert "pharmacist-not-found" not in produced
 
 
 def test_licence_number_is_captured(rules):
@@ -170,7 +177,7 @@ def test_licence_number_is_captured(rules):
     assert produced["licence-number"].facts["numbers"] == ["2041286"]
 
 
-RED = {"red-flag-only", "red-flag-with-cards"}
+RED = {"red-flag-only", "red-flag-with-cards", "transfer-with-cards"}
 
 
 @pytest.mark.parametrize(
@@ -179,7 +186,7 @@ RED = {"red-flag-only", "red-flag-with-cards"}
      "cards-via-gateway--refund-by-bank-transfer", "none-found--safety-article-long-list",
      "none-found--beware-then-legitimate-pharmacies", "none-found--crypto-in-the-news",
      "cards-no-gateway-seen--crypto-ticker-in-a-name", "cards-no-gateway-seen--gift-card-bought-with-a-card",
-     "cards-via-gateway--venmo-at-a-checkout"],
+     "cards-via-gateway--venmo-at-a-checkout", "cards-no-gateway-seen--faq-says-no-to-crypto"],
 )
 def test_false_friends_are_not_red_flags(rules, name):
     produced, _ = outcomes_for(rules, "payment", name)
@@ -312,3 +319,59 @@ def test_an_operator_contradicts_another_company_but_not_the_brand_it_runs(rules
 def test_a_list_of_state_licences_gives_a_licence_number(rules):
     produced, _ = outcomes_for(rules, "contact", "licence-number--state-licence-list")
     assert produced["licence-number"].facts["numbers"] == ["112345"]
+
+
+def test_a_discount_for_every_method_or_a_secure_payment_promise_is_no_incentive(rules):
+    produced, _ = outcomes_for(rules, "payment", "transfer-with-cards--discount-code-for-every-method")
+    assert "incentive-outside-cards" not in produced
+    rewarded, _ = outcomes_for(rules, "payment", "incentive-outside-cards--after-a-comma")
+    assert "15% off" in rewarded["incentive-outside-cards"].evidence[0].snippet
+
+
+@pytest.mark.parametrize(
+    "name,channels",
+    [("red-flag-only--cards-temporarily-unavailable",
+      ["Cryptocurrency", "Money transfer (Western Union, MoneyGram)", "Person-to-person payment apps (Zelle, Cash App, Venmo)"]),
+     ("red-flag-only--cards-not-accepted-at-this-time", ["Person-to-person payment apps (Zelle, Cash App, Venmo)"])],
+)
+def test_cards_the_text_refuses_do_not_count_even_beside_card_logos(rules, name, channels):
+    produced, _ = outcomes_for(rules, "payment", name)
+    assert produced["red-flag-only"].facts["channels"] == channels
+    assert any(e.snippet.startswith("Cards refused") for e in produced["red-flag-only"].evidence)
+
+
+def test_prepaid_vouchers_anonymous_e_currency_and_emailed_instructions_are_red_flags(rules):
+    produced, _ = outcomes_for(rules, "payment", "red-flag-only--prepaid-vouchers-and-emailed-instructions")
+    assert produced["red-flag-only"].facts["channels"] == [
+        "Cryptocurrency", "Payment link or instructions sent by email",
+        "Prepaid vouchers and anonymous e-currency (Paysafecard, Perfect Money)"]
+
+
+def test_advice_about_other_sites_is_not_the_site_withholding_its_address(rules):
+    produced, _ = outcomes_for(rules, "contact", "no-contact-found--advice-about-other-sites")
+    assert not {"address-withheld", "phone-withheld"} & set(produced), sorted(produced)
+
+
+@pytest.mark.parametrize(
+    "name,country",
+    [("address-po-box-only--australia", "AU"), ("address-po-box-only--germany", "DE"),
+     ("address-po-box-only--canada", "CA"), ("address-po-box-only--france", "FR")],
+)
+def test_a_po_box_takes_its_country_from_the_postcode_after_it(rules, name, country):
+    produced, _ = outcomes_for(rules, "contact", name)
+    assert produced["address-po-box-only"].facts["countries"] == [country]
+
+
+def test_a_dutch_big_number_is_a_licence_number(rules):
+    produced, _ = outcomes_for(rules, "contact", "pharmacist-in-charge--dutch")
+    assert produced["licence-number"].facts["numbers"] == ["49012345601"]
+
+
+def test_an_example_address_in_a_form_is_not_the_sites_email(rules):
+    produced, _ = outcomes_for(rules, "contact", "email-not-found--example-address-in-a-form")
+    assert "email-free-mail-only" not in produced and "email-found" not in produced
+
+
+def test_a_vanity_number_is_read_as_its_digits(rules):
+    produced, _ = outcomes_for(rules, "contact", "phone-found--vanity-number")
+    assert "+18007427622" in produced["phone-found"].evidence[0].snippet

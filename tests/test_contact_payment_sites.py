@@ -33,7 +33,7 @@ def test_address_on_contact_page_and_cards_on_faq_page(sites):
     assert "Stripe" in payment.evidence[0].snippet
     ids = {f.id for f in report.findings}
     # The FAQ's safety advice names Western Union and Bitcoin; advice is not an offer.
-    assert not {"payment.red-flag-only", "payment.red-flag-with-cards"} & ids
+    assert not {"payment.red-flag-only", "payment.red-flag-with-cards", "payment.transfer-with-cards"} & ids
     assert {"pharmacist.pharmacist-available", "pharmacist.pharmacist-in-charge", "pharmacist.licence-number"} <= ids
     assert report.verdict != "likely_rogue"
 
