@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from app.netpolicy import FetchError
-from app.page import parse_page
+from app.page import parse_page, run_analysis
 from app.site import Site
 
 from .base import VerificationLink
@@ -300,15 +300,20 @@ async def _ask(fetcher, registry: Registry, key: str, site: Site, words: LiveSta
             # It answered, just not with an entry page; without a documented format that proves nothing.
             return LookupResult(registry.id, key, "inconclusive", url, f"{registry.name} gave no entry page for {key}: {exc.message}")
         return LookupResult(registry.id, key, "unreachable", url, f"{registry.name} could not be asked about {key}: {exc.message}")
-    mime = result.content_type.split(";")[0].strip().lower()
-    text = await asyncio.to_thread(parse_page, result.text, result.url) if mime in ("", "text/html", "application/xhtml+xml") else None
-    answer = text.text if text is not None else result.text
-    status, detail = judge_answer(registry, key, answer, site, words)
+    # Decoding, parsing and matching an answer page are CPU work on a page a third party sent: off the event loop,
+    # in the same bounded pool as the site's own pages, so a large answer cannot stall the service.
+    status, detail = await run_analysis(_read_answer, result, registry, key, site, words)
     return LookupResult(registry.id, key, status, url, detail)
 
 
+def _read_answer(result, registry: Registry, key: str, site: Site, words: LiveStatus | None) -> tuple[str, str]:
+    mime = result.content_type.split(";")[0].strip().lower()
+    answer = parse_page(result.text, result.url).text if mime in ("", "text/html", "application/xhtml+xml") else result.text
+    return judge_answer(registry, key, answer, site, words)
+
+
 async def confirm(site: Site, fetcher, config: Config) -> list[LookupResult]:
-    wanted = _keys_to_ask(site, config)
+    wanted = await run_analysis(_keys_to_ask, site, config)
     if not wanted:
         return []
     return list(await asyncio.gather(*(_ask(fetcher, registry, key, site, config.live_status) for registry, key in wanted)))

@@ -921,3 +921,28 @@ def test_long_registry_link_evidence_is_capped(config):
     html = f'<a href="{url}"><img src="https://static.legitscript.com/seals/1.png" alt="LegitScript"></a>'
     found = outcomes(html_site("https://brightwellrx.com/", html), config)
     assert len(found["link-for-other-site"].evidence[0].snippet) <= 400
+
+
+def test_registry_answers_are_read_off_the_event_loop(config, standin, monkeypatch):
+    # An answer page comes from a third party: decoding, parsing and matching it must not stall the service.
+    import threading
+
+    from checks import _registry_lookup
+
+    threads = []
+    real_judge, real_keys = _registry_lookup.judge_answer, _registry_lookup._keys_to_ask
+
+    def judge(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real_judge(*args, **kwargs)
+
+    def keys(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real_keys(*args, **kwargs)
+
+    monkeypatch.setattr(_registry_lookup, "judge_answer", judge)
+    monkeypatch.setattr(_registry_lookup, "_keys_to_ask", keys)
+    site = html_site("https://brightwellrx.com/", SEAL.format(domain="brightwellrx.com"))
+    results = confirm(site, pointed_at(config, standin), standin.settings())
+    assert [r.status for r in results] == ["confirms"]
+    assert len(threads) == 2 and threading.main_thread() not in threads
