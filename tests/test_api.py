@@ -154,3 +154,20 @@ def test_head_answers_like_get_without_a_body(client, sites):
     assert refused.status_code == 405 and refused.content == b""
     # HEAD is answered by the GET routes, not published as operations of its own.
     assert not any("head" in methods for methods in client.get("/openapi.json").json()["paths"].values())
+
+
+def test_readme_lists_every_error_code_the_api_answers_with():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = "\n".join(p.read_text(encoding="utf-8") for p in sorted((root / "app" / "api").glob("*.py")))
+    codes = set(re.findall(r'(?:APIError|error_response)\(\s*\d{3},\s*"([a-z_]+)"', source))
+    codes |= set(re.findall(r'"code":\s*"([a-z_]+)"', source))
+    codes |= set(re.findall(r'\d{3}:\s*"([a-z_]+)"', source))  # the status-to-code table for HTTP errors
+    codes |= {"invalid_url", "blocked_destination"}  # FetchError's codes for a refused address
+    assert {"batch_too_large", "busy", "request_too_large", "method_not_allowed"} <= codes
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## JSON API"):]
+    section = section[: section.index("\n## ", 1)] if "\n## " in section[1:] else section
+    assert sorted(c for c in codes if f"`{c}`" not in section) == []
