@@ -198,7 +198,11 @@ async def _batch(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary), file=sys.stderr)
     else:
-        print(f"checked {summary['checked']}: " + ", ".join(f"{k} {v}" for k, v in summary["verdicts"].items()), file=sys.stderr)
+        checked = summary["checked"]
+        line = f"checked {checked} site{'' if checked == 1 else 's'}"
+        if summary["verdicts"]:
+            line += ": " + ", ".join(f"{k} {v}" for k, v in summary["verdicts"].items())
+        print(line, file=sys.stderr)
     return EXIT_OK
 
 

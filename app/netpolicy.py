@@ -266,7 +266,10 @@ def normalise_host(raw: str) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv
 
 
 def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ...] = ()) -> Destination:
-    """Check a URL before any DNS and return its canonical form. Raises FetchError (invalid_url, blocked_destination)."""
+    """Check a URL before any DNS and return its canonical form. Raises FetchError (invalid_url, blocked_destination).
+
+    `allowed_ports` None lets any port through; only for fetches answered from an archive, which never connect.
+    """
     if not isinstance(url, str) or not url.strip():
         raise invalid("The address is empty.")
     if len(url) > MAX_URL_LENGTH:
@@ -311,7 +314,7 @@ def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ..
         port = int(port_text)
     else:
         port = DEFAULT_PORTS[scheme]
-    if port not in allowed_ports:
+    if allowed_ports is not None and port not in allowed_ports:
         raise invalid(f"Port {port} is not allowed; only {', '.join(map(str, allowed_ports))}.")
     host, address = normalise_host(raw_host)
     if address is not None and is_blocked_address(address):

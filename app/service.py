@@ -31,7 +31,15 @@ def _archive_transport(settings: Settings) -> tuple[httpx.AsyncBaseTransport | N
     return RecordingTransport(transport, recorder, settings.max_bytes), recorder
 
 
+def _replay_ports(settings: Settings) -> Settings:
+    # The port policy keeps requests away from services that were never meant to be fetched; a replay opens no
+    # connection, so an archive recorded from a site on an unusual port reads back without repeating --allow-port.
+    # Schemes and URL syntax are still checked, and an address the archive lacks is still not_in_archive.
+    return settings.with_(allowed_ports=None) if settings.replay_paths else settings
+
+
 def make_fetcher(settings: Settings) -> Fetcher:
+    settings = _replay_ports(settings)
     transport, _ = _archive_transport(settings)
     return Fetcher(settings, transport=transport)
 
@@ -50,6 +58,7 @@ class RecordingChecker(Checker):
 
 
 def make_checker(settings: Settings) -> Checker:
+    settings = _replay_ports(settings)
     transport, recorder = _archive_transport(settings)
     fetcher = Fetcher(settings, transport=transport)
     if recorder is not None:

@@ -61,7 +61,7 @@ class Settings:
     max_bytes: int = 2 * 1024 * 1024
     max_decoded_bytes: int = 2 * 1024 * 1024
     max_redirects: int = 5
-    allowed_ports: tuple[int, ...] = (80, 443)
+    allowed_ports: tuple[int, ...] | None = (80, 443)  # None: any port (replays only, see app/service.py)
     resolve: tuple[ResolveEntry, ...] = ()
     cacert: str | None = None
     user_agent: str = "pharmacheck/0.1 (+online pharmacy legitimacy checker)"

@@ -140,3 +140,34 @@ def test_the_default_body_limit_is_one_mebibyte():
 
     assert Settings().max_request_bytes == 1024 * 1024
     assert Settings.from_env({"PHARMACHECK_MAX_REQUEST_BYTES": "4096"}).max_request_bytes == 4096
+
+
+def test_head_answers_like_get_without_a_body(client, sites):
+    for path in ("/healthz", "/api/v1/rules", f"/report/status?url={sites.url('rogue-store.test')}"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == str(len(got.content))
+        assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
+    refused = client.head("/api/v1/batches")
+    assert refused.status_code == 405 and refused.content == b""
+    # HEAD is answered by the GET routes, not published as operations of its own.
+    assert not any("head" in methods for methods in client.get("/openapi.json").json()["paths"].values())
+
+
+def test_readme_lists_every_error_code_the_api_answers_with():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = "\n".join(p.read_text(encoding="utf-8") for p in sorted((root / "app" / "api").glob("*.py")))
+    codes = set(re.findall(r'(?:APIError|error_response)\(\s*\d{3},\s*"([a-z_]+)"', source))
+    codes |= set(re.findall(r'"code":\s*"([a-z_]+)"', source))
+    codes |= set(re.findall(r'\d{3}:\s*"([a-z_]+)"', source))  # the status-to-code table for HTTP errors
+    codes |= {"invalid_url", "blocked_destination"}  # FetchError's codes for a refused address
+    assert {"batch_too_large", "busy", "request_too_large", "method_not_allowed"} <= codes
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## JSON API"):]
+    section = section[: section.index("\n## ", 1)] if "\n## " in section[1:] else section
+    assert sorted(c for c in codes if f"`{c}`" not in section) == []

@@ -283,3 +283,34 @@ def test_an_archive_without_the_verification_mark_says_the_certificate_was_not_c
     assert report.pages[0].https and report.pages[0].tls_valid is None
     assert "not checked" in _https_valid_evidence(report)
     assert "valid" not in _https_valid_evidence(report)
+
+
+def test_batch_replays_without_the_port_it_was_recorded_on(sites, tmp_path, capsys):
+    """A replay never connects, so the port a site was recorded on needs no --allow-port to be read back."""
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{sites.url('rogue-store.test')}\n{sites.url('good-pharmacy.test')}\n")
+    warc = tmp_path / "batch.warc.gz"
+    live_out, replay_out = tmp_path / "live.jsonl", tmp_path / "replay.jsonl"
+    assert main(["batch", str(urls), "--out", str(live_out), "--record", str(warc), *sites.cli_args()]) == 0
+    assert main(["batch", str(urls), "--out", str(replay_out), "--replay", str(warc)]) == 0
+    capsys.readouterr()
+
+    def by_url(path):
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        assert all("error" not in line for line in lines), lines
+        return {line["url"]: (line["verdict"], sorted(f["id"] for f in line["findings"])) for line in lines}
+
+    assert by_url(replay_out) == by_url(live_out)
+
+
+def test_replay_still_refuses_what_is_not_a_web_address_and_misses_what_is_not_archived(sites, tmp_path):
+    warc = tmp_path / "one.warc.gz"
+    check(sites.settings(record_path=str(warc)), sites.url("rogue-store.test"))
+    settings = Settings(replay_paths=(str(warc),))
+    other_port = sites.port + 1 if sites.port < 65535 else sites.port - 1
+    missing = check(settings, f"https://rogue-store.test:{other_port}/")
+    assert missing.verdict == "unknown" and missing.pages[0].error == "not_in_archive"
+    for url in ("ftp://rogue-store.test/", f"https://rogue-store.test:{sites.port}:1/", "https://rogue-store.test:0/"):
+        with pytest.raises(FetchError) as raised:
+            check(settings, url)
+        assert raised.value.code == "invalid_url"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from app.cli import main
 
 
@@ -154,3 +156,13 @@ def test_a_reader_that_stops_early_gets_no_traceback(sites):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+@pytest.mark.parametrize("content", ["", "# only comments\n\n"])
+def test_empty_batch_says_it_checked_no_sites(tmp_path, capsys, content):
+    urls = tmp_path / "urls.txt"
+    urls.write_text(content)
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", str(urls), "--out", str(out)]) == 0
+    assert out.read_text() == ""
+    assert capsys.readouterr().err.strip() == "checked 0 sites"

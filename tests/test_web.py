@@ -576,6 +576,23 @@ def test_api_docs_page_loads_nothing_from_elsewhere_and_keeps_the_strict_policy(
     assert footer_link["href"] == "/docs"
 
 
+def test_api_docs_show_inline_code_from_the_descriptions_as_code(client):
+    page = soup(client.get("/docs", headers=HTML))
+    post = next(dt for dt in page.select("dt") if dt.get_text() == "POST /api/v1/checks").find_next_sibling("dd")
+    assert "`" not in post.get_text()
+    assert '{"url": ...}' in [code.get_text() for code in post.find_all("code")]
+    assert "`" not in page.select_one("dl.endpoints").get_text()
+
+
+def test_inline_code_escapes_before_it_marks_code():
+    from app.api.templating import inline_code
+
+    assert str(inline_code('Send `{"url": "<b>"}` & wait')) == 'Send <code>{&#34;url&#34;: &#34;&lt;b&gt;&#34;}</code> &amp; wait'
+    assert str(inline_code("`<script>alert(1)</script>`")) == "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"
+    assert str(inline_code("one ` stray backtick")) == "one ` stray backtick"
+    assert str(inline_code("``")) == "``"
+
+
 @pytest.mark.parametrize("path", ["/", "/bookmarklet", "/docs"])
 def test_pages_answer_head(client, path):
     r = client.head(path)

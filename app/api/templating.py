@@ -7,6 +7,7 @@ or an address around on screen; `safe_href` lets a link through only when it is 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,6 +38,19 @@ def visible(value: object) -> Markup:
     return Markup("").join(parts)
 
 
+_INLINE_CODE = re.compile(r"`([^`]+)`")
+
+
+def inline_code(value: object) -> Markup:
+    """Route descriptions written for OpenAPI mark code with backticks, as Markdown does; here they become <code>.
+
+    The whole text is escaped first and the markup added after, so a description can never bring its own tags;
+    a lone backtick stays as it is.
+    """
+    escaped = str(escape(str(value if value is not None else "")))
+    return Markup(_INLINE_CODE.sub(r"<code>\1</code>", escaped))
+
+
 def safe_href(value: object) -> str | None:
     """The address if a browser may follow it as a plain web link, otherwise None (shown as text instead)."""
     if not isinstance(value, str) or len(value) > 2048:
@@ -62,6 +76,7 @@ def _build_environment() -> Environment:
     )
     env.filters["visible"] = visible
     env.filters["safe_href"] = safe_href
+    env.filters["inline_code"] = inline_code
     env.globals["version"] = __version__
     return env
 
