@@ -687,6 +687,9 @@ class Scanner:
 
     def _scan_links(self, page: Page) -> None:
         linked_images = {img.link for img in page.images if img.link}
+        # A page links to a few hosts many times over (its own, a CDN): which registries a host imitates is worked
+        # out once per host, not once per link and registry.
+        imitated_by_host: dict[str, set[str]] = {}
         for link in page.links:
             host = _hostname(link.url)
             if not host:
@@ -706,13 +709,16 @@ class Scanner:
                 continue
             if link.url in linked_images:
                 continue
+            imitated = imitated_by_host.get(host)
+            if imitated is None:
+                imitated = imitated_by_host[host] = {r.id for r in self.config.registries if imitates_host(host, r)}
             # A claim-worded anchor ("Verify our LegitScript certification") that leads elsewhere.
             for candidate in self.config.registries:
                 phrases = self._claim_phrases[candidate.id]
-                if phrases and phrases.search(link.text) and self.reader.badge.search(link.text) is not None:
+                if link.text and phrases and phrases.search(link.text) and self.reader.badge.search(link.text) is not None:
                     self._classify_link(page, link.url, candidate, seal=True)
                     break
-                if imitates_host(host, candidate):
+                if candidate.id in imitated:
                     self._classify_link(page, link.url, candidate, seal=True)
                     break
 

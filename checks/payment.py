@@ -108,12 +108,15 @@ class Seen:
     snippet: str
 
 
-def _host_matches(url: str, hosts: list[str]) -> bool:
+def _host_of(url: str) -> str:
     try:
-        host = (urlsplit(url).hostname or "").lower()
+        return (urlsplit(url).hostname or "").lower()
     except ValueError:
-        return False
-    return any(host == h or host.endswith("." + h) for h in hosts)
+        return ""
+
+
+def _host_matches(host: str, hosts: list[str]) -> bool:
+    return bool(host) and any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def _image_words(page: Page) -> list[tuple[str, str]]:
@@ -128,13 +131,14 @@ def _image_words(page: Page) -> list[tuple[str, str]]:
     return out
 
 
-def _hosts(page: Page) -> list[tuple[str, str]]:
-    """(url, what) for every script, link, image and form action on the page."""
+def _hosts(page: Page) -> list[tuple[str, str, str]]:
+    """(url, what, host) for every script, link, image and form action on the page; each address is parsed once,
+    not once for every gateway and channel it is compared with."""
     urls = [(s, "Script") for s in page.scripts]
     urls += [(link.url, "Link") for link in page.links]
     urls += [(img.src, "Image") for img in page.images if img.src]
     urls += [(form.action, "Form posts to") for form in page.forms]
-    return urls
+    return [(url, what, _host_of(url)) for url, what in urls]
 
 
 def _with_list_lead_in(text: str, start: int, end: int) -> str:
@@ -259,7 +263,7 @@ def run(site: Site, config: Config):
             offered, _ = _text_offers(page, matcher, exclude=not_via, reading=reading)
             seen = [Seen(gateway.name, page.url, m.snippet) for m in offered[:1]]
             seen += [Seen(gateway.name, page.url, where) for words, where in images if matcher.search(words)][:1]
-            seen += [Seen(gateway.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, gateway.hosts)][:1]
+            seen += [Seen(gateway.name, page.url, f"{what} {url}") for url, what, host in hosts if _host_matches(host, gateway.hosts)][:1]
             gateways += seen
         for channel in config.red_flag_channels:
             matcher = PhraseSet(tuple(channel.phrases))
@@ -294,7 +298,7 @@ def run(site: Site, config: Config):
             if channel.logos:
                 logos = [Seen(channel.name, page.url, where) for words, where in images if matcher.search(words)]
                 (found if recipient is None else unsure).extend(logos)
-            found += [Seen(channel.name, page.url, f"{what} {url}") for url, what in hosts if _host_matches(url, channel.hosts)]
+            found += [Seen(channel.name, page.url, f"{what} {url}") for url, what, host in hosts if _host_matches(host, channel.hosts)]
             if found:
                 red.setdefault(channel.id, []).extend(found)
             if unsure:
