@@ -20,7 +20,8 @@ from .prescription import Drug
 
 class Config(ConfigModel):
     no_prescription_tokens: list[str]
-    # Extra words (not drug names) that name a class of controlled drugs: "opioid", "steroids".
+    # Words that name a class of controlled drugs ("opioid", "steroid") rather than a drug: they also name
+    # recovery clinics and steroid-free skincare, so they weigh less than a drug's own name.
     controlled_class_tokens: list[str] = []
     # Sales pitches that legitimate pharmacies do not put in their name: "cheap", "generic", a foreign
     # country's pharmacy sold to another country's patients ("canadianpharmacy" on a .com).
@@ -35,6 +36,7 @@ class Config(ConfigModel):
 OUTCOMES = (
     "no-prescription-in-domain",
     "controlled-drug-in-domain",
+    "controlled-class-in-domain",
     "unlicensed-drug-in-domain",
     "rx-drug-in-domain",
     "sales-pitch-in-domain",
@@ -68,10 +70,11 @@ def _token_table(config: Config) -> dict[str, list[str]]:
                 if d.status == status
                 for n in (d.name, *d.aliases)  # ambiguous aliases are never read inside a domain
             }
-            if status == "controlled":
-                tokens |= {_squash(t) for t in config.controlled_class_tokens}
             tokens = {t for t in tokens if len(t) >= config.min_token_length and t not in ignore}
             table[outcome] = sorted(tokens, key=len, reverse=True)
+        table["controlled-class-in-domain"] = sorted(
+            {_squash(t) for t in config.controlled_class_tokens} - ignore, key=len, reverse=True
+        )
         table["sales-pitch-in-domain"] = sorted({_squash(t) for t in config.sales_pitch_tokens}, key=len, reverse=True)
         _tables[key] = table
     return _tables[key]
@@ -90,9 +93,14 @@ def run(site: Site, config: Config):
         return []
     evidence_url = site.final_url
     outcomes = []
+    found: set[str] = set()
     for outcome, tokens in _token_table(config).items():
         hits = [t for t in tokens if t in squashed]
+        # "anabolicsteroids" is a controlled drug's own name; its "steroid" is not a second, weaker finding.
+        if outcome == "controlled-class-in-domain" and "controlled-drug-in-domain" in found:
+            continue
         if hits:
+            found.add(outcome)
             outcomes.append(
                 Outcome(outcome, facts={"tokens": hits[:5]}).add(
                     evidence_url, f"The address {site.host or site.domain} contains “{hits[0]}”"

@@ -1,8 +1,9 @@
 """Marketing: sales language that legitimate pharmacies do not use for prescription medicines.
 
 Each phrase is read in its sentence: "we do not ship internationally" and "beware of sites that promise bonus
-pills" are not red flags. Cross-border selling needs two distinct cues (say "international orders" and "your
-country's customs"), because one word such as "customs" also appears on legitimate pages.
+pills" are not red flags. Cross-border selling needs cues of two distinct kinds (say international orders and
+customs), because one word such as "customs" also appears on legitimate pages, and it must be about prescription
+medicines: a pharmacy that ships only its OTC range abroad, or says prescriptions stay at home, is not flagged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from app.textmatch import PhraseSet
 
 from . import _context as ctx
 from .base import Check, Outcome
+from .domain import domain_words
 
 
 class Config(ConfigModel):
@@ -28,9 +30,26 @@ class Config(ConfigModel):
     overnight_delivery: list[str]
     huge_discounts: list[str]
     worldwide_shipping: list[str]
-    # Shipping prescription medicines across borders to consumers: shipping from abroad, customs, importation.
-    cross_border: list[str]
+    # Shipping prescription medicines across borders to consumers, by kind of cue (shipping abroad, customs,
+    # import charges, importation, customers in another country...); the finding needs cues of
+    # `cross_border_min_distinct` kinds.
+    cross_border: dict[str, list[str]]
     cross_border_min_distinct: int = 2
+    # Words that look like a cue but name something else ("international money order" is a way to pay).
+    cross_border_not_cues: list[str] = []
+    # A sentence about prescription medicines; without one, a site that never speaks of them is not shipping them.
+    prescription_words: list[str] = []
+    # A sentence that sends OTC products, vitamins or pet supplies abroad ("we ship vitamins internationally"):
+    # what the site sends abroad is not prescribed.
+    otc_context: list[str] = []
+    abroad_words: list[str] = []
+    # "Prescription orders are shipped only within the UK": the site keeps prescriptions at home.
+    domestic_only: list[str] = []
+    # Kinds of cue that say where orders go: denied in a sentence about prescriptions ("international orders
+    # are not accepted for prescription items"), they keep the site's prescriptions at home.
+    destination_kinds: list[str] = []
+    # A page that never names a medicine is still a pharmacy's when the address says so ("...pharmacy.com").
+    pharmacy_domain_terms: list[str] = []
     warning_context: list[str]
     refusal_context: list[str]
 
@@ -46,6 +65,8 @@ OUTCOMES = (
 )
 
 _NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno)\W+(?:\w+\W+){0,2}$", re.I)
+# "International orders are not accepted": the denial follows the phrase, in the same clause.
+_NEGATED_AFTER = re.compile(r"^[^,;:.!?]{0,40}?(?:\bnot\b|n't\b|\bnever\b|\bno longer\b|\bcannot\b)", re.I)
 
 
 def _claims(
@@ -115,15 +136,67 @@ def run(site: Site, config: Config):
                 break
         if found:
             outcomes.append(found)
-    cues: dict[str, tuple[str, str]] = {}
-    for page, m in _claims(site, PhraseSet(tuple(config.cross_border)), warning, refusal, limit=50):
-        cues.setdefault(" ".join(m.phrase.lower().split()), (page.url, m.snippet))
-    if len(cues) >= config.cross_border_min_distinct:
-        o = Outcome("cross-border-shipping", facts={"cues": sorted(cues)})
-        for url, snippet in list(cues.values())[:3]:
-            o.add(url, snippet)
-        outcomes.append(o)
+    cross = _cross_border(site, config, warning, refusal)
+    if cross:
+        outcomes.append(cross)
     return outcomes
+
+
+def _deals_in_medicines(site: Site, config: Config, rx_words: PhraseSet) -> bool:
+    if any(ctx.has(rx_words, text) for _, text in site.texts()):
+        return True
+    squashed = domain_words(site)
+    return any(re.sub(r"[^a-z0-9]", "", t.lower()) in squashed for t in config.pharmacy_domain_terms)
+
+
+def _cross_border(site: Site, config: Config, warning: PhraseSet, refusal: PhraseSet) -> Outcome | None:
+    rx_words = PhraseSet(tuple(config.prescription_words))
+    otc = PhraseSet(tuple(config.otc_context))
+    not_cues = PhraseSet(tuple(config.cross_border_not_cues))
+    kinds = {kind: PhraseSet(tuple(phrases)) for kind, phrases in config.cross_border.items()}
+    domestic = PhraseSet(tuple(config.domestic_only))
+    abroad = PhraseSet(tuple(config.abroad_words))
+    cues: dict[str, tuple[str, str]] = {}
+    about_rx = otc_abroad = False
+    for page, text in site.texts():
+        sents = ctx.sentences(text)
+        for s in sents:
+            if ctx.has(otc, s.text):
+                otc_abroad = otc_abroad or (ctx.has(abroad, s.text) and not s.is_question)
+            elif ctx.has(rx_words, s.text) and ctx.has(domestic, s.text):
+                return None
+        blocked = [(m.start, m.end) for m in not_cues.finditer(text, limit=50)]
+        for kind, phrases in kinds.items():
+            for m in phrases.finditer(text, limit=20):
+                if any(a <= m.start < b for a, b in blocked):
+                    continue
+                s = sents[ctx.sentence_at(sents, m.start)]
+                rx = ctx.has(rx_words, s.text) and not ctx.has(otc, s.text)
+                negated = _NEGATED_BEFORE.search(text[s.start : m.start]) or _NEGATED_AFTER.search(text[m.end : s.end])
+                if negated or ctx.has(refusal, s.text):
+                    if rx and kind in config.destination_kinds:
+                        return None
+                    continue
+                if s.is_question or ctx.has(warning, s.text):
+                    continue
+                i = ctx.sentence_at(sents, m.start)
+                if i > 0 and sents[i - 1].is_question and ctx.answer_is_no(s.text):
+                    continue
+                if ctx.has(otc, s.text):
+                    continue
+                about_rx = about_rx or rx
+                cues.setdefault(kind, (page.url, m.snippet))
+    if len(cues) < config.cross_border_min_distinct:
+        return None
+    # What the site sends abroad is its OTC range, unless a cue sentence itself speaks of prescriptions.
+    if otc_abroad and not about_rx:
+        return None
+    if not about_rx and not _deals_in_medicines(site, config, rx_words):
+        return None
+    o = Outcome("cross-border-shipping", facts={"cues": sorted(cues)})
+    for url, snippet in list(cues.values())[:3]:
+        o.add(url, snippet)
+    return o
 
 
 CHECK = Check(id="marketing", outcomes=OUTCOMES, config_model=Config, run=run)

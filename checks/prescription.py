@@ -40,11 +40,14 @@ class Config(ConfigModel):
     requirement_phrases: list[str]
     verification_phrases: list[str]
     mention_phrases: list[str]
-    # Read as an offer wherever they stand (unless a warning, a refusal, an OTC explanation or a question).
+    # Phrases only ever said of prescription medicines ("no prescription needed", "no Rx required"): an offer
+    # wherever they stand, unless a warning, a refusal, an OTC explanation or a question answered "No".
     no_prescription_phrases: list[str]
-    # "Without a prescription" alone is also how OTC medicines are described; an offer only beside a named
-    # prescription-only or controlled drug.
+    # "(Buy ...) online without a prescription" is also how a pharmacy sells its OTC range; an offer only when a
+    # prescription-only, controlled or unlicensed drug is named within `without_prescription_window` characters
+    # in the same sentence and the sentence is not about OTC products or a prescription requirement.
     without_prescription_phrases: list[str]
+    without_prescription_window: int = Field(default=120, ge=20, le=400)
     questionnaire_phrases: list[str]
     # Cues that turn a phrase in the same sentence into something other than the site's own offer or policy.
     warning_context: list[str]
@@ -179,23 +182,42 @@ def _drug_matches(c: _Compiled, text: str, status: str, limit: int = 200):
         yield m
 
 
-def _names_prescription_drug(c: _Compiled, text: str) -> bool:
-    return any(next(_drug_matches(c, text, s, limit=5), None) for s in ("rx", "controlled", "unlicensed"))
+def _names_prescription_drug(c: _Compiled, text: str, *, with_strength: bool = False) -> bool:
+    """`with_strength` also counts names that are ordinary words elsewhere ("soma") when a strength follows."""
+    if any(next(_drug_matches(c, text, s, limit=5), None) for s in ("rx", "controlled", "unlicensed")):
+        return True
+    return with_strength and any(p.search(text) for s, p in c.strength_after.items() if s != "otc")
 
 
-def _is_offer(c: _Compiled, sents: list[ctx.Sentence], i: int, match_start: int, *, weak: bool) -> str | None:
+def _weak_offer(c: _Compiled, sent: ctx.Sentence, match_start: int, match_end: int) -> bool:
+    """A "without a prescription" phrase sells a prescription medicine only with one named right beside it."""
+    w = c.config.without_prescription_window
+    lo, hi = max(0, match_start - sent.start - w), match_end - sent.start + w
+    if not _names_prescription_drug(c, sent.text[lo:hi], with_strength=True):
+        return False
+    return not (ctx.has(c.otc, sent.text) or ctx.has(c.requirement, sent.text))
+
+
+def _is_offer(
+    c: _Compiled, sents: list[ctx.Sentence], i: int, match_start: int, match_end: int, *, weak: bool
+) -> str | None:
     """The evidence text when the no-prescription phrase in sentence i is the site's own offer, else None."""
     s = sents[i].text
     if ctx.has(c.warning, s) or ctx.has(c.refusal, s):
         return None
-    names_drug = _names_prescription_drug(c, s)
+    if weak and not _weak_offer(c, sents[i], match_start, match_end):
+        return None
     if sents[i].is_question:
         answer = ctx.answer_to(sents, i)
         if ctx.answer_is_yes(answer) and not ctx.has(c.warning, answer):
             return f"{s} {answer}"
         return None
-    if not names_drug:
-        if weak or ctx.has(c.otc, s) or ctx.has(c.by_status["otc"], s):
+    # A sentence about OTC or pharmacy medicines ("co-codamol is a pharmacy medicine: no prescription needed,
+    # our pharmacist asks a few questions") describes a legal sale, even when it names the active ingredient.
+    if ctx.has(c.otc, s):
+        return None
+    if not _names_prescription_drug(c, s):
+        if ctx.has(c.by_status["otc"], s):
             return None
         # "medicines that do not need a prescription" describes a category of products, not an offer.
         before = s[: max(0, match_start - sents[i].start)].rstrip().lower()
@@ -296,6 +318,10 @@ def _listed_for_sale(c: _Compiled, lines: _Lines, offset: int) -> str | None:
                 continue
             other = lines.texts[j]
             if ctx.has(c.listing, other) or (c.currency is not None and c.currency.search(other)):
+                # The product's own block says it is an OTC or pharmacy medicine (low-dose codeine in the UK):
+                # sold legally after the pharmacist's questions, not a prescription medicine on open sale.
+                if any(ctx.has(c.otc, lines.texts[k]) for k in range(min(i, j), max(i, j) + 1)):
+                    return None
                 evidence = " · ".join(lines.texts[k][:160] for k in sorted({i, j}))
                 return snippet_around(evidence, 0, len(evidence))
     return None
@@ -335,7 +361,7 @@ def _offered(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, st
         if len(found) >= 5:
             break
         s = sents[ctx.sentence_at(sents, m.start)].text
-        if ctx.has(c.warning, s) or ctx.has(c.refusal, s):
+        if ctx.has(c.warning, s) or ctx.has(c.refusal, s) or ctx.has(c.otc, s):
             continue
         # A strength alone ("30mg") is also how drug information is written; an offer needs a sales cue.
         if ctx.has(c.offer, s):
@@ -346,7 +372,7 @@ def _offered(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, st
     if ambiguous is not None:
         for m in ambiguous.finditer(page.text):
             s = sents[ctx.sentence_at(sents, m.start())].text
-            if ctx.has(c.warning, s):
+            if ctx.has(c.warning, s) or ctx.has(c.otc, s):
                 continue
             if ctx.has(c.offer, s):
                 found.append((m.group(0).lower(), snippet_around(page.text, m.start(), m.end())))
@@ -374,14 +400,17 @@ def run(site: Site, config: Config):
         sents = ctx.sentences(text)
         path = ctx.url_words(page.url)
         # The address of a page is part of what it says: /soma-without-doctor-rx is an offer in itself.
-        if path and ctx.has(c.no_rx, path) and not ctx.has(c.warning, path) and not ctx.has(c.refusal, path):
-            offers = (offers or Outcome("no-prescription-offer")).add(page.url, f"Page address: {page.url}")
+        if path and not ctx.has(c.warning, path) and not ctx.has(c.refusal, path) and not ctx.has(c.otc, path):
+            if ctx.has(c.no_rx, path) or (
+                ctx.has(c.without_rx, path) and _names_prescription_drug(c, path, with_strength=True)
+            ):
+                offers = (offers or Outcome("no-prescription-offer")).add(page.url, f"Page address: {page.url}")
         lowered = text.lower()
         if sents:
             for phrases, weak in ((ctx.narrowed(c.no_rx, lowered), False), (ctx.narrowed(c.without_rx, lowered), True)):
                 for m in phrases.finditer(text, limit=30):
                     i = ctx.sentence_at(sents, m.start)
-                    evidence = _is_offer(c, sents, i, m.start, weak=weak)
+                    evidence = _is_offer(c, sents, i, m.start, m.end, weak=weak)
                     if evidence:
                         offers = (offers or Outcome("no-prescription-offer")).add(
                             page.url, snippet_around(evidence, 0, len(evidence)) if len(evidence) < 240 else m.snippet

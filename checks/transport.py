@@ -29,6 +29,7 @@ class Config(ConfigModel):
 
 OUTCOMES = (
     "https-valid",
+    "https-unverified",
     "tls-invalid",
     "no-https",
     "http-redirects-to-https",
@@ -88,7 +89,8 @@ def run(site: Site, config: Config):
             # An archived page was fetched, and its certificate verified, when the archive was recorded.
             outcomes.append(Outcome("https-valid").add(start.url, "Served over HTTPS; the site's security certificate was checked and valid when the page was fetched."))
         elif start_record is None or start_record.tls_valid is None:
-            outcomes.append(Outcome("https-valid").add(start.url, "The address is HTTPS; its security certificate was not checked for this report (made from stored pages)."))
+            # A stored page whose certificate nobody verified has not earned the points of a checked one.
+            outcomes.append(Outcome("https-unverified").add(start.url, "The address is HTTPS; its security certificate was not checked for this report (made from stored pages)."))
         if site.http_upgrades_to_https is True:
             outcomes.append(Outcome("http-redirects-to-https").add(f"http://{site.host}/", "The plain-HTTP address redirects to HTTPS."))
         elif site.http_upgrades_to_https is False:

@@ -206,7 +206,7 @@ def test_incentive_is_its_own_finding_next_to_the_channel(rules):
 
 
 def test_secure_card_form_and_plain_newsletter_form_are_not_flagged(rules):
-    secure, _ = outcomes_for(rules, "payment", "https-valid--card-form-posts-https")
+    secure, _ = outcomes_for(rules, "payment", "https-unverified--card-form-posts-https")
     newsletter, _ = outcomes_for(rules, "payment", "no-https--newsletter-form")
     assert not {"card-form-over-http", "sensitive-form-over-http"} & (set(secure) | set(newsletter))
 

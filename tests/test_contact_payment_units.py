@@ -53,9 +53,11 @@ def test_form_fields_are_read_as_words(rules):
     assert classify_form(_form(("dob", "date"), ("allergies", "textarea")), config) == ["health"]
 
 
-def _site(url: str, upgrades=None, error=None) -> Site:
+def _site(url: str, upgrades=None, error=None, tls_valid=None) -> Site:
     pages = [] if error else [page_from_text("Pharmacy", url)]
     site = site_from_pages(url, pages)
+    if pages:
+        site.records[0].tls_valid = tls_valid
     if error:
         site.records = [PageRecord(url=url, error=error, error_message="The site's HTTPS certificate is not valid.")]
     site.http_upgrades_to_https = upgrades
@@ -98,9 +100,10 @@ def test_one_ambiguous_field_or_a_checkbox_sentence_is_not_a_card_form(rules, fi
 @pytest.mark.parametrize(
     "site,expected",
     [
-        (_site("https://shop.example/", upgrades=True), {"https-valid", "http-redirects-to-https"}),
-        (_site("https://shop.example/", upgrades=False), {"https-valid", "http-not-upgraded"}),
-        (_site("https://shop.example/"), {"https-valid"}),
+        (_site("https://shop.example/", upgrades=True), {"https-unverified", "http-redirects-to-https"}),
+        (_site("https://shop.example/", upgrades=False), {"https-unverified", "http-not-upgraded"}),
+        (_site("https://shop.example/"), {"https-unverified"}),
+        (_site("https://shop.example/", tls_valid=True), {"https-valid"}),
         (_site("http://shop.example/"), {"no-https"}),
         (_site("https://shop.example/", error="tls_invalid"), {"tls-invalid"}),
     ],

@@ -2,7 +2,7 @@
 
 Same convention as the contact and payment fixtures (tests/fixtures/<area>/<outcome>.html, a first-line
 comment with the URL), plus what the fetch found: `fetch_error: tls_invalid` (the page was never read) or
-`http_upgrade: yes|no` (where the plain-HTTP address led).
+`http_upgrade: yes|no` (where the plain-HTTP address led) or `tls: unchecked` (the certificate was not verified).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def read_fixture(path: Path):
                                        error_message="The site's HTTPS certificate is not valid."))
         return site
     site = site_from_pages(url, [parse_page(html, url)])
-    site.records[0].tls_valid = True
+    # `tls: unchecked` is a stored page whose certificate nobody verified (a replayed archive of page texts).
+    site.records[0].tls_valid = None if meta.get("tls") == "unchecked" else True
     if "http_upgrade" in meta:
         site.http_upgrades_to_https = meta["http_upgrade"] == "yes"
     return site
@@ -62,3 +63,11 @@ def test_every_pharmacist_outcome_has_a_fixture():
 
     named = {p.stem.split("--")[0] for p in (FIXTURES.parent / "contact").glob("*.html")}
     assert set(pharmacist.OUTCOMES) <= named, set(pharmacist.OUTCOMES) - named
+
+
+def test_an_unchecked_certificate_earns_no_points(rules):
+    site = read_fixture(FIXTURES / "https-unverified.html")
+    outcomes, _ = run_checks(rules, site)
+    produced = {o.outcome for check_id, o in outcomes if check_id == "transport"}
+    assert "https-valid" not in produced
+    assert rules.outcome_rule("transport", "https-unverified").points == 0
