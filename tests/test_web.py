@@ -615,3 +615,72 @@ def test_the_page_marks_every_invisible_character_the_report_strips():
         for code in {first, last}:
             shown = str(visible(f"a{chr(code)}b"))
             assert f"[U+{code:04X}]" in shown and chr(code) not in shown, hex(code)
+
+
+# Security headers on every answer, errors included
+
+
+def assert_headers_everywhere(response, *, api: bool) -> None:
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    if api:
+        assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_an_oversized_body_is_refused_with_the_usual_headers(client):
+    r = client.post("/api/v1/checks", content=b"{" + b" " * 2_000_000 + b"}", headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+    assert_headers_everywhere(r, api=True)
+
+
+def test_a_preflight_carries_the_full_set_of_headers(client):
+    pre = client.options("/api/v1/checks", headers={"origin": "https://elsewhere.example", "access-control-request-method": "POST"})
+    assert pre.status_code == 204
+    assert_headers_everywhere(pre, api=True)
+
+
+def test_static_files_carry_the_headers(client):
+    r = client.get("/static/app.js")
+    assert r.status_code == 200
+    assert_headers_everywhere(r, api=False)
+
+
+@pytest.fixture
+def failing_app(sites):
+    app = create_app(sites.settings())
+
+    async def boom():
+        raise RuntimeError("secret detail of the failure")
+
+    app.add_api_route("/api/v1/boom", boom)
+    app.add_api_route("/boom", boom)
+    return app
+
+
+def test_a_crash_is_the_error_object_or_page_with_the_headers(failing_app):
+    with TestClient(failing_app) as c:
+        api = c.get("/api/v1/boom", headers=HTML)
+        page = c.get("/boom", headers=HTML)
+    assert api.status_code == 500 and api.json()["error"]["code"] == "internal_error"
+    assert_headers_everywhere(api, api=True)
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "Something went wrong" in soup(page).find("h1").get_text()
+    assert_headers_everywhere(page, api=False)
+    assert "secret detail" not in api.text + page.text
+
+
+def test_a_crash_before_any_answer_is_still_answered_with_the_headers():
+    from app.api.headers import SecurityHeadersMiddleware
+
+    async def broken(scope, receive, send):
+        raise RuntimeError("failed before answering")
+
+    c = TestClient(SecurityHeadersMiddleware(broken))  # not entered: the stand-in app has no start-up
+    api = c.get("/api/v1/checks")
+    page = c.get("/report", headers=HTML)
+    assert api.status_code == 500 and api.json()["error"]["code"] == "internal_error"
+    assert_headers_everywhere(api, api=True)
+    assert page.status_code == 500 and "Something went wrong" in page.text
+    assert_headers_everywhere(page, api=False)

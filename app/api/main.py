@@ -15,7 +15,7 @@ from app.settings import Settings
 from . import routes_checks, routes_meta, routes_web
 from .access import AccessControl
 from .errors import install_error_handlers
-from .headers import SecurityHeadersMiddleware
+from .headers import install_security_headers
 from .limits import BodyLimitMiddleware
 from .templating import STATIC_DIR
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reports = reports
     app.state.access = AccessControl(settings)
     install_error_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
+    install_security_headers(app)
     # Added last, so it runs first: an oversized body is refused before any other layer reads it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.include_router(routes_meta.router)
