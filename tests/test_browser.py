@@ -294,6 +294,6 @@ def test_a_bad_address_gets_a_page_that_says_what_was_wrong(page, service):
     with page.expect_navigation() as navigation:
         field.press("Enter")
     assert navigation.value.status == 400
-    assert "Only http:// and https://" in page.get_by_role("alert").inner_text()
+    assert "start with http:// or https://" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("Pharmacy website address").input_value() == "ftp://pharmacy.example/"
     _screenshot(page, "error.png")

@@ -195,13 +195,13 @@ def test_pasted_forms_of_an_address_redirect_to_one_shareable_report_link(client
     "given, reason",
     [
         ("", "Paste the address"),
-        ("ftp://pharmacy.example/", "Only http:// and https://"),
+        ("ftp://pharmacy.example/", "start with http:// or https://"),
         ("https://user:secret@pharmacy.example/", "user name or password"),
-        ("https://pharmacy.example:8443/", "Port 8443 is not allowed"),
-        ("https://pharmacy example.com/", "spaces"),
+        ("https://pharmacy.example:8443/", "without a number such as \u201c:8443\u201d"),
+        ("https://pharmacy example.com/", "no spaces"),
         ("https://" + "a" * 2100 + ".example/", "longer than"),
-        ("javascript:alert(1)", "Only http:// and https://"),
-        ("mailto:orders@pharmacy.example", "Only http:// and https://"),
+        ("javascript:alert(1)", "start with http:// or https://"),
+        ("mailto:orders@pharmacy.example", "start with http:// or https://"),
     ],
 )
 def test_bad_addresses_get_an_error_page_with_the_reason_and_a_4xx(client, given, reason):
@@ -212,6 +212,36 @@ def test_bad_addresses_get_an_error_page_with_the_reason_and_a_4xx(client, given
     assert reason in page.find(class_="error-message").get_text()
     assert page.find("input", id="url")["value"] == given  # the form comes back filled in, to correct it
     assert "Traceback" not in r.text
+
+
+@pytest.mark.parametrize(
+    "given, plain, technical",
+    [
+        ("boots", "not a complete web address", "without a dot"),
+        ("boots pharmacy", "no spaces", "control characters"),
+        ("shop.com:8080", "without a number such as \u201c:8080\u201d", "Port 8080 is not allowed"),
+        ("https://\U0001f48a.com/", "symbols or emoji", "IDNA 2008"),
+        ("https://192.168.1.1/", "private or local network", "reserved network"),
+        ("localhost", "private or local network", "internal networks"),
+    ],
+)
+def test_a_refused_address_is_explained_in_plain_words_on_the_page_and_exactly_in_the_api(client, given, plain, technical):
+    page = client.get("/report", params={"url": given}, headers=HTML)
+    assert page.status_code == 400
+    message = soup(page).find(class_="error-message").get_text()
+    assert plain in message and technical not in page.text
+    if "network" not in plain:
+        assert "as it appears in your browser's address bar, for example boots.com" in message
+    api = client.get("/api/v1/checks", params={"url": given})
+    assert api.status_code == 400 and technical in api.json()["error"]["message"]
+
+
+def test_spaces_after_the_site_name_are_encoded_by_the_page_but_refused_by_the_api(client):
+    given = "pharmacy.example/my basket/item 2?q=cold cream"
+    r = client.get("/report", params={"url": given}, headers=HTML, follow_redirects=False)
+    assert r.status_code == 303
+    assert parse_qs(urlsplit(r.headers["location"]).query)["url"] == ["https://pharmacy.example/my%20basket/item%202?q=cold%20cream"]
+    assert client.get("/api/v1/checks", params={"url": given}).status_code == 400
 
 
 def test_a_refused_destination_found_during_the_check_is_a_4xx_page(client):

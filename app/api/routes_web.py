@@ -88,8 +88,56 @@ def _error(request: Request, status: int, heading: str, message: str, *, given: 
     )
 
 
+ADDRESS_HINT = "Type the web address as it appears in your browser's address bar, for example boots.com."
+PRIVATE_NETWORK = ("This address leads to a private or local network (such as a home router or a company's internal "
+                   "site), not to a public website, so pharmacheck does not open it.")
+
+# One code (invalid_url) stands for many reasons, so the page reads the reason's wording. The JSON API keeps the
+# exact technical reason; the page says what a person can do about it. Each entry: pattern, words, add the hint.
+PLAIN_REFUSALS: list[tuple[re.Pattern, str, bool]] = [
+    (re.compile(r"without a dot"), "This is not a complete web address: it needs an ending such as .com or .co.uk.", True),
+    (re.compile(r"spaces or control characters"), "A web address has no spaces or hidden characters in the name of the site.", True),
+    (re.compile(r"^Port (\d+) is not allowed"),
+     "pharmacheck checks ordinary web addresses only, without a number such as \u201c:{0}\u201d after the name.", True),
+    (re.compile(r"^Only http:// and https://|must start with http"),
+     "pharmacheck checks websites only: addresses that start with http:// or https://, or with just the name.", True),
+    (re.compile(r"user name or password"),
+     "The address contains a user name or password (the part before \u201c@\u201d). Leave it out: "
+     "pharmacheck never needs one.", True),
+    (re.compile(r"longer than (\d+)"), "The address is longer than any shop's web address (more than {0} characters).", True),
+    (re.compile(r"local or internal networks|private, local or reserved network"), PRIVATE_NETWORK, False),
+    (re.compile(r"is empty"), "Paste the address of a pharmacy website, for example boots.com.", False),
+]
+
+
+def plain_refusal(code: str, message: str) -> str:
+    """What a refused address means, in words for the person who typed it."""
+    for pattern, words, hint in PLAIN_REFUSALS:
+        m = pattern.search(message or "")
+        if m:
+            text = words.format(*m.groups())
+            return f"{text} {ADDRESS_HINT}" if hint else text
+    if code == "blocked_destination":
+        return PRIVATE_NETWORK
+    # Host names with symbols or emoji, stray brackets, backslashes, malformed numbers: a typing mistake.
+    return f"The name of the site is not spelt the way a web address can be: check it for typing mistakes, symbols or emoji. {ADDRESS_HINT}"
+
+
+def _encode_path_spaces(url: str) -> str:
+    """Spaces after the site's name, as in a copied "shop.com/my basket", as %20; spaces in the name stay refused."""
+    text = url.strip()
+    scheme_end = text.find("://")
+    start = scheme_end + 3 if scheme_end != -1 else 0
+    ends = [i for i in (text.find(c, start) for c in "/?#") if i != -1]
+    if not ends:
+        return url
+    cut = min(ends)
+    return text[:cut] + text[cut:].replace(" ", "%20")
+
+
 def _refused(request: Request, given: str, exc: FetchError) -> Response:
-    return _error(request, 400, "This address cannot be checked", exc.message, given=given, show_form=True)
+    return _error(request, 400, "This address cannot be checked", plain_refusal(exc.code, exc.message), given=given,
+                  show_form=True)
 
 
 def _busy(request: Request, exc: CheckerBusy) -> Response:
@@ -115,7 +163,8 @@ def _over_limit(request: Request) -> int | None:
 def _failed(request: Request, job: CheckJob) -> Response:
     if job.error_code == "internal_error":
         return _error(request, 500, "The check went wrong", job.error_message)
-    return _error(request, 400, "This address cannot be checked", job.error_message, given=job.key, show_form=True)
+    return _error(request, 400, "This address cannot be checked", plain_refusal(job.error_code, job.error_message),
+                  given=job.key, show_form=True)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
@@ -130,7 +179,7 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
         return _error(request, 400, "Which pharmacy should we check?",
                       "Paste the address of a pharmacy website, for example www.pharmacy-name.com.", show_form=True)
     try:
-        key = reports.canonical(url)
+        key = reports.canonical(_encode_path_spaces(url))
     except FetchError as exc:
         return _refused(request, url, exc)
     if again:
