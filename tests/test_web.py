@@ -714,3 +714,12 @@ def test_a_crash_before_any_answer_is_still_answered_with_the_headers():
     assert_headers_everywhere(api, api=True)
     assert page.status_code == 500 and "Something went wrong" in page.text
     assert_headers_everywhere(page, api=False)
+
+
+def test_a_site_that_is_not_a_pharmacy_has_no_points_anywhere_on_its_page(client, sites):
+    page = soup(client.get("/report", params={"url": sites.url("corner-bakery.test")}, headers=HTML))
+    assert page.select_one(".verdict-label")["data-verdict"] == "not_a_pharmacy"
+    assert page.select_one(".score").get_text().startswith("No score")
+    why = page.find(id="why-heading").find_parent("section").get_text()
+    assert "do not apply" in why
+    assert "points" not in page.find("main").get_text()

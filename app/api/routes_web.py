@@ -367,20 +367,21 @@ def _why(report: Report, rules: Rules) -> list[str]:
         return lines
     if report.verdict_reason:
         lines.append(report.verdict_reason)
+    if report.score is None:
+        # Points only mean something on the way to a score; listing them here would contradict "No score".
+        return lines
     movers = sorted((f for f in report.findings if f.counted_points), key=lambda f: -abs(f.counted_points))
-    if report.score is not None:
-        lines.append(f"Every site starts at {scoring.baseline} points; what we found took this one to {report.score}.")
+    lines.append(f"Every site starts at {scoring.baseline} points; what we found took this one to {report.score}.")
     for f in movers[:5]:
         lines.append(f"{f.title.rstrip('.')}: {f.counted_points:+d} points.")
     blocked = [f for f in report.findings if f.points > 0 and f.determined and not f.counted_points]
     if blocked and any(f.severity in scoring.bonus_blocked_by for f in report.findings):
         lines.append("Good signs were not counted: a seal or a tidy contact page cannot make up for danger signs.")
-    if report.score is not None:
-        lines.append(
-            f"A score of {thresholds.likely_legitimate_min} or more, without danger signs and with something that can "
-            f"be checked, reads as likely legitimate; {thresholds.likely_rogue_max} or less with a serious danger sign "
-            "as likely rogue; anything else as a reason to be careful."
-        )
+    lines.append(
+        f"A score of {thresholds.likely_legitimate_min} or more, without danger signs and with something that can "
+        f"be checked, reads as likely legitimate; {thresholds.likely_rogue_max} or less with a serious danger sign "
+        "as likely rogue; anything else as a reason to be careful."
+    )
     judged = sum(1 for c in report.categories if c.score is not None and c.weight > 0)
     total = sum(1 for c in report.categories if c.weight > 0)
     if judged < total:
@@ -434,5 +435,5 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         "severity_labels": SEVERITY_LABELS, "checked_at": _when(report.checked_at),
         "json_url": "/api/v1/checks?" + urlencode({"url": key}),
         "again_url": "/report?" + urlencode({"url": key, "again": "1"}),
-        "no_score_reason": no_score_reason, "bonus_blocked": bonus_blocked,
+        "no_score_reason": no_score_reason, "bonus_blocked": bonus_blocked, "scored": report.score is not None,
     }
