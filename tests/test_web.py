@@ -559,7 +559,28 @@ def test_a_site_that_cannot_be_reached_gets_a_report_that_says_so(sites):
     assert page.select_one(".verdict-label")["data-verdict"] == "unknown"
     assert page.select_one(".verdict-grey") and "No score" in page.select_one(".score").get_text()
     assert "could not read any page" in page.find(id="why-heading").find_parent("section").get_text()
-    assert "not read" in page.find(id="pages-heading").find_parent("section").get_text()
+    pages = page.find(id="pages-heading").find_parent("section").get_text()
+    assert "not read: The site did not let us in" in pages and "Could not connect" not in pages
+    assert_nothing_read_says_so_once(page)
+
+
+def assert_nothing_read_says_so_once(page) -> None:
+    found = page.find(id="findings-heading").find_parent("section")
+    assert not found.select(".area") and "Not enough to judge" not in found.get_text()
+    assert "no page of this site could be opened" in found.get_text()
+    assert "on the pages we read" not in page.get_text()
+
+
+def test_an_address_that_does_not_exist_is_explained_in_plain_words(client):
+    r = client.get("/report", params={"url": "https://no-such-shop.test/"}, headers=HTML)
+    page = soup(r)
+    assert page.select_one(".verdict-label")["data-verdict"] == "unknown"
+    why = page.find(id="why-heading").find_parent("section").get_text()
+    assert "This address does not exist or is not online" in why
+    assert "has no addresses" not in r.text and "could not be resolved" not in r.text
+    assert_nothing_read_says_so_once(page)
+    api = client.get("/api/v1/checks", params={"url": "https://no-such-shop.test/"}).json()
+    assert api["errors"][0]["code"] == "dns_error"  # the technical reason stays in the JSON
 
 
 from hypothesis import given, settings as hypothesis_settings, strategies as st

@@ -65,6 +65,27 @@ STAGES = {
 
 PAGE_KINDS = {"start": "Start page"}
 
+# Why a page could not be read, for the person reading the report; the JSON report keeps the technical message.
+PAGE_ERRORS = {
+    "dns_error": "This address does not exist or is not online.",
+    "connect_error": "The site did not let us in: it may be down or no longer online.",
+    "timeout": "The site took too long to answer.",
+    "tls_invalid": "The site's security certificate is not valid, so its connection cannot be trusted.",
+    "http_error": "The site answered with an error instead of the page.",
+    "protocol_error": "The site's answer was garbled and could not be read.",
+    "not_html": "This address leads to a file, not to a web page.",
+    "too_many_redirects": "The site kept sending us from one address to another without reaching a page.",
+    "bad_encoding": "The site sent the page in a form that could not be unpacked.",
+    "blocked_destination": "The site sent us on to a private or local network, which pharmacheck does not open.",
+    "invalid_url": "The site sent us on to an address that cannot be opened.",
+}
+
+
+def plain_page_error(code: str | None, status: int | None = None) -> str:
+    if code == "http_error" and status:
+        return f"The site answered with an error (code {status}) instead of the page."
+    return PAGE_ERRORS.get(code or "", "We could not read this page.")
+
 # Within an area: problems first, worst first, then good signs, then plain notes.
 READING_ORDER = ["critical", "high", "medium", "low", "positive", "info"]
 
@@ -362,8 +383,8 @@ def _why(report: Report, rules: Rules) -> list[str]:
     lines: list[str] = []
     read = [p for p in report.pages if p.error is None and p.status is not None]
     if not read:
-        reason = report.errors[0].message if report.errors else "the site did not answer"
-        lines.append(f"We could not read any page of this site ({reason}), so there is nothing to judge.")
+        reason = plain_page_error(report.errors[0].code) if report.errors else "The site did not answer."
+        lines.append(f"We could not read any page of this site, so there is nothing to judge. {reason}")
         return lines
     if report.verdict_reason:
         lines.append(report.verdict_reason)
@@ -413,12 +434,10 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
             if link.url not in seen:
                 seen.add(link.url)
                 registry_links.append(link)
-    errors_by_url = {e.url: e for e in report.errors if e.code != "check_error"}
     pages = []
     for p in report.pages:
         if p.error:
-            err = errors_by_url.get(p.url)
-            state = f"not read: {err.message}" if err else f"not read ({p.error})"
+            state = "not read: " + plain_page_error(p.error, p.status)
         else:
             state = "read" if p.status and p.status < 400 else f"answered with status {p.status}"
         pages.append({"kind": PAGE_KINDS.get(p.kind, p.kind.replace("_", " ").capitalize() + " page"), "url": p.url, "state": state})
@@ -435,5 +454,6 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         "severity_labels": SEVERITY_LABELS, "checked_at": _when(report.checked_at),
         "json_url": "/api/v1/checks?" + urlencode({"url": key}),
         "again_url": "/report?" + urlencode({"url": key, "again": "1"}),
+        "nothing_read": not any(p.error is None and p.status is not None for p in report.pages),
         "no_score_reason": no_score_reason, "bonus_blocked": bonus_blocked, "scored": report.score is not None,
     }
