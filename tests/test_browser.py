@@ -234,6 +234,18 @@ def test_the_bookmarklet_opens_the_report_for_the_page_it_is_pressed_on(page, se
     assert page.locator(".verdict-label").get_attribute("data-verdict") == "likely_rogue"
 
 
+def test_pressing_the_bookmarklet_on_its_own_page_says_to_drag_it(page, service):
+    page.goto(service.origin + "/bookmarklet")
+    hint = "Drag this button to your bookmarks bar; then press it on a pharmacy's site"
+    assert hint in page.locator("#bookmarklet-hint").inner_text()  # also there without the script
+    page.get_by_role("link", name="Check with pharmacheck").click()
+    message = page.get_by_role("status")
+    message.filter(has_text=hint).wait_for()
+    assert page.url == service.origin + "/bookmarklet"
+    _screenshot(page, "bookmarklet-pressed.png")
+    assert page.csp_errors == []
+
+
 def test_the_bookmarklet_works_on_a_page_whose_own_policy_blocks_every_script(page, service, sites):
     """A bookmark is run by the browser, not by the page, so the page's Content-Security-Policy does not apply.
 

@@ -64,6 +64,15 @@
     });
   }
 
+  // On this page the bookmarklet is only something to drag: the page's own policy blocks javascript: links, so
+  // a press would silently do nothing. Say what to do instead.
+  function explainBookmarklet(link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      setText("bookmarklet-message", "Drag this button to your bookmarks bar; then press it on a pharmacy's site.");
+    });
+  }
+
   function selectOnFocus(area) {
     area.addEventListener("focus", function () { area.select(); });
   }
@@ -72,6 +81,8 @@
   if (box) { followProgress(box); }
   var forms = document.querySelectorAll("form.check-form");
   for (var i = 0; i < forms.length; i++) { busyButton(forms[i]); }
+  var bookmarklet = document.getElementById("bookmarklet");
+  if (bookmarklet) { explainBookmarklet(bookmarklet); }
   var code = document.getElementById("bookmarklet-code");
   if (code) { selectOnFocus(code); }
 }());
