@@ -344,6 +344,8 @@ def test_a_slow_check_shows_a_waiting_page_naming_the_page_being_read(app, clien
     page = soup(first)
     refresh = page.find("noscript").find("meta", attrs={"http-equiv": "refresh"})
     assert refresh and "/report?url=" in refresh["content"]
+    assert int(refresh["content"].split(";")[0]) >= 5  # a reload restarts screen readers: not every 2 seconds
+    assert page.find("a", string="Refresh now")["href"] == "/report?url=" + quote(url, safe="")
     box = page.find(id="progress")
     assert box.find(attrs={"role": "status"}) and box["data-status-url"].startswith("/report/status?url=")
     assert page.find(id="progress-page").get_text() == url  # "Opening <the address>"
@@ -355,6 +357,16 @@ def test_a_slow_check_shows_a_waiting_page_naming_the_page_being_read(app, clien
         time.sleep(0.1)
     final = client.get("/report", params={"url": url}, headers=HTML)
     assert final.status_code == 200 and soup(final).select_one(".verdict-label")["data-verdict"] == "likely_rogue"
+
+
+def test_before_the_first_page_opens_the_waiting_page_names_the_site_in_plain_words():
+    from app.api.routes_web import progress_line
+    from app.cache import CheckJob
+
+    job = CheckJob(key="https://pharmacy.example/shop?x=1", loop=None)
+    assert progress_line(job, job.key) == ("Checking", "pharmacy.example\u2026")
+    job.stage, job.current_url = "fetching", "https://pharmacy.example/shop?x=1"
+    assert progress_line(job, job.key) == ("Opening", "https://pharmacy.example/shop?x=1")
 
 
 def test_status_of_an_address_nobody_asked_about(client):

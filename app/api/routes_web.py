@@ -25,8 +25,9 @@ router = APIRouter(include_in_schema=False)
 # How long a report request waits for a running check before answering with the waiting page. Short enough that
 # the person sees progress quickly; long enough that a quick site goes straight to its report.
 FIRST_WAIT_SECONDS = 1.5
-# The waiting page reloads itself this often when JavaScript is off.
-REFRESH_SECONDS = 2
+# The waiting page reloads itself this often when JavaScript is off. Each reload makes a screen reader start the
+# page again, so not often (WCAG 2.2.1); the page also has a "Refresh now" link.
+REFRESH_SECONDS = 5
 # "Check again" fetches the site anew only when the kept report is at least this old, so that the button
 # cannot be used to make pharmacheck hammer a site.
 MIN_RECHECK_AGE = 60
@@ -57,7 +58,7 @@ AREA_QUESTIONS = {
 }
 
 STAGES = {
-    "queued": "Starting the check",
+    "queued": "Checking",
     "fetching": "Opening",
     "reading": "Reading",
     "scoring": "Weighing what we found on",
@@ -90,6 +91,15 @@ def plain_page_error(code: str | None, status: int | None = None) -> str:
 READING_ORDER = ["critical", "high", "medium", "low", "positive", "info"]
 
 _HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def progress_line(job: CheckJob, key: str) -> tuple[str, str]:
+    """What the check is doing now, as (words, address): "Opening https://…/contact", or before any page is
+    opened "Checking pharmacy.example…" rather than the whole address."""
+    stage = STAGES.get(job.stage, "Checking")
+    if not job.current_url:
+        return "Checking", _display_host(key) + "…"
+    return stage, job.current_url
 
 
 def _reports(request: Request) -> ReportCache:
@@ -222,10 +232,11 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
         if job.state == "failed":
             return _failed(request, job)
         if job.state == "running":
+            stage_text, stage_page = progress_line(job, key)
             return render(
                 request, "progress.html", status_code=202, headers={"Cache-Control": "no-store"},
                 page_title="Checking… · pharmacheck", noindex=True, key=key, host=_display_host(key), job=job,
-                stage_text=STAGES.get(job.stage, "Checking"), report_url=_report_url(key),
+                stage_text=stage_text, stage_page=stage_page, report_url=_report_url(key),
                 status_url="/report/status?" + urlencode({"url": key}), refresh_seconds=REFRESH_SECONDS,
             )
         report = job.report
@@ -275,7 +286,8 @@ async def report_status(request: Request, url: str | None = None) -> Response:
     elif job is None:
         body["state"] = "none"
     else:
-        body.update(state=job.state, stage=job.stage, stage_text=STAGES.get(job.stage, "Checking"),
+        stage_text, stage_page = progress_line(job, key)
+        body.update(state=job.state, stage=job.stage, stage_text=stage_text, stage_page=stage_page,
                     page=job.current_url, pages=list(job.pages))
     return JSONResponse(body, headers=headers)
 

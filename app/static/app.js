@@ -4,9 +4,10 @@
 (function () {
   "use strict";
 
+  // Only on a change: rewriting the same words inside the live status would make screen readers repeat them.
   function setText(id, text) {
     var el = document.getElementById(id);
-    if (el) { el.textContent = text || ""; }
+    if (el && el.textContent !== (text || "")) { el.textContent = text || ""; }
   }
 
   var pagesShown = -1;
@@ -41,7 +42,7 @@
           }
           failures = 0;
           setText("progress-stage", status.stage_text);
-          setText("progress-page", status.page);
+          setText("progress-page", status.stage_page);
           showPages(status.pages);
           window.setTimeout(poll, 500);
         })
