@@ -160,7 +160,7 @@ def test_paste_an_address_and_read_the_verdict(page, service, sites):
     assert parse_qs(urlsplit(page.url).query)["url"] == [sites.url("us-pharmacy.test")]
     _screenshot(page, "report-legitimate.png")
     # The JSON of the same report is one click away.
-    with page.expect_response(lambda r: "/api/v1/checks" in r.url) as answer:
+    with page.expect_response(lambda r: "/report.json?" in r.url) as answer:
         page.get_by_role("link", name="This report as JSON").click()
     assert answer.value.json()["verdict"] == "likely_legitimate"
     assert page.csp_errors == []

@@ -160,7 +160,7 @@ def test_rogue_report_shows_verdict_first_then_grouped_findings_with_evidence(cl
     registry = page.find(id="verify-heading").find_parent("section").find("a")
     assert registry["href"].startswith("https://") and set(registry["rel"]) == REL
     json_link = page.find("a", string="This report as JSON")["href"]
-    assert json_link == "/api/v1/checks?url=" + quote(url, safe="")
+    assert json_link == "/report.json?url=" + quote(url, safe="")
 
 
 def test_every_link_to_another_site_carries_rel_noopener_noreferrer_nofollow(client, sites):
@@ -179,6 +179,7 @@ def test_legitimate_report_and_json_of_the_same_report(client, sites, counted_ch
     assert page.select_one(".verdict-green") and page.select_one(".lamp-green.on")
     api = client.get(page.find("a", string="This report as JSON")["href"])
     assert api.status_code == 200 and api.json()["verdict"] == "likely_legitimate"
+    assert api.json()["checked_at"] == client.get("/report.json", params={"url": url}).json()["checked_at"]
     again = client.get("/report", params={"url": url})
     assert soup(again).select_one(".checked-at").get_text() == page.select_one(".checked-at").get_text()
     assert len(counted_checks) <= 1  # at most the first view ran the pipeline; the JSON and the reload were kept

@@ -241,8 +241,6 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
             )
         report = job.report
     view = report_view(report, request.app.state.checker.rules, key)
-    if request.app.state.settings.api_keys:
-        view["json_url"] = "/report.json?" + urlencode({"url": key})  # the API would ask for a key
     return render(
         request, "report.html", headers={"Cache-Control": "private, max-age=60"},
         page_title=f"{view['label']}: {_display_host(report.final_url)} · pharmacheck", noindex=True,
@@ -252,7 +250,7 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
 
 @router.get("/report.json")
 async def report_json(request: Request, url: str | None = None) -> Response:
-    """A kept report as JSON, for the page's JSON link when the API needs a key. Never starts a check."""
+    """A kept report as JSON, for the page's JSON link. Never starts a check."""
     reports = _reports(request)
     try:
         key = reports.canonical(url or "")
@@ -464,7 +462,9 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         "label": label, "light": light, "areas": areas, "why": _why(report, rules), "registry_links": registry_links,
         "pages": pages, "problems": [e for e in report.errors if e.code == "check_error"],
         "severity_labels": SEVERITY_LABELS, "checked_at": _when(report.checked_at),
-        "json_url": "/api/v1/checks?" + urlencode({"url": key}),
+        # The kept report itself: the API would count against a quota, might ask for a key, and could start a
+        # fresh check that no longer matches the page.
+        "json_url": "/report.json?" + urlencode({"url": key}),
         "again_url": "/report?" + urlencode({"url": key, "again": "1"}),
         "nothing_read": not any(p.error is None and p.status is not None for p in report.pages),
         "no_score_reason": no_score_reason, "bonus_blocked": bonus_blocked, "scored": report.score is not None,
