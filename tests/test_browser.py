@@ -160,7 +160,7 @@ def test_paste_an_address_and_read_the_verdict(page, service, sites):
     assert parse_qs(urlsplit(page.url).query)["url"] == [sites.url("us-pharmacy.test")]
     _screenshot(page, "report-legitimate.png")
     # The JSON of the same report is one click away.
-    with page.expect_response(lambda r: "/api/v1/checks" in r.url) as answer:
+    with page.expect_response(lambda r: "/report.json?" in r.url) as answer:
         page.get_by_role("link", name="This report as JSON").click()
     assert answer.value.json()["verdict"] == "likely_legitimate"
     assert page.csp_errors == []
@@ -234,6 +234,18 @@ def test_the_bookmarklet_opens_the_report_for_the_page_it_is_pressed_on(page, se
     assert page.locator(".verdict-label").get_attribute("data-verdict") == "likely_rogue"
 
 
+def test_pressing_the_bookmarklet_on_its_own_page_says_to_drag_it(page, service):
+    page.goto(service.origin + "/bookmarklet")
+    hint = "Drag this button to your bookmarks bar; then press it on a pharmacy's site"
+    assert hint in page.locator("#bookmarklet-hint").inner_text()  # also there without the script
+    page.get_by_role("link", name="Check with pharmacheck").click()
+    message = page.get_by_role("status")
+    message.filter(has_text=hint).wait_for()
+    assert page.url == service.origin + "/bookmarklet"
+    _screenshot(page, "bookmarklet-pressed.png")
+    assert page.csp_errors == []
+
+
 def test_the_bookmarklet_works_on_a_page_whose_own_policy_blocks_every_script(page, service, sites):
     """A bookmark is run by the browser, not by the page, so the page's Content-Security-Policy does not apply.
 
@@ -294,6 +306,69 @@ def test_a_bad_address_gets_a_page_that_says_what_was_wrong(page, service):
     with page.expect_navigation() as navigation:
         field.press("Enter")
     assert navigation.value.status == 400
-    assert "Only http:// and https://" in page.get_by_role("alert").inner_text()
+    assert "start with http:// or https://" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("Pharmacy website address").input_value() == "ftp://pharmacy.example/"
     _screenshot(page, "error.png")
+
+
+def _phone_screenshot(page, name: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    _screenshot(page, name)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_an_address_on_a_private_network_gets_a_plain_refusal(page, service):
+    response = page.goto(service.origin + "/report?url=https://192.168.1.1/")
+    assert response.status == 400
+    assert page.get_by_role("heading", level=1).inner_text() == "This address cannot be checked"
+    alert = page.get_by_role("alert").inner_text()
+    assert "private or local network" in alert and "not to a public website" in alert
+    assert "reserved" not in page.locator("main").inner_text()
+    assert page.get_by_label("Pharmacy website address").input_value() == "https://192.168.1.1/"
+    _screenshot(page, "error-blocked.png")
+    _phone_screenshot(page, "error-blocked-phone.png")
+    assert page.csp_errors == []
+
+
+def test_too_many_new_checks_get_a_page_that_says_when_to_try_again(browser, sites):
+    app = create_app(sites.settings(rate_limit_anonymous="1/minute"))
+    limited = _Service(app)
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, ignore_https_errors=True)
+    try:
+        page = context.new_page()
+        assert page.goto(limited.origin + "/report?url=" + sites.url("good-pharmacy.test", "/?n=limit-1")).ok
+        page.wait_for_selector(".verdict-label")
+        response = page.goto(limited.origin + "/report?url=" + sites.url("good-pharmacy.test", "/?n=limit-2"))
+        assert response.status == 429 and int(response.headers["retry-after"]) > 0
+        assert page.get_by_role("heading", level=1).inner_text() == "Too many checks"
+        assert "Try again in" in page.get_by_role("alert").inner_text()
+        assert page.get_by_role("link", name="Go to the start page").is_visible()
+        _screenshot(page, "rate-limited.png")
+    finally:
+        context.close()
+        limited.close()
+
+
+def test_a_site_that_does_not_exist_gets_a_report_that_says_so_plainly(page, service):
+    page.goto(service.origin + "/report?url=https://no-such-shop.test/")
+    page.wait_for_selector(".verdict-label")
+    assert page.locator(".verdict-label").inner_text() == "We could not tell"
+    text = page.locator("main").inner_text()
+    assert "This address does not exist or is not online" in text
+    assert "no page of this site could be opened" in text
+    assert "Not enough to judge" not in text and "on the pages we read" not in text
+    assert "could not be resolved" not in text and "has no addresses" not in text
+    _screenshot(page, "report-unreadable.png")
+    _phone_screenshot(page, "report-unreadable-phone.png")
+    assert page.csp_errors == []
+
+
+def test_a_site_that_is_not_a_pharmacy_shows_no_score_and_no_points(page, service, sites):
+    page.goto(service.origin + "/report?url=" + sites.url("corner-bakery.test"))
+    page.wait_for_selector(".verdict-label")
+    assert page.locator(".verdict-label").inner_text() == "Not an online pharmacy"
+    assert page.locator(".score").inner_text().startswith("No score")
+    assert "points" not in page.locator("main").inner_text()
+    _screenshot(page, "report-not-a-pharmacy.png")
+    _phone_screenshot(page, "report-not-a-pharmacy-phone.png")
+    assert page.csp_errors == []

@@ -150,7 +150,7 @@ def test_rogue_report_shows_verdict_first_then_grouped_findings_with_evidence(cl
     label = page.select_one(".verdict-label")
     assert label["data-verdict"] == "likely_rogue" and "rogue" in label.get_text().lower()
     assert page.select_one(".verdict").find_next("p", class_="score").get_text().startswith("Score 0")
-    areas = [s["aria-labelledby"] for s in page.select("section.area")]
+    areas = [s.find("h3")["id"] for s in page.select("section.area")]
     assert areas == ["area-prescription", "area-accreditation", "area-contact", "area-payment", "area-domain"]
     rx = page.select_one("#area-prescription").find_parent("section")
     assert rx.select_one(".badge-critical") and rx.select(".snippet") and rx.select_one(".todo")
@@ -160,7 +160,7 @@ def test_rogue_report_shows_verdict_first_then_grouped_findings_with_evidence(cl
     registry = page.find(id="verify-heading").find_parent("section").find("a")
     assert registry["href"].startswith("https://") and set(registry["rel"]) == REL
     json_link = page.find("a", string="This report as JSON")["href"]
-    assert json_link == "/api/v1/checks?url=" + quote(url, safe="")
+    assert json_link == "/report.json?url=" + quote(url, safe="")
 
 
 def test_every_link_to_another_site_carries_rel_noopener_noreferrer_nofollow(client, sites):
@@ -179,6 +179,7 @@ def test_legitimate_report_and_json_of_the_same_report(client, sites, counted_ch
     assert page.select_one(".verdict-green") and page.select_one(".lamp-green.on")
     api = client.get(page.find("a", string="This report as JSON")["href"])
     assert api.status_code == 200 and api.json()["verdict"] == "likely_legitimate"
+    assert api.json()["checked_at"] == client.get("/report.json", params={"url": url}).json()["checked_at"]
     again = client.get("/report", params={"url": url})
     assert soup(again).select_one(".checked-at").get_text() == page.select_one(".checked-at").get_text()
     assert len(counted_checks) <= 1  # at most the first view ran the pipeline; the JSON and the reload were kept
@@ -195,13 +196,13 @@ def test_pasted_forms_of_an_address_redirect_to_one_shareable_report_link(client
     "given, reason",
     [
         ("", "Paste the address"),
-        ("ftp://pharmacy.example/", "Only http:// and https://"),
+        ("ftp://pharmacy.example/", "start with http:// or https://"),
         ("https://user:secret@pharmacy.example/", "user name or password"),
-        ("https://pharmacy.example:8443/", "Port 8443 is not allowed"),
-        ("https://pharmacy example.com/", "spaces"),
+        ("https://pharmacy.example:8443/", "without a number such as \u201c:8443\u201d"),
+        ("https://pharmacy example.com/", "no spaces"),
         ("https://" + "a" * 2100 + ".example/", "longer than"),
-        ("javascript:alert(1)", "Only http:// and https://"),
-        ("mailto:orders@pharmacy.example", "Only http:// and https://"),
+        ("javascript:alert(1)", "start with http:// or https://"),
+        ("mailto:orders@pharmacy.example", "start with http:// or https://"),
     ],
 )
 def test_bad_addresses_get_an_error_page_with_the_reason_and_a_4xx(client, given, reason):
@@ -212,6 +213,36 @@ def test_bad_addresses_get_an_error_page_with_the_reason_and_a_4xx(client, given
     assert reason in page.find(class_="error-message").get_text()
     assert page.find("input", id="url")["value"] == given  # the form comes back filled in, to correct it
     assert "Traceback" not in r.text
+
+
+@pytest.mark.parametrize(
+    "given, plain, technical",
+    [
+        ("boots", "not a complete web address", "without a dot"),
+        ("boots pharmacy", "no spaces", "control characters"),
+        ("shop.com:8080", "without a number such as \u201c:8080\u201d", "Port 8080 is not allowed"),
+        ("https://\U0001f48a.com/", "symbols or emoji", "IDNA 2008"),
+        ("https://192.168.1.1/", "private or local network", "reserved network"),
+        ("localhost", "private or local network", "internal networks"),
+    ],
+)
+def test_a_refused_address_is_explained_in_plain_words_on_the_page_and_exactly_in_the_api(client, given, plain, technical):
+    page = client.get("/report", params={"url": given}, headers=HTML)
+    assert page.status_code == 400
+    message = soup(page).find(class_="error-message").get_text()
+    assert plain in message and technical not in page.text
+    if "network" not in plain:
+        assert "as it appears in your browser's address bar, for example boots.com" in message
+    api = client.get("/api/v1/checks", params={"url": given})
+    assert api.status_code == 400 and technical in api.json()["error"]["message"]
+
+
+def test_spaces_after_the_site_name_are_encoded_by_the_page_but_refused_by_the_api(client):
+    given = "pharmacy.example/my basket/item 2?q=cold cream"
+    r = client.get("/report", params={"url": given}, headers=HTML, follow_redirects=False)
+    assert r.status_code == 303
+    assert parse_qs(urlsplit(r.headers["location"]).query)["url"] == ["https://pharmacy.example/my%20basket/item%202?q=cold%20cream"]
+    assert client.get("/api/v1/checks", params={"url": given}).status_code == 400
 
 
 def test_a_refused_destination_found_during_the_check_is_a_4xx_page(client):
@@ -314,6 +345,8 @@ def test_a_slow_check_shows_a_waiting_page_naming_the_page_being_read(app, clien
     page = soup(first)
     refresh = page.find("noscript").find("meta", attrs={"http-equiv": "refresh"})
     assert refresh and "/report?url=" in refresh["content"]
+    assert int(refresh["content"].split(";")[0]) >= 5  # a reload restarts screen readers: not every 2 seconds
+    assert page.find("a", string="Refresh now")["href"] == "/report?url=" + quote(url, safe="")
     box = page.find(id="progress")
     assert box.find(attrs={"role": "status"}) and box["data-status-url"].startswith("/report/status?url=")
     assert page.find(id="progress-page").get_text() == url  # "Opening <the address>"
@@ -325,6 +358,16 @@ def test_a_slow_check_shows_a_waiting_page_naming_the_page_being_read(app, clien
         time.sleep(0.1)
     final = client.get("/report", params={"url": url}, headers=HTML)
     assert final.status_code == 200 and soup(final).select_one(".verdict-label")["data-verdict"] == "likely_rogue"
+
+
+def test_before_the_first_page_opens_the_waiting_page_names_the_site_in_plain_words():
+    from app.api.routes_web import progress_line
+    from app.cache import CheckJob
+
+    job = CheckJob(key="https://pharmacy.example/shop?x=1", loop=None)
+    assert progress_line(job, job.key) == ("Checking", "pharmacy.example\u2026")
+    job.stage, job.current_url = "fetching", "https://pharmacy.example/shop?x=1"
+    assert progress_line(job, job.key) == ("Opening", "https://pharmacy.example/shop?x=1")
 
 
 def test_status_of_an_address_nobody_asked_about(client):
@@ -529,7 +572,28 @@ def test_a_site_that_cannot_be_reached_gets_a_report_that_says_so(sites):
     assert page.select_one(".verdict-label")["data-verdict"] == "unknown"
     assert page.select_one(".verdict-grey") and "No score" in page.select_one(".score").get_text()
     assert "could not read any page" in page.find(id="why-heading").find_parent("section").get_text()
-    assert "not read" in page.find(id="pages-heading").find_parent("section").get_text()
+    pages = page.find(id="pages-heading").find_parent("section").get_text()
+    assert "not read: The site did not let us in" in pages and "Could not connect" not in pages
+    assert_nothing_read_says_so_once(page)
+
+
+def assert_nothing_read_says_so_once(page) -> None:
+    found = page.find(id="findings-heading").find_parent("section")
+    assert not found.select(".area") and "Not enough to judge" not in found.get_text()
+    assert "no page of this site could be opened" in found.get_text()
+    assert "on the pages we read" not in page.get_text()
+
+
+def test_an_address_that_does_not_exist_is_explained_in_plain_words(client):
+    r = client.get("/report", params={"url": "https://no-such-shop.test/"}, headers=HTML)
+    page = soup(r)
+    assert page.select_one(".verdict-label")["data-verdict"] == "unknown"
+    why = page.find(id="why-heading").find_parent("section").get_text()
+    assert "This address does not exist or is not online" in why
+    assert "has no addresses" not in r.text and "could not be resolved" not in r.text
+    assert_nothing_read_says_so_once(page)
+    api = client.get("/api/v1/checks", params={"url": "https://no-such-shop.test/"}).json()
+    assert api["errors"][0]["code"] == "dns_error"  # the technical reason stays in the JSON
 
 
 from hypothesis import given, settings as hypothesis_settings, strategies as st
@@ -632,3 +696,107 @@ def test_the_page_marks_every_invisible_character_the_report_strips():
         for code in {first, last}:
             shown = str(visible(f"a{chr(code)}b"))
             assert f"[U+{code:04X}]" in shown and chr(code) not in shown, hex(code)
+
+
+# Security headers on every answer, errors included
+
+
+def assert_headers_everywhere(response, *, api: bool) -> None:
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    if api:
+        assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_an_oversized_body_is_refused_with_the_usual_headers(client):
+    r = client.post("/api/v1/checks", content=b"{" + b" " * 2_000_000 + b"}", headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+    assert_headers_everywhere(r, api=True)
+
+
+def test_a_preflight_carries_the_full_set_of_headers(client):
+    pre = client.options("/api/v1/checks", headers={"origin": "https://elsewhere.example", "access-control-request-method": "POST"})
+    assert pre.status_code == 204
+    assert_headers_everywhere(pre, api=True)
+
+
+def test_static_files_carry_the_headers(client):
+    r = client.get("/static/app.js")
+    assert r.status_code == 200
+    assert_headers_everywhere(r, api=False)
+
+
+@pytest.fixture
+def failing_app(sites):
+    app = create_app(sites.settings())
+
+    async def boom():
+        raise RuntimeError("secret detail of the failure")
+
+    app.add_api_route("/api/v1/boom", boom)
+    app.add_api_route("/boom", boom)
+    return app
+
+
+def test_a_crash_is_the_error_object_or_page_with_the_headers(failing_app):
+    with TestClient(failing_app) as c:
+        api = c.get("/api/v1/boom", headers=HTML)
+        page = c.get("/boom", headers=HTML)
+    assert api.status_code == 500 and api.json()["error"]["code"] == "internal_error"
+    assert_headers_everywhere(api, api=True)
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "Something went wrong" in soup(page).find("h1").get_text()
+    assert_headers_everywhere(page, api=False)
+    assert "secret detail" not in api.text + page.text
+
+
+def test_a_crash_before_any_answer_is_still_answered_with_the_headers():
+    from app.api.headers import SecurityHeadersMiddleware
+
+    async def broken(scope, receive, send):
+        raise RuntimeError("failed before answering")
+
+    c = TestClient(SecurityHeadersMiddleware(broken))  # not entered: the stand-in app has no start-up
+    api = c.get("/api/v1/checks")
+    page = c.get("/report", headers=HTML)
+    assert api.status_code == 500 and api.json()["error"]["code"] == "internal_error"
+    assert_headers_everywhere(api, api=True)
+    assert page.status_code == 500 and "Something went wrong" in page.text
+    assert_headers_everywhere(page, api=False)
+
+
+def test_a_site_that_is_not_a_pharmacy_has_no_points_anywhere_on_its_page(client, sites):
+    page = soup(client.get("/report", params={"url": sites.url("corner-bakery.test")}, headers=HTML))
+    assert page.select_one(".verdict-label")["data-verdict"] == "not_a_pharmacy"
+    assert page.select_one(".score").get_text().startswith("No score")
+    why = page.find(id="why-heading").find_parent("section").get_text()
+    assert "do not apply" in why
+    assert "points" not in page.find("main").get_text()
+
+
+@pytest.mark.parametrize("site", ["rogue-store.test", "us-pharmacy.test", "uk-chemist.test"])
+def test_report_landmarks_and_headings_serve_a_screen_reader(client, sites, site):
+    page = soup(client.get("/report", params={"url": sites.url(site)}, headers=HTML))
+    article, verdict = page.find("article"), page.select_one("section.verdict")
+    assert article["aria-labelledby"] != verdict["aria-labelledby"]
+    assert page.find(id=article["aria-labelledby"]) and page.find(id=verdict["aria-labelledby"])
+    # Named sections are landmark regions; the five areas are not, so the page keeps a short list of them.
+    regions = [s for s in page.find_all("section") if s.get("aria-labelledby") or s.get("aria-label")]
+    assert len(regions) <= 7 and not [s for s in page.select("section.area") if s.get("aria-labelledby") or s.get("aria-label")]
+    for area in page.select("section.area"):
+        for item in area.select("li.finding"):
+            title = item.find(class_="finding-title")
+            assert title.name == "h4" and title.find_previous(["h3", "h2"]).name == "h3"
+            todo, links = item.find(class_="todo"), item.find(class_="finding-links")
+            if todo and "below" in todo.get_text():
+                assert links and links in todo.find_all_next(class_="finding-links"), todo.get_text()
+
+
+def test_some_finding_advice_points_down_to_its_registry_link(client, sites):
+    advice = []
+    for site in ("rogue-store.test", "us-pharmacy.test", "uk-chemist.test", "maple-meds.test", "offshore-pills.test"):
+        page = soup(client.get("/report", params={"url": sites.url(site)}, headers=HTML))
+        advice += [t.get_text() for t in page.select("li.finding .todo") if "below" in t.get_text()]
+    assert advice  # otherwise the ordering test above proves nothing

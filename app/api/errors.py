@@ -5,8 +5,6 @@ A browser asking for a page outside /api/ gets the same message as an HTML page 
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.cache import CheckerBusy
 from app.netpolicy import FetchError
 
-log = logging.getLogger("pharmacheck.api")
+INTERNAL_MESSAGE = "Something went wrong on our side; the error was logged."
 
 
 class APIError(Exception):
@@ -84,7 +82,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("unexpected error on %s", request.url.path)
-        if _wants_html(request):
-            return _html_error(request, 500, "Something went wrong on our side; the error was logged.")
-        return error_response(500, "internal_error", "Something went wrong on our side; the error was logged.")
+        # Logged by SecurityHeadersMiddleware, which sees the exception again once this answer has gone out.
+        return internal_error(request)
+
+
+def internal_error(request: Request):
+    if _wants_html(request):
+        return _html_error(request, 500, INTERNAL_MESSAGE)
+    return error_response(500, "internal_error", INTERNAL_MESSAGE)

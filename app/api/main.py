@@ -16,7 +16,7 @@ from . import routes_checks, routes_meta, routes_web
 from .access import AccessControl
 from .errors import install_error_handlers
 from .head import HeadAsGetMiddleware
-from .headers import SecurityHeadersMiddleware
+from .headers import install_security_headers
 from .limits import BodyLimitMiddleware
 from .templating import STATIC_DIR
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.access = AccessControl(settings)
     install_error_handlers(app)
     app.add_middleware(HeadAsGetMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
+    install_security_headers(app)
     # Added last, so it runs first: an oversized body is refused before any other layer reads it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.include_router(routes_meta.router)

@@ -25,8 +25,9 @@ router = APIRouter(include_in_schema=False)
 # How long a report request waits for a running check before answering with the waiting page. Short enough that
 # the person sees progress quickly; long enough that a quick site goes straight to its report.
 FIRST_WAIT_SECONDS = 1.5
-# The waiting page reloads itself this often when JavaScript is off.
-REFRESH_SECONDS = 2
+# The waiting page reloads itself this often when JavaScript is off. Each reload makes a screen reader start the
+# page again, so not often (WCAG 2.2.1); the page also has a "Refresh now" link.
+REFRESH_SECONDS = 5
 # "Check again" fetches the site anew only when the kept report is at least this old, so that the button
 # cannot be used to make pharmacheck hammer a site.
 MIN_RECHECK_AGE = 60
@@ -57,7 +58,7 @@ AREA_QUESTIONS = {
 }
 
 STAGES = {
-    "queued": "Starting the check",
+    "queued": "Checking",
     "fetching": "Opening",
     "reading": "Reading",
     "scoring": "Weighing what we found on",
@@ -65,10 +66,40 @@ STAGES = {
 
 PAGE_KINDS = {"start": "Start page"}
 
+# Why a page could not be read, for the person reading the report; the JSON report keeps the technical message.
+PAGE_ERRORS = {
+    "dns_error": "This address does not exist or is not online.",
+    "connect_error": "The site did not let us in: it may be down or no longer online.",
+    "timeout": "The site took too long to answer.",
+    "tls_invalid": "The site's security certificate is not valid, so its connection cannot be trusted.",
+    "http_error": "The site answered with an error instead of the page.",
+    "protocol_error": "The site's answer was garbled and could not be read.",
+    "not_html": "This address leads to a file, not to a web page.",
+    "too_many_redirects": "The site kept sending us from one address to another without reaching a page.",
+    "bad_encoding": "The site sent the page in a form that could not be unpacked.",
+    "blocked_destination": "The site sent us on to a private or local network, which pharmacheck does not open.",
+    "invalid_url": "The site sent us on to an address that cannot be opened.",
+}
+
+
+def plain_page_error(code: str | None, status: int | None = None) -> str:
+    if code == "http_error" and status:
+        return f"The site answered with an error (code {status}) instead of the page."
+    return PAGE_ERRORS.get(code or "", "We could not read this page.")
+
 # Within an area: problems first, worst first, then good signs, then plain notes.
 READING_ORDER = ["critical", "high", "medium", "low", "positive", "info"]
 
 _HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def progress_line(job: CheckJob, key: str) -> tuple[str, str]:
+    """What the check is doing now, as (words, address): "Opening https://…/contact", or before any page is
+    opened "Checking pharmacy.example…" rather than the whole address."""
+    stage = STAGES.get(job.stage, "Checking")
+    if not job.current_url:
+        return "Checking", _display_host(key) + "…"
+    return stage, job.current_url
 
 
 def _reports(request: Request) -> ReportCache:
@@ -88,8 +119,56 @@ def _error(request: Request, status: int, heading: str, message: str, *, given: 
     )
 
 
+ADDRESS_HINT = "Type the web address as it appears in your browser's address bar, for example boots.com."
+PRIVATE_NETWORK = ("This address leads to a private or local network (such as a home router or a company's internal "
+                   "site), not to a public website, so pharmacheck does not open it.")
+
+# One code (invalid_url) stands for many reasons, so the page reads the reason's wording. The JSON API keeps the
+# exact technical reason; the page says what a person can do about it. Each entry: pattern, words, add the hint.
+PLAIN_REFUSALS: list[tuple[re.Pattern, str, bool]] = [
+    (re.compile(r"without a dot"), "This is not a complete web address: it needs an ending such as .com or .co.uk.", True),
+    (re.compile(r"spaces or control characters"), "A web address has no spaces or hidden characters in the name of the site.", True),
+    (re.compile(r"^Port (\d+) is not allowed"),
+     "pharmacheck checks ordinary web addresses only, without a number such as \u201c:{0}\u201d after the name.", True),
+    (re.compile(r"^Only http:// and https://|must start with http"),
+     "pharmacheck checks websites only: addresses that start with http:// or https://, or with just the name.", True),
+    (re.compile(r"user name or password"),
+     "The address contains a user name or password (the part before \u201c@\u201d). Leave it out: "
+     "pharmacheck never needs one.", True),
+    (re.compile(r"longer than (\d+)"), "The address is longer than any shop's web address (more than {0} characters).", True),
+    (re.compile(r"local or internal networks|private, local or reserved network"), PRIVATE_NETWORK, False),
+    (re.compile(r"is empty"), "Paste the address of a pharmacy website, for example boots.com.", False),
+]
+
+
+def plain_refusal(code: str, message: str) -> str:
+    """What a refused address means, in words for the person who typed it."""
+    for pattern, words, hint in PLAIN_REFUSALS:
+        m = pattern.search(message or "")
+        if m:
+            text = words.format(*m.groups())
+            return f"{text} {ADDRESS_HINT}" if hint else text
+    if code == "blocked_destination":
+        return PRIVATE_NETWORK
+    # Host names with symbols or emoji, stray brackets, backslashes, malformed numbers: a typing mistake.
+    return f"The name of the site is not spelt the way a web address can be: check it for typing mistakes, symbols or emoji. {ADDRESS_HINT}"
+
+
+def _encode_path_spaces(url: str) -> str:
+    """Spaces after the site's name, as in a copied "shop.com/my basket", as %20; spaces in the name stay refused."""
+    text = url.strip()
+    scheme_end = text.find("://")
+    start = scheme_end + 3 if scheme_end != -1 else 0
+    ends = [i for i in (text.find(c, start) for c in "/?#") if i != -1]
+    if not ends:
+        return url
+    cut = min(ends)
+    return text[:cut] + text[cut:].replace(" ", "%20")
+
+
 def _refused(request: Request, given: str, exc: FetchError) -> Response:
-    return _error(request, 400, "This address cannot be checked", exc.message, given=given, show_form=True)
+    return _error(request, 400, "This address cannot be checked", plain_refusal(exc.code, exc.message), given=given,
+                  show_form=True)
 
 
 def _busy(request: Request, exc: CheckerBusy) -> Response:
@@ -115,7 +194,8 @@ def _over_limit(request: Request) -> int | None:
 def _failed(request: Request, job: CheckJob) -> Response:
     if job.error_code == "internal_error":
         return _error(request, 500, "The check went wrong", job.error_message)
-    return _error(request, 400, "This address cannot be checked", job.error_message, given=job.key, show_form=True)
+    return _error(request, 400, "This address cannot be checked", plain_refusal(job.error_code, job.error_message),
+                  given=job.key, show_form=True)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
@@ -130,7 +210,7 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
         return _error(request, 400, "Which pharmacy should we check?",
                       "Paste the address of a pharmacy website, for example www.pharmacy-name.com.", show_form=True)
     try:
-        key = reports.canonical(url)
+        key = reports.canonical(_encode_path_spaces(url))
     except FetchError as exc:
         return _refused(request, url, exc)
     if again:
@@ -152,16 +232,15 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
         if job.state == "failed":
             return _failed(request, job)
         if job.state == "running":
+            stage_text, stage_page = progress_line(job, key)
             return render(
                 request, "progress.html", status_code=202, headers={"Cache-Control": "no-store"},
                 page_title="Checking… · pharmacheck", noindex=True, key=key, host=_display_host(key), job=job,
-                stage_text=STAGES.get(job.stage, "Checking"), report_url=_report_url(key),
+                stage_text=stage_text, stage_page=stage_page, report_url=_report_url(key),
                 status_url="/report/status?" + urlencode({"url": key}), refresh_seconds=REFRESH_SECONDS,
             )
         report = job.report
     view = report_view(report, request.app.state.checker.rules, key)
-    if request.app.state.settings.api_keys:
-        view["json_url"] = "/report.json?" + urlencode({"url": key})  # the API would ask for a key
     return render(
         request, "report.html", headers={"Cache-Control": "private, max-age=60"},
         page_title=f"{view['label']}: {_display_host(report.final_url)} · pharmacheck", noindex=True,
@@ -171,7 +250,7 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
 
 @router.get("/report.json")
 async def report_json(request: Request, url: str | None = None) -> Response:
-    """A kept report as JSON, for the page's JSON link when the API needs a key. Never starts a check."""
+    """A kept report as JSON, for the page's JSON link. Never starts a check."""
     reports = _reports(request)
     try:
         key = reports.canonical(url or "")
@@ -205,7 +284,8 @@ async def report_status(request: Request, url: str | None = None) -> Response:
     elif job is None:
         body["state"] = "none"
     else:
-        body.update(state=job.state, stage=job.stage, stage_text=STAGES.get(job.stage, "Checking"),
+        stage_text, stage_page = progress_line(job, key)
+        body.update(state=job.state, stage=job.stage, stage_text=stage_text, stage_page=stage_page,
                     page=job.current_url, pages=list(job.pages))
     return JSONResponse(body, headers=headers)
 
@@ -313,25 +393,26 @@ def _why(report: Report, rules: Rules) -> list[str]:
     lines: list[str] = []
     read = [p for p in report.pages if p.error is None and p.status is not None]
     if not read:
-        reason = report.errors[0].message if report.errors else "the site did not answer"
-        lines.append(f"We could not read any page of this site ({reason}), so there is nothing to judge.")
+        reason = plain_page_error(report.errors[0].code) if report.errors else "The site did not answer."
+        lines.append(f"We could not read any page of this site, so there is nothing to judge. {reason}")
         return lines
     if report.verdict_reason:
         lines.append(report.verdict_reason)
+    if report.score is None:
+        # Points only mean something on the way to a score; listing them here would contradict "No score".
+        return lines
     movers = sorted((f for f in report.findings if f.counted_points), key=lambda f: -abs(f.counted_points))
-    if report.score is not None:
-        lines.append(f"Every site starts at {scoring.baseline} points; what we found took this one to {report.score}.")
+    lines.append(f"Every site starts at {scoring.baseline} points; what we found took this one to {report.score}.")
     for f in movers[:5]:
         lines.append(f"{f.title.rstrip('.')}: {f.counted_points:+d} points.")
     blocked = [f for f in report.findings if f.points > 0 and f.determined and not f.counted_points]
     if blocked and any(f.severity in scoring.bonus_blocked_by for f in report.findings):
         lines.append("Good signs were not counted: a seal or a tidy contact page cannot make up for danger signs.")
-    if report.score is not None:
-        lines.append(
-            f"A score of {thresholds.likely_legitimate_min} or more, without danger signs and with something that can "
-            f"be checked, reads as likely legitimate; {thresholds.likely_rogue_max} or less with a serious danger sign "
-            "as likely rogue; anything else as a reason to be careful."
-        )
+    lines.append(
+        f"A score of {thresholds.likely_legitimate_min} or more, without danger signs and with something that can "
+        f"be checked, reads as likely legitimate; {thresholds.likely_rogue_max} or less with a serious danger sign "
+        "as likely rogue; anything else as a reason to be careful."
+    )
     judged = sum(1 for c in report.categories if c.score is not None and c.weight > 0)
     total = sum(1 for c in report.categories if c.weight > 0)
     if judged < total:
@@ -363,12 +444,10 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
             if link.url not in seen:
                 seen.add(link.url)
                 registry_links.append(link)
-    errors_by_url = {e.url: e for e in report.errors if e.code != "check_error"}
     pages = []
     for p in report.pages:
         if p.error:
-            err = errors_by_url.get(p.url)
-            state = f"not read: {err.message}" if err else f"not read ({p.error})"
+            state = "not read: " + plain_page_error(p.error, p.status)
         else:
             state = "read" if p.status and p.status < 400 else f"answered with status {p.status}"
         pages.append({"kind": PAGE_KINDS.get(p.kind, p.kind.replace("_", " ").capitalize() + " page"), "url": p.url, "state": state})
@@ -383,7 +462,10 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         "label": label, "light": light, "areas": areas, "why": _why(report, rules), "registry_links": registry_links,
         "pages": pages, "problems": [e for e in report.errors if e.code == "check_error"],
         "severity_labels": SEVERITY_LABELS, "checked_at": _when(report.checked_at),
-        "json_url": "/api/v1/checks?" + urlencode({"url": key}),
+        # The kept report itself: the API would count against a quota, might ask for a key, and could start a
+        # fresh check that no longer matches the page.
+        "json_url": "/report.json?" + urlencode({"url": key}),
         "again_url": "/report?" + urlencode({"url": key, "again": "1"}),
-        "no_score_reason": no_score_reason, "bonus_blocked": bonus_blocked,
+        "nothing_read": not any(p.error is None and p.status is not None for p in report.pages),
+        "no_score_reason": no_score_reason, "bonus_blocked": bonus_blocked, "scored": report.score is not None,
     }

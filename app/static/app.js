@@ -4,9 +4,10 @@
 (function () {
   "use strict";
 
+  // Only on a change: rewriting the same words inside the live status would make screen readers repeat them.
   function setText(id, text) {
     var el = document.getElementById(id);
-    if (el) { el.textContent = text || ""; }
+    if (el && el.textContent !== (text || "")) { el.textContent = text || ""; }
   }
 
   var pagesShown = -1;
@@ -41,7 +42,7 @@
           }
           failures = 0;
           setText("progress-stage", status.stage_text);
-          setText("progress-page", status.page);
+          setText("progress-page", status.stage_page);
           showPages(status.pages);
           window.setTimeout(poll, 500);
         })
@@ -64,6 +65,15 @@
     });
   }
 
+  // On this page the bookmarklet is only something to drag: the page's own policy blocks javascript: links, so
+  // a press would silently do nothing. Say what to do instead.
+  function explainBookmarklet(link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      setText("bookmarklet-message", "Drag this button to your bookmarks bar; then press it on a pharmacy's site.");
+    });
+  }
+
   function selectOnFocus(area) {
     area.addEventListener("focus", function () { area.select(); });
   }
@@ -72,6 +82,8 @@
   if (box) { followProgress(box); }
   var forms = document.querySelectorAll("form.check-form");
   for (var i = 0; i < forms.length; i++) { busyButton(forms[i]); }
+  var bookmarklet = document.getElementById("bookmarklet");
+  if (bookmarklet) { explainBookmarklet(bookmarklet); }
   var code = document.getElementById("bookmarklet-code");
   if (code) { selectOnFocus(code); }
 }());
