@@ -53,6 +53,9 @@ class Config(ConfigModel):
     warning_context: list[str]
     refusal_context: list[str]
     otc_context: list[str]
+    # No controlled medicine is sold "over the counter"; only the words of a regulated pharmacy-medicine sale
+    # ("a pharmacy medicine: our pharmacist asks a few questions") excuse a no-prescription phrase next to one.
+    controlled_otc_context: list[str] = []
     third_party_context: list[str]
     # Cues that a named drug is for sale in that sentence (buy, price, per pill, add to cart...).
     offer_context: list[str]
@@ -100,6 +103,7 @@ class _Compiled:
     warning: PhraseSet
     refusal: PhraseSet
     otc: PhraseSet
+    controlled_otc: PhraseSet
     third_party: PhraseSet
     offer: PhraseSet
     product_path: PhraseSet
@@ -154,6 +158,7 @@ def _compiled(config: Config) -> _Compiled:
             warning=PhraseSet(config.warning_context),
             refusal=PhraseSet(config.refusal_context),
             otc=PhraseSet(config.otc_context),
+            controlled_otc=PhraseSet(config.controlled_otc_context),
             third_party=PhraseSet(config.third_party_context),
             offer=PhraseSet(config.offer_context),
             product_path=PhraseSet(config.product_path_words),
@@ -214,7 +219,8 @@ def _is_offer(
         return None
     # A sentence about OTC or pharmacy medicines ("co-codamol is a pharmacy medicine: no prescription needed,
     # our pharmacist asks a few questions") describes a legal sale, even when it names the active ingredient.
-    if ctx.has(c.otc, s):
+    controlled = next(_drug_matches(c, s, "controlled", limit=1), None) is not None
+    if ctx.has(c.controlled_otc if controlled else c.otc, s):
         return None
     if not _names_prescription_drug(c, s):
         if ctx.has(c.by_status["otc"], s):
