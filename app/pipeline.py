@@ -19,7 +19,7 @@ from .fetch import Fetcher, FetchResult
 from .invisible import encode_invisible
 from .known_sites import load_known_sites
 from .netpolicy import FetchError, validate_url
-from .page import Page, parse_page, run_analysis
+from .page import Page, bound_site_text, parse_page, run_analysis
 from .report import ErrorOut, PageOut, Report
 from .rules import Rules, load_rules
 from .scoring import build_findings, score_findings
@@ -152,6 +152,7 @@ class Checker:
         try:
             async with wall:
                 await self._read_site(site, deadline, progress)
+                _bound_site_text(site)
                 if self.settings.confirm_registries and site.pages:
                     if progress:
                         progress("confirming", site.final_url)
@@ -159,6 +160,7 @@ class Checker:
         except TimeoutError:
             if not wall.expired():
                 raise
+        _bound_site_text(site)
         if progress:
             progress("scoring", site.final_url)
         # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
@@ -280,6 +282,14 @@ def _settle_start(site: Site, slot: int, record: PageRecord, page: Page | None, 
         site.domain = registrable_domain(result.url)
         site.host = host_of(result.url)
         site.redirects = list(result.redirects)
+
+
+def _bound_site_text(site: Site) -> None:
+    # Pages arrive whole (up to the page's own text cap); only together can they be too much to judge in time.
+    cut = {page.url for page in bound_site_text(site.pages)}
+    for record in site.records:
+        if record.error is None and record.final_url in cut:
+            record.truncated = True
 
 
 def _read_page(result: FetchResult, kind: str) -> Page:

@@ -9,8 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.fetch import decode_html
-from app.page import MAX_LINK_TEXT, MAX_LINKS, MAX_TAGS, MAX_TITLE, bound_markup, clean_evidence, page_from_text, parse_page
-from tests.hostile_server import MALFORMED
+from app.page import (
+    MAX_LINK_TEXT, MAX_LINKS, MAX_SITE_TEXT, MAX_TAGS, MAX_TEXT, MAX_TITLE, bound_markup, bound_site_text, clean_evidence,
+    page_from_text, parse_page,
+)
+from tests.hostile_server import MALFORMED, big_text_page
 
 URL = "https://pharmacy.example/"
 
@@ -40,6 +43,35 @@ def test_markup_below_the_tag_cap_is_untouched():
     assert bound_markup(html) == (html, False)
     cut, truncated = bound_markup("<i>" * (MAX_TAGS + 5))
     assert truncated and cut.count("<i>") == MAX_TAGS
+
+
+def test_one_huge_text_node_is_cut_to_the_text_cap():
+    # Before, the cap was checked only after a whole text node was kept: a 2 MiB <p> gave 2 million characters.
+    page = parse_page(big_text_page(), URL)
+    assert MAX_TEXT - 100 <= len(page.text) <= MAX_TEXT
+    assert page.truncated
+
+
+def test_article_and_link_text_are_cut_inside_one_huge_node():
+    html = "<article>" + "word " * 400_000 + "</article><a href='/x'>" + "y" * 1_000_000 + "</a>"
+    page = parse_page(html, URL)
+    assert len(page.article_text) <= MAX_TEXT // 4
+    assert len(page.text) <= MAX_TEXT and page.truncated
+    assert len(page.links[0].text) <= MAX_LINK_TEXT
+
+
+def test_text_under_the_cap_is_not_marked_truncated():
+    page = parse_page("<p>" + "x" * 1000 + "</p><p>more</p>", URL)
+    assert not page.truncated and page.text.endswith("more")
+
+
+def test_the_text_of_a_site_is_capped_over_all_its_pages():
+    pages = [page_from_text("t" * MAX_TEXT, f"{URL}{i}") for i in range(5)]
+    cut = bound_site_text(pages)
+    assert sum(len(p.text) for p in pages) == MAX_SITE_TEXT
+    assert cut == [p for p in pages if p.truncated] and pages[0] not in cut
+    assert bound_site_text(pages) == []  # applying it again changes nothing
+    assert sum(len(p.text) for p in pages) == MAX_SITE_TEXT
 
 
 def test_deep_nesting_does_not_recurse():
