@@ -31,8 +31,12 @@ log = logging.getLogger("pharmacheck")
 ProgressCallback = Callable[[str, str], None]  # (stage, url)
 
 # How long past check_timeout the check may run to finish with what arrived by then (a page read at the
-# deadline still needs parsing); judging the site comes after and is bounded by the caps on what it reads.
+# deadline still needs parsing).
 CHECK_GRACE = 0.25
+# Judging runs until the check's deadline, and gets at least this long when reading used the time up. Real
+# sites are judged in tens of milliseconds; on pages of phrase-dense text at the caps one check can take about
+# a second, so checks run one by one and those not started in time are reported as skipped.
+JUDGE_MIN = 1.0
 
 
 # "javascript:alert(1)" or "mailto:x@y" name a scheme; "pharmacy.example:8443/" is a host and a port.
@@ -163,8 +167,10 @@ class Checker:
         _bound_site_text(site)
         if progress:
             progress("scoring", site.final_url)
-        # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
-        return await run_analysis(self.judge, site, started=started)
+        # Checks read whole pages (up to the text caps); off the event loop like parsing. Waiting for a free
+        # analysis thread counts against the judging deadline too.
+        judge_by = max(deadline, time.monotonic() + JUDGE_MIN)
+        return await run_analysis(self.judge, site, started=started, deadline=judge_by)
 
     async def _read_site(self, site: Site, deadline: float, progress: ProgressCallback | None) -> None:
         """Read the start page, the home page and the crawl plan into `site`. A page is listed as `timeout` until
@@ -264,9 +270,9 @@ class Checker:
             for task in tasks:
                 task.cancel()
 
-    def judge(self, site: Site, *, started: float | None = None) -> Report:
-        """Run every check on what was read and score it."""
-        return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive)
+    def judge(self, site: Site, *, started: float | None = None, deadline: float | None = None) -> Report:
+        """Run every check on what was read and score it; checks not started by `deadline` are skipped."""
+        return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive, deadline=deadline)
 
 
 def _unread(url: str, kind: str) -> PageRecord:
@@ -301,10 +307,20 @@ def _home_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
-def run_checks(rules: Rules, site: Site) -> tuple[list[tuple[str, Outcome]], list[ErrorOut]]:
+def run_checks(
+    rules: Rules, site: Site, deadline: float | None = None
+) -> tuple[list[tuple[str, Outcome]], list[ErrorOut]]:
+    """Every check's outcomes, one check after another. A check not started by `deadline` (time.monotonic) is
+    listed in errors as `check_skipped`: what it looks for stays undetermined, which lowers coverage."""
     outcomes: list[tuple[str, Outcome]] = []
     errors: list[ErrorOut] = []
     for check in ALL_CHECKS:
+        if deadline is not None and time.monotonic() >= deadline:
+            errors.append(ErrorOut(
+                code="check_skipped", url=site.final_url,
+                message=f"The {check.id} check was not run: the check ran out of time, so what it looks for was not judged.",
+            ))
+            continue
         try:
             for outcome in check.run(site, rules.config_for(check.id)) or ():
                 if outcome.outcome not in check.outcomes:
@@ -316,8 +332,10 @@ def run_checks(rules: Rules, site: Site) -> tuple[list[tuple[str, Outcome]], lis
     return outcomes, errors
 
 
-def judge_site(rules: Rules, site: Site, *, started: float | None = None, from_archive: bool = False) -> Report:
-    outcomes, errors = run_checks(rules, site)
+def judge_site(
+    rules: Rules, site: Site, *, started: float | None = None, from_archive: bool = False, deadline: float | None = None
+) -> Report:
+    outcomes, errors = run_checks(rules, site, deadline)
     findings = build_findings(rules, outcomes)
     scored = score_findings(rules, findings, fetched_anything=bool(site.pages))
     for rec in site.records:

@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 from app.netpolicy import FetchError
-from app.pipeline import CHECK_GRACE, Checker
+from app.pipeline import CHECK_GRACE, JUDGE_MIN, Checker
 from tests.fetch_helpers import FakeResolver, hostile_settings, make_fetcher
 
 PAGE_TIMEOUT = 1.5  # hostile_settings
@@ -318,3 +318,44 @@ def test_concurrency_is_bounded_per_site_and_per_process(hostile):
     assert peak_site == 2
     assert peak_all <= 3
     assert [getattr(o, "code", o) for o in outcomes] == ["timeout"] * 6
+
+
+def test_a_site_of_huge_text_pages_is_judged_within_the_check_deadline(hostile):
+    # Five pages of 2 MiB of "Buy Viagra 100mg ... no prescription needed": judging them whole took 25 s a page
+    # and ran after the deadline, unbounded. Now the text is capped per page and per site, and checks not
+    # started by the deadline are skipped.
+    settings = hostile_settings(hostile, check_timeout=3.0, page_timeout=2.0)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url("/bigtext"))
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    took = time.monotonic() - started
+    # One check already running at the deadline finishes; that is the slack on top of the grace.
+    assert took < settings.check_timeout + CHECK_GRACE + JUDGE_MIN + SLACK, f"the check took {took:.2f} s"
+    read = [p for p in report.pages if p.error is None and p.truncated]
+    assert len(read) >= 2, report.pages
+    assert {"too_large"} <= {e.code for e in report.errors}
+
+
+def test_checks_not_started_by_the_judging_deadline_are_reported_as_skipped(hostile):
+    from checks import ALL_CHECKS
+    from app.page import parse_page
+    from app.pipeline import judge_site, site_from_pages
+
+    checker = Checker(hostile_settings(hostile), fetcher=make_fetcher(hostile_settings(hostile)))
+    site = site_from_pages("https://pills.example/", [parse_page(b"<p>Buy Viagra 100mg, no prescription needed</p>", "https://pills.example/")])
+    whole = judge_site(checker.rules, site)
+    late = judge_site(checker.rules, site, deadline=time.monotonic() - 1)
+    asyncio.run(checker.aclose())
+    assert whole.findings and not any(e.code == "check_skipped" for e in whole.errors)
+    skipped = [e for e in late.errors if e.code == "check_skipped"]
+    assert len(skipped) == len(ALL_CHECKS)
+    assert all("ran out of time" in e.message for e in skipped)
+    assert late.coverage == 0 and late.coverage < whole.coverage
+
