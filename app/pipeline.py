@@ -153,6 +153,7 @@ class Checker:
         # Every fetch and wait below already ends by the deadline; this one catches whatever might not (a
         # parsing thread finishing late, a registry look-up), so that the check ends on time with a report.
         wall = asyncio.timeout(deadline + CHECK_GRACE - time.monotonic())
+        lookup_errors: list[ErrorOut] = []
         try:
             async with wall:
                 await self._read_site(site, deadline, progress)
@@ -160,7 +161,7 @@ class Checker:
                 if self.settings.confirm_registries and site.pages:
                     if progress:
                         progress("confirming", site.final_url)
-                    await self.enrich(site, started)
+                    await self.enrich(site, started, lookup_errors)
         except TimeoutError:
             if not wall.expired():
                 raise
@@ -170,7 +171,7 @@ class Checker:
         # Checks read whole pages (up to the text caps); off the event loop like parsing. Waiting for a free
         # analysis thread counts against the judging deadline too.
         judge_by = max(deadline, time.monotonic() + JUDGE_MIN)
-        return await run_analysis(self.judge, site, started=started, deadline=judge_by)
+        return await run_analysis(self.judge, site, started=started, deadline=judge_by, errors=lookup_errors)
 
     async def _read_site(self, site: Site, deadline: float, progress: ProgressCallback | None) -> None:
         """Read the start page, the home page and the crawl plan into `site`. A page is listed as `timeout` until
@@ -251,15 +252,22 @@ class Checker:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()
 
-    async def enrich(self, site: Site, started: float) -> None:
-        """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves."""
+    async def enrich(self, site: Site, started: float, errors: list[ErrorOut] | None = None) -> None:
+        """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves.
+        A look-up that failed or was cut by the deadline is listed in `errors`, so the report does not pass its
+        missing answer off as a registry that had nothing to say."""
         checks = [c for c in ALL_CHECKS if c.enrich is not None]
+        errors = errors if errors is not None else []
 
         async def one(check):
             try:
                 site.enrichments[check.id] = await check.enrich(site, self.fetcher, self.rules.config_for(check.id))
             except Exception:  # a look-up must never cost the user the whole report
                 log.exception("look-up for %s failed on %s", check.id, site.final_url)
+                errors.append(ErrorOut(
+                    code="registry_error", url=site.final_url,
+                    message=f"The {check.id} check's registry look-up failed; its answer is missing from this report.",
+                ))
 
         remaining = max(0.0, self.settings.check_timeout - (time.monotonic() - started))
         tasks = [asyncio.ensure_future(one(c)) for c in checks]
@@ -267,12 +275,21 @@ class Checker:
             if tasks:
                 await asyncio.wait(tasks, timeout=remaining)
         finally:
-            for task in tasks:
-                task.cancel()
+            for check, task in zip(checks, tasks):
+                if not task.done():
+                    task.cancel()
+                    errors.append(ErrorOut(
+                        code="registry_timeout", url=site.final_url,
+                        message=f"The {check.id} check's registry look-up did not finish in time; its answer is missing from this report.",
+                    ))
 
-    def judge(self, site: Site, *, started: float | None = None, deadline: float | None = None) -> Report:
+    def judge(
+        self, site: Site, *, started: float | None = None, deadline: float | None = None, errors: list[ErrorOut] = ()
+    ) -> Report:
         """Run every check on what was read and score it; checks not started by `deadline` are skipped."""
-        return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive, deadline=deadline)
+        return judge_site(
+            self.rules, site, started=started, from_archive=self.fetcher.from_archive, deadline=deadline, errors=errors
+        )
 
 
 def _unread(url: str, kind: str) -> PageRecord:
@@ -333,9 +350,12 @@ def run_checks(
 
 
 def judge_site(
-    rules: Rules, site: Site, *, started: float | None = None, from_archive: bool = False, deadline: float | None = None
+    rules: Rules, site: Site, *, started: float | None = None, from_archive: bool = False, deadline: float | None = None,
+    errors: list[ErrorOut] = (),
 ) -> Report:
-    outcomes, errors = run_checks(rules, site, deadline)
+    """`errors`: what went wrong before judging (look-ups), listed in the report after the checks' own."""
+    outcomes, check_errors = run_checks(rules, site, deadline)
+    errors = [*check_errors, *errors]
     findings = build_findings(rules, outcomes)
     scored = score_findings(rules, findings, fetched_anything=bool(site.pages))
     for rec in site.records:

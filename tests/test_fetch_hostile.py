@@ -359,3 +359,33 @@ def test_checks_not_started_by_the_judging_deadline_are_reported_as_skipped(host
     assert all("ran out of time" in e.message for e in skipped)
     assert late.coverage == 0 and late.coverage < whole.coverage
 
+
+@pytest.mark.parametrize("behaviour,code", [("hang", "registry_timeout"), ("fail", "registry_error")])
+def test_a_look_up_cut_by_the_deadline_or_failing_is_listed_in_the_report(hostile, monkeypatch, behaviour, code):
+    import dataclasses
+
+    import app.pipeline
+    from checks import ALL_CHECKS
+
+    async def lookup(site, fetcher, config):
+        if behaviour == "fail":
+            raise ConnectionResetError
+        await asyncio.sleep(60)
+
+    patched = [dataclasses.replace(c, enrich=lookup) if c.enrich is not None else c for c in ALL_CHECKS]
+    monkeypatch.setattr(app.pipeline, "ALL_CHECKS", patched)
+    settings = hostile_settings(hostile, check_timeout=1.0, max_pages=1, confirm_registries=True)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url("/ok"))
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    assert time.monotonic() - started < settings.check_timeout + CHECK_GRACE + SLACK
+    listed = [e for e in report.errors if e.code.startswith("registry_")]
+    assert [e.code for e in listed] == [code] * sum(c.enrich is not None for c in ALL_CHECKS)
+    assert report.pages[0].error is None and report.findings
