@@ -183,6 +183,8 @@ def test_metadata_addresses_cannot_be_allowed_even_by_resolve(hostile):
     for address in (
         "169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "168.63.129.16", "[fd00:ec2::254]",
         "::ffff:169.254.169.254", "::ffff:168.63.129.16",
+        # NAT64 local-use prefix (RFC 8215), with the address where a /96 and a /48 prefix put it.
+        "64:ff9b:1::a9fe:a9fe", "[64:ff9b:1::a9fe:a9fe]", "64:ff9b:1:a9fe:a9:fe00::", "64:ff9b:1::a83f:8110",
     ):
         with pytest.raises(SettingsError):
             parse_resolve(f"pharmacy.test:80:{address}")
@@ -455,3 +457,4 @@ def test_probe_redirect_reports_where_a_site_sends_plain_http_and_never_follows_
     before = canary.connections
     assert _run(go()) == (f"https://hostile.test:{hostile.port}/", None, None, None)
     assert canary.connections == before
+
