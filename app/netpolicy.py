@@ -340,7 +340,12 @@ def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ..
         tail = "/" + tail
     url_host = f"[{host}]" if isinstance(address, ipaddress.IPv6Address) else host
     netloc = url_host if port == DEFAULT_PORTS[scheme] else f"{url_host}:{port}"
-    return Destination(url=f"{scheme}://{netloc}{tail}", scheme=scheme, host=host, port=port, ip=address)
+    canonical = f"{scheme}://{netloc}{tail}"
+    # Percent-encoding an invisible character takes up to nine characters for one, and IDNA lengthens hosts:
+    # the limit holds for the URL that is requested and reported, not only for what was typed.
+    if len(canonical) > MAX_URL_LENGTH:
+        raise invalid(f"The address is longer than {MAX_URL_LENGTH} characters once encoded.")
+    return Destination(url=canonical, scheme=scheme, host=host, port=port, ip=address)
 
 
 def validate_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ...] = ()) -> str:

@@ -458,3 +458,16 @@ def test_probe_redirect_reports_where_a_site_sends_plain_http_and_never_follows_
     assert _run(go()) == (f"https://hostile.test:{hostile.port}/", None, None, None)
     assert canary.connections == before
 
+
+def test_the_length_limit_holds_for_the_canonical_url_not_only_the_typed_one():
+    from app.netpolicy import MAX_URL_LENGTH, validate_url
+
+    # 2,014 characters typed; each U+202E becomes nine in the canonical URL, which came to 18,014.
+    typed = "https://pharmacy.example/?" + "\u202e" * (2014 - len("https://pharmacy.example/?"))
+    assert len(typed) <= MAX_URL_LENGTH
+    with pytest.raises(FetchError) as err:
+        validate_url(typed)
+    assert err.value.code == "invalid_url"
+    fits = "https://pharmacy.example/?" + "\u202e" * 200
+    assert len(validate_url(fits)) <= MAX_URL_LENGTH
+
