@@ -220,7 +220,7 @@ class Checker:
         http_probe = None
         if final_url.lower().startswith("https://"):
             http_probe = asyncio.ensure_future(
-                self.fetcher.probe_redirect(f"http://{host_of(final_url)}/", timeout=deadline - time.monotonic())
+                self.fetcher.probe_redirect(_plain_http_home(final_url), timeout=deadline - time.monotonic())
             )
         first = len(site.records)
         site.records.extend(_unread(u, kind) for kind, u in plan)
@@ -317,6 +317,12 @@ def _bound_site_text(site: Site) -> None:
 
 def _read_page(result: FetchResult, kind: str) -> Page:
     return parse_page(result.text, result.url, status=result.status, truncated=result.truncated, kind=kind)
+
+
+def _plain_http_home(url: str) -> str:
+    """The site's plain-HTTP home page, on the default port; an IPv6 host keeps its brackets."""
+    host = urlsplit(url).hostname or ""
+    return f"http://[{host}]/" if ":" in host else f"http://{host}/"
 
 
 def _home_of(url: str) -> str:

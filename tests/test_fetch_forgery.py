@@ -471,3 +471,11 @@ def test_the_length_limit_holds_for_the_canonical_url_not_only_the_typed_one():
     fits = "https://pharmacy.example/?" + "\u202e" * 200
     assert len(validate_url(fits)) <= MAX_URL_LENGTH
 
+
+def test_the_plain_http_probe_of_an_ipv6_site_keeps_the_brackets():
+    from app.netpolicy import validate_url
+    from app.pipeline import _plain_http_home
+
+    assert _plain_http_home("https://[2606:4700::1111]:8443/shop?x=1") == "http://[2606:4700::1111]/"
+    assert validate_url(_plain_http_home("https://[2606:4700::1111]/")) == "http://[2606:4700::1111]/"
+    assert _plain_http_home("https://Shop.Example:8443/a") == "http://shop.example/"
