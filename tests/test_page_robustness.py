@@ -6,7 +6,7 @@ import os
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from app.fetch import decode_html
 from app.page import (
@@ -148,13 +148,33 @@ FUZZ_ROUND_EXAMPLES = 100
 FUZZ_MAX_EXAMPLES = 20_000
 
 
+_SMALL_BODIES = st.one_of(
+    st.binary(max_size=4096),
+    st.lists(st.one_of(_TOKENS, st.text(max_size=20)), max_size=300).map("".join).map(lambda s: s.encode("utf-8", "surrogatepass")),
+)
+# Hypothesis draws at most a few kilobytes per example; one body in eight is repeated into a larger one (up to
+# 256 KiB), where the caps on tags, text and links start to matter.
+_BODIES = st.tuples(_SMALL_BODIES, st.sampled_from((1,) * 14 + (8, 64))).map(lambda pair: pair[0] * pair[1])
+_FUZZ_RULES = []
+
+
 @settings(max_examples=FUZZ_ROUND_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.one_of(st.binary(max_size=4096), st.lists(st.one_of(_TOKENS, st.text(max_size=20)), max_size=300).map("".join).map(lambda s: s.encode("utf-8", "surrogatepass"))))
+@given(_BODIES)
+@example(b"Buy Viagra 100mg, no prescription needed. " * 6000)  # one text node larger than the page's text cap
 def _fuzz_round(body):
-    # Any byte string a server sends must yield a page model, never an exception.
+    from app.pipeline import judge_site, site_from_pages
+    from app.rules import load_rules
+
+    if not _FUZZ_RULES:
+        _FUZZ_RULES.append(load_rules())
+    # Any byte string a server sends must yield a page model and a report, never an exception.
     for ctype in ("text/html", "text/html; charset=shift_jis", "text/html; charset=punycode", "text/html; charset=iso-2022-jp"):
         page = parse_page(decode_html(body, ctype), URL)
         assert len(page.title) <= MAX_TITLE
+        assert len(page.text) <= MAX_TEXT
+    # Judged once, on the last reading: the checks see the same kinds of strings whatever the charset.
+    report = judge_site(_FUZZ_RULES[0], site_from_pages(URL, [page]))
+    assert not [e for e in report.errors if e.code == "check_error"], report.errors
 
 
 def test_fuzz_page_analysis_on_random_bytes():
