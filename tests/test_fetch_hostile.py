@@ -11,7 +11,7 @@ import pytest
 
 from app.netpolicy import FetchError
 from app.pipeline import CHECK_GRACE, JUDGE_MIN, Checker
-from tests.fetch_helpers import FakeResolver, hostile_settings, make_fetcher
+from tests.fetch_helpers import FakeResolver, RecordingDialer, hostile_settings, make_fetcher
 
 PAGE_TIMEOUT = 1.5  # hostile_settings
 SLACK = 1.0  # scheduling on a shared, busy machine
@@ -389,3 +389,38 @@ def test_a_look_up_cut_by_the_deadline_or_failing_is_listed_in_the_report(hostil
     listed = [e for e in report.errors if e.code.startswith("registry_")]
     assert [e.code for e in listed] == [code] * sum(c.enrich is not None for c in ALL_CHECKS)
     assert report.pages[0].error is None and report.findings
+
+
+def test_many_domains_on_one_address_are_bounded_per_address(hostile):
+    from app.fetch import MAX_CONCURRENT_PER_ADDRESS
+
+    # Eight registrable domains, one address: the per-site limit alone let all eight through at once.
+    names = [f"shop{i}.test" for i in range(8)]
+    settings = hostile_settings(hostile, max_concurrent_per_host=4, max_concurrent_fetches=32, page_timeout=0.8)
+    resolver = FakeResolver({name: ["93.184.216.34"] for name in names})
+    dialer = RecordingDialer(routes={"93.184.216.34": hostile.address})
+
+    async def go():
+        fetcher = make_fetcher(settings, resolver, dialer)
+        peak = 0
+
+        async def watch():
+            nonlocal peak
+            while True:
+                peak = max(peak, fetcher.addresses.in_flight("93.184.216.34"))
+                await asyncio.sleep(0.01)
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            outcomes = await asyncio.gather(*(fetcher.fetch(f"http://{n}:{hostile.port}/never") for n in names), return_exceptions=True)
+        finally:
+            watcher.cancel()
+            await fetcher.aclose()
+        return peak, outcomes
+
+    started = time.monotonic()
+    peak, outcomes = asyncio.run(go())
+    assert peak == MAX_CONCURRENT_PER_ADDRESS
+    assert [getattr(o, "code", o) for o in outcomes] == ["timeout"] * len(names)
+    assert sorted(resolver.calls) == sorted(names)  # each name resolved once, for the limit and the connection
+    assert time.monotonic() - started < 0.8 + SLACK
