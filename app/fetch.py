@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextvars
 import functools
 import ipaddress
 import ssl
 import time
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpcore
@@ -50,6 +51,13 @@ MAX_CONNECT_ATTEMPTS = 3
 # Set on a response by the transport that answered it: True when its TLS certificate was verified (now, or when
 # an archive recorded it). Absent means nobody checked, as for page texts stored by other tools.
 TLS_VERIFIED = "pharmacheck.tls_verified"
+# Many registrable domains can name one address (a shared host, or one hostile server under a thousand names),
+# and the per-site limit keys on the domain: at most this many requests go to one address at a time.
+MAX_CONCURRENT_PER_ADDRESS = 4
+
+# The checked addresses the fetcher resolved for the request in progress, (host, port, addresses): the
+# transport connects to these rather than asking DNS a second time, so what was limited is what is contacted.
+_RESOLVED: contextvars.ContextVar[tuple[str, int, list[str]] | None] = contextvars.ContextVar("pharmacheck_resolved", default=None)
 
 
 @dataclass
@@ -129,7 +137,11 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
         return answers
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        addresses = await self.addresses_for(host, port)
+        resolved = _RESOLVED.get()
+        if resolved is not None and resolved[:2] == (str(host).strip("[]").lower(), port):
+            addresses = resolved[2]
+        else:
+            addresses = await self.addresses_for(host, port)
         failure: Exception | None = None
         for address in addresses[:MAX_CONNECT_ATTEMPTS]:
             try:
@@ -267,8 +279,8 @@ class HostLimiter:
             return host
 
     @asynccontextmanager
-    async def slot(self, host: str):
-        key = self.key_for(host)
+    async def slot(self, host: str, key: str | None = None):
+        key = key or self.key_for(host)
         entry = self._slots.get(key)
         if entry is None:
             entry = self._slots[key] = [asyncio.Semaphore(self.per_host), 0]
@@ -310,6 +322,7 @@ class Fetcher:
         )
         self._global = asyncio.Semaphore(max(1, settings.max_concurrent_fetches))
         self.hosts = HostLimiter(settings.max_concurrent_per_host)
+        self.addresses = HostLimiter(MAX_CONCURRENT_PER_ADDRESS)  # keyed by the address itself
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -357,7 +370,7 @@ class Fetcher:
             raise
 
     @asynccontextmanager
-    async def _host_slot(self, host: str, deadline: float):
+    async def _host_slot(self, host: str, port: int, deadline: float):
         # Waiting for a busy site counts against the page's deadline like any other wait.
         slot = self.hosts.slot(host)
         try:
@@ -366,9 +379,37 @@ class Fetcher:
         except TimeoutError:
             raise self._timeout_error() from None
         try:
-            yield
+            async with self._address_slots(host, port, deadline):
+                yield
         finally:
             await slot.__aexit__(None, None, None)
+
+    @asynccontextmanager
+    async def _address_slots(self, host: str, port: int, deadline: float):
+        # Only the live transport connects anywhere; archives and test doubles answer from what they hold.
+        backend = getattr(self.transport, "backend", None)
+        if not isinstance(backend, PinningBackend):
+            yield
+            return
+        try:
+            async with asyncio.timeout_at(deadline):
+                addresses = await backend.addresses_for(host, port)
+        except TimeoutError:
+            raise self._timeout_error() from None
+        async with AsyncExitStack() as held:
+            # Every address a connection may be tried on, taken in one order so two requests never wait on each other.
+            for address in sorted(set(addresses[:MAX_CONNECT_ATTEMPTS])):
+                slot = self.addresses.slot(address, key=address)
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await held.enter_async_context(slot)
+                except TimeoutError:
+                    raise self._timeout_error() from None
+            token = _RESOLVED.set((host.strip("[]").lower(), port, addresses))
+            try:
+                yield
+            finally:
+                _RESOLVED.reset(token)
 
     def _timeout_error(self) -> FetchError:
         return FetchError("timeout", f"The page did not arrive within {self.settings.page_timeout:g} seconds.")
@@ -378,7 +419,7 @@ class Fetcher:
     ) -> FetchResult:
         redirects: list[str] = []
         for _hop in range(self.settings.max_redirects + 1):
-            async with self._host_slot(destination.host, deadline):
+            async with self._host_slot(destination.host, destination.port, deadline):
                 response = await self._send(destination, deadline)
                 try:
                     location = response.headers.get("location")
@@ -476,7 +517,7 @@ class Fetcher:
             destination = self.check(url)
             _, deadline = self._deadline(timeout)
             async with self._global_slot(deadline):
-                async with self._host_slot(destination.host, deadline):
+                async with self._host_slot(destination.host, destination.port, deadline):
                     response = await self._send(destination, deadline)
                     await response.aclose()
             location = response.headers.get("location")

@@ -106,6 +106,21 @@ def _ip(address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ipaddress.ip_address(str(address).strip("[]"))
 
 
+# NAT64 local-use prefix (RFC 8215): a network picks any prefix length inside it that RFC 6052 allows, so the
+# IPv4 address may sit at any of the positions those lengths put it; each is unwrapped.
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+# Where the 32 address bits sit for each prefix length (bit ranges from the left); bits 64-71 (the "u" octet)
+# never carry any.
+_RFC6052_BITS = {48: ((48, 64), (72, 88)), 56: ((56, 64), (72, 96)), 64: ((72, 104),), 96: ((96, 128),)}
+
+
+def _rfc6052_candidates(value: int) -> list[ipaddress.IPv4Address]:
+    bits = f"{value:0128b}"
+    return [ipaddress.IPv4Address(int("".join(bits[a:b] for a, b in ranges), 2)) for ranges in _RFC6052_BITS.values()]
+
+
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     """IPv4 addresses carried inside an IPv6 address by the transition mechanisms that can route to them."""
     found = []
@@ -118,6 +133,8 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
         found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
     if value >> 32 == int(ipaddress.IPv6Address("64:ff9b::")) >> 32:  # NAT64 well-known prefix
         found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if value >> 80 == int(_NAT64_LOCAL.network_address) >> 80:
+        found.extend(_rfc6052_candidates(value))
     if ip.sixtofour is not None:  # 2002:aabb:ccdd::/48
         found.append(ip.sixtofour)
     if ip.teredo is not None:  # (server, client)
@@ -326,7 +343,12 @@ def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ..
         tail = "/" + tail
     url_host = f"[{host}]" if isinstance(address, ipaddress.IPv6Address) else host
     netloc = url_host if port == DEFAULT_PORTS[scheme] else f"{url_host}:{port}"
-    return Destination(url=f"{scheme}://{netloc}{tail}", scheme=scheme, host=host, port=port, ip=address)
+    canonical = f"{scheme}://{netloc}{tail}"
+    # Percent-encoding an invisible character takes up to nine characters for one, and IDNA lengthens hosts:
+    # the limit holds for the URL that is requested and reported, not only for what was typed.
+    if len(canonical) > MAX_URL_LENGTH:
+        raise invalid(f"The address is longer than {MAX_URL_LENGTH} characters once encoded.")
+    return Destination(url=canonical, scheme=scheme, host=host, port=port, ip=address)
 
 
 def validate_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ...] = ()) -> str:

@@ -33,6 +33,10 @@ MAX_SCRIPTS = 200
 MAX_JSONLD_BYTES = 200_000
 # Visible text kept per page: the largest real pharmacy pages have ~35,000 characters; checks read all of it.
 MAX_TEXT = 200_000
+# Visible text kept per site, over all its pages. Judging costs about 15 ms per thousand characters of
+# phrase-dense text on a busy machine, so five pages at the page cap would take most of the check's time;
+# five of the largest real pages (~175,000 characters) still fit whole.
+MAX_SITE_TEXT = 300_000
 # BeautifulSoup costs tens of microseconds and about a kilobyte per element: 2 MiB of bare tags would take most
 # of a minute and gigabytes. Real pharmacy pages have at most a few thousand elements (the largest seen, ~10,000),
 # so markup beyond this many tags is cut off and the page is analysed as truncated.
@@ -180,7 +184,7 @@ def _text_of(node: Tag, limit: int = 2_000) -> str:
     while current is not None and current is not end and steps < MAX_NODE_TEXT_STEPS and size < limit:
         steps += 1
         if isinstance(current, NavigableString) and not isinstance(current, _NOT_TEXT):
-            piece = str(current).strip()
+            piece = str(current).strip()[: limit - size]
             if piece:
                 parts.append(piece)
                 size += len(piece)
@@ -239,12 +243,13 @@ def bound_markup(html: str | bytes, max_tags: int = MAX_TAGS) -> tuple[str | byt
     return html, False
 
 
-def _visible_text(soup: BeautifulSoup) -> str:
+def _visible_text(soup: BeautifulSoup) -> tuple[str, bool]:
     # One iterative walk (no recursion, so deeply nested markup cannot overflow the stack); block elements
     # start a new line so that addresses and phone numbers split across tags stay apart from their neighbours.
     # Skipped elements (scripts, styles...) are jumped over whole, so no node looks at its ancestors.
     out: list[str] = []
     size = 0
+    cut = False
     root = soup.body or soup
     end = root._last_descendant().next_element if root.contents else root.next_element
     node = root.next_element
@@ -258,6 +263,7 @@ def _visible_text(soup: BeautifulSoup) -> str:
                 continue
             if node.name in BLOCK_TAGS:
                 out.append("\n")
+                size += 1
             elif node.name in SEPARATING_INLINE_TAGS:
                 boundary = True
         elif isinstance(node, NavigableString) and not isinstance(node, (Comment, Doctype, ProcessingInstruction)):
@@ -267,15 +273,21 @@ def _visible_text(soup: BeautifulSoup) -> str:
                 boundary = isinstance(previous, Tag) and previous.name in SEPARATING_INLINE_TAGS
             if boundary and piece and out and piece[0].isalnum() and out[-1] and out[-1][-1].isalnum():
                 out.append(" ")
+                size += 1
             boundary = False
-            out.append(piece)
-            size += len(node)
-            if size > MAX_TEXT:
+            # A single text node can be the whole body (2 MiB in one <p>), so the last piece is cut to what the
+            # cap leaves rather than checked after it was kept whole.
+            room = max(0, MAX_TEXT - size)
+            if len(piece) >= room:
+                out.append(piece[:room])
+                cut = True
                 break
+            out.append(piece)
+            size += len(piece)
         node = node.next_element
     text = _INVISIBLE.sub("", "".join(out))
     lines = (" ".join(line.split()) for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
+    return "\n".join(line for line in lines if line), cut
 
 
 def _in_article(node: Tag) -> bool:
@@ -288,10 +300,10 @@ def _article_text(soup: BeautifulSoup) -> str:
     for article in soup.find_all("article", limit=50):
         if _ancestor(article, lambda t: t.name == "article") is not None:
             continue  # its text is in the outer article's already
-        piece = _text_of(article, limit=MAX_TEXT // 4)
+        piece = _text_of(article, limit=min(MAX_TEXT // 4, MAX_TEXT - size))
         parts.append(piece)
         size += len(piece)
-        if size > MAX_TEXT:
+        if size >= MAX_TEXT:
             break
     return _INVISIBLE.sub("", "\n".join(parts))
 
@@ -500,13 +512,14 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
             refresh = _absolute(base, m.group(1))
 
     organizations = _jsonld_orgs(soup) + _microdata_orgs(soup)
+    text, text_cut = _visible_text(soup)
 
     return Page(
         url=url,
         status=status,
         title=title,
         lang=_lang(soup),
-        text=_visible_text(soup),
+        text=text,
         links=links,
         forms=forms,
         images=images,
@@ -514,9 +527,25 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
         organizations=organizations,
         meta_refresh=refresh,
         article_text=_article_text(soup),
-        truncated=truncated,
+        # Text cut at its cap is as unread as markup cut at the tag cap.
+        truncated=truncated or text_cut,
         kind=kind,
     )
+
+
+def bound_site_text(pages: list[Page], limit: int = MAX_SITE_TEXT) -> list[Page]:
+    """Cut the pages' text, in reading order, so that together they hold at most `limit` characters; the pages
+    that lost text are marked truncated and returned."""
+    cut: list[Page] = []
+    left = limit
+    for page in pages:
+        if len(page.text) > left:
+            page.text = page.text[:left]
+            page.article_text = page.article_text[:left]
+            page.truncated = True
+            cut.append(page)
+        left -= len(page.text)
+    return cut
 
 
 def page_from_text(text: str, url: str, kind: str = "start") -> Page:

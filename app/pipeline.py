@@ -19,7 +19,7 @@ from .fetch import Fetcher, FetchResult
 from .invisible import encode_invisible
 from .known_sites import load_known_sites
 from .netpolicy import FetchError, validate_url
-from .page import Page, parse_page, run_analysis
+from .page import Page, bound_site_text, parse_page, run_analysis
 from .report import ErrorOut, PageOut, Report
 from .rules import Rules, load_rules
 from .scoring import build_findings, score_findings
@@ -31,8 +31,12 @@ log = logging.getLogger("pharmacheck")
 ProgressCallback = Callable[[str, str], None]  # (stage, url)
 
 # How long past check_timeout the check may run to finish with what arrived by then (a page read at the
-# deadline still needs parsing); judging the site comes after and is bounded by the caps on what it reads.
+# deadline still needs parsing).
 CHECK_GRACE = 0.25
+# Judging runs until the check's deadline, and gets at least this long when reading used the time up. Real
+# sites are judged in tens of milliseconds; on pages of phrase-dense text at the caps one check can take about
+# a second, so checks run one by one and those not started in time are reported as skipped.
+JUDGE_MIN = 1.0
 
 
 # "javascript:alert(1)" or "mailto:x@y" name a scheme; "pharmacy.example:8443/" is a host and a port.
@@ -149,20 +153,25 @@ class Checker:
         # Every fetch and wait below already ends by the deadline; this one catches whatever might not (a
         # parsing thread finishing late, a registry look-up), so that the check ends on time with a report.
         wall = asyncio.timeout(deadline + CHECK_GRACE - time.monotonic())
+        lookup_errors: list[ErrorOut] = []
         try:
             async with wall:
                 await self._read_site(site, deadline, progress)
+                _bound_site_text(site)
                 if self.settings.confirm_registries and site.pages:
                     if progress:
                         progress("confirming", site.final_url)
-                    await self.enrich(site, started)
+                    await self.enrich(site, started, lookup_errors)
         except TimeoutError:
             if not wall.expired():
                 raise
+        _bound_site_text(site)
         if progress:
             progress("scoring", site.final_url)
-        # Checks read whole pages (up to a megabyte of text each); off the event loop like parsing.
-        return await run_analysis(self.judge, site, started=started)
+        # Checks read whole pages (up to the text caps); off the event loop like parsing. Waiting for a free
+        # analysis thread counts against the judging deadline too.
+        judge_by = max(deadline, time.monotonic() + JUDGE_MIN)
+        return await run_analysis(self.judge, site, started=started, deadline=judge_by, errors=lookup_errors)
 
     async def _read_site(self, site: Site, deadline: float, progress: ProgressCallback | None) -> None:
         """Read the start page, the home page and the crawl plan into `site`. A page is listed as `timeout` until
@@ -211,7 +220,7 @@ class Checker:
         http_probe = None
         if final_url.lower().startswith("https://"):
             http_probe = asyncio.ensure_future(
-                self.fetcher.probe_redirect(f"http://{host_of(final_url)}/", timeout=deadline - time.monotonic())
+                self.fetcher.probe_redirect(_plain_http_home(final_url), timeout=deadline - time.monotonic())
             )
         first = len(site.records)
         site.records.extend(_unread(u, kind) for kind, u in plan)
@@ -243,15 +252,22 @@ class Checker:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()
 
-    async def enrich(self, site: Site, started: float) -> None:
-        """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves."""
+    async def enrich(self, site: Site, started: float, errors: list[ErrorOut] | None = None) -> None:
+        """Run the checks' outside look-ups within what is left of the time budget; failures cost only themselves.
+        A look-up that failed or was cut by the deadline is listed in `errors`, so the report does not pass its
+        missing answer off as a registry that had nothing to say."""
         checks = [c for c in ALL_CHECKS if c.enrich is not None]
+        errors = errors if errors is not None else []
 
         async def one(check):
             try:
                 site.enrichments[check.id] = await check.enrich(site, self.fetcher, self.rules.config_for(check.id))
             except Exception:  # a look-up must never cost the user the whole report
                 log.exception("look-up for %s failed on %s", check.id, site.final_url)
+                errors.append(ErrorOut(
+                    code="registry_error", url=site.final_url,
+                    message=f"The {check.id} check's registry look-up failed; its answer is missing from this report.",
+                ))
 
         remaining = max(0.0, self.settings.check_timeout - (time.monotonic() - started))
         tasks = [asyncio.ensure_future(one(c)) for c in checks]
@@ -259,12 +275,21 @@ class Checker:
             if tasks:
                 await asyncio.wait(tasks, timeout=remaining)
         finally:
-            for task in tasks:
-                task.cancel()
+            for check, task in zip(checks, tasks):
+                if not task.done():
+                    task.cancel()
+                    errors.append(ErrorOut(
+                        code="registry_timeout", url=site.final_url,
+                        message=f"The {check.id} check's registry look-up did not finish in time; its answer is missing from this report.",
+                    ))
 
-    def judge(self, site: Site, *, started: float | None = None) -> Report:
-        """Run every check on what was read and score it."""
-        return judge_site(self.rules, site, started=started, from_archive=self.fetcher.from_archive)
+    def judge(
+        self, site: Site, *, started: float | None = None, deadline: float | None = None, errors: list[ErrorOut] = ()
+    ) -> Report:
+        """Run every check on what was read and score it; checks not started by `deadline` are skipped."""
+        return judge_site(
+            self.rules, site, started=started, from_archive=self.fetcher.from_archive, deadline=deadline, errors=errors
+        )
 
 
 def _unread(url: str, kind: str) -> PageRecord:
@@ -282,8 +307,22 @@ def _settle_start(site: Site, slot: int, record: PageRecord, page: Page | None, 
         site.redirects = list(result.redirects)
 
 
+def _bound_site_text(site: Site) -> None:
+    # Pages arrive whole (up to the page's own text cap); only together can they be too much to judge in time.
+    cut = {page.url for page in bound_site_text(site.pages)}
+    for record in site.records:
+        if record.error is None and record.final_url in cut:
+            record.truncated = True
+
+
 def _read_page(result: FetchResult, kind: str) -> Page:
     return parse_page(result.text, result.url, status=result.status, truncated=result.truncated, kind=kind)
+
+
+def _plain_http_home(url: str) -> str:
+    """The site's plain-HTTP home page, on the default port; an IPv6 host keeps its brackets."""
+    host = urlsplit(url).hostname or ""
+    return f"http://[{host}]/" if ":" in host else f"http://{host}/"
 
 
 def _home_of(url: str) -> str:
@@ -291,10 +330,20 @@ def _home_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
-def run_checks(rules: Rules, site: Site) -> tuple[list[tuple[str, Outcome]], list[ErrorOut]]:
+def run_checks(
+    rules: Rules, site: Site, deadline: float | None = None
+) -> tuple[list[tuple[str, Outcome]], list[ErrorOut]]:
+    """Every check's outcomes, one check after another. A check not started by `deadline` (time.monotonic) is
+    listed in errors as `check_skipped`: what it looks for stays undetermined, which lowers coverage."""
     outcomes: list[tuple[str, Outcome]] = []
     errors: list[ErrorOut] = []
     for check in ALL_CHECKS:
+        if deadline is not None and time.monotonic() >= deadline:
+            errors.append(ErrorOut(
+                code="check_skipped", url=site.final_url,
+                message=f"The {check.id} check was not run: the check ran out of time, so what it looks for was not judged.",
+            ))
+            continue
         try:
             for outcome in check.run(site, rules.config_for(check.id)) or ():
                 if outcome.outcome not in check.outcomes:
@@ -306,8 +355,13 @@ def run_checks(rules: Rules, site: Site) -> tuple[list[tuple[str, Outcome]], lis
     return outcomes, errors
 
 
-def judge_site(rules: Rules, site: Site, *, started: float | None = None, from_archive: bool = False) -> Report:
-    outcomes, errors = run_checks(rules, site)
+def judge_site(
+    rules: Rules, site: Site, *, started: float | None = None, from_archive: bool = False, deadline: float | None = None,
+    errors: list[ErrorOut] = (),
+) -> Report:
+    """`errors`: what went wrong before judging (look-ups), listed in the report after the checks' own."""
+    outcomes, check_errors = run_checks(rules, site, deadline)
+    errors = [*check_errors, *errors]
     findings = build_findings(rules, outcomes)
     scored = score_findings(rules, findings, fetched_anything=bool(site.pages))
     for rec in site.records:

@@ -81,6 +81,17 @@ CHARSET_CASES = {
 }
 
 
+# Phrase-dense text for the checks to search: one 2 MiB paragraph, linked to four more pages like it.
+SPAM_TEXT = b"Buy Viagra 100mg online, no prescription needed, cheap Cialis 20mg overnight delivery. "
+BIG_TEXT_LINKS = (b'<a href="/bigtext/contact">Contact us</a><a href="/bigtext/about">About us</a>'
+                  b'<a href="/bigtext/faq">FAQ</a><a href="/bigtext/terms">Terms</a>')
+
+
+def big_text_page(size: int = 2 << 20) -> bytes:
+    head = b"<html><head><title>Pills</title></head><body>" + BIG_TEXT_LINKS + b"<p>"
+    return head + SPAM_TEXT * ((size - len(head)) // len(SPAM_TEXT)) + b"</p></body></html>"
+
+
 def _response(status: int, headers: dict[str, str] | list[tuple[str, str]], body: bytes = b"", reason: str = "X") -> bytes:
     items = headers.items() if isinstance(headers, dict) else headers
     head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in items)
@@ -146,6 +157,7 @@ class HostileServer:
         self.hits: Counter = Counter()
         self.connections = 0
         self.bomb = gzip_bomb()
+        self.big_text = big_text_page()
         self._lt = _LoopThread()
         self._server = self._lt.run(asyncio.start_server(self._on_connect, address, 0, limit=1 << 20))
         self.port = self._server.sockets[0].getsockname()[1]
@@ -271,6 +283,8 @@ class HostileServer:
         elif path == "/bidi-links":
             body = '<html><body><a href="/contact?\u202eevil">Contact us</a><a href="/faq\u2066">FAQ</a></body></html>'
             writer.write(_response(200, html, body.encode()))
+        elif path == "/bigtext" or path.startswith("/bigtext/"):
+            writer.write(_response(200, html, self.big_text))
         elif path.startswith("/html/"):
             writer.write(_response(200, html, MALFORMED[path[6:]]))
         elif path.startswith("/charset/"):

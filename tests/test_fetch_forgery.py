@@ -183,6 +183,8 @@ def test_metadata_addresses_cannot_be_allowed_even_by_resolve(hostile):
     for address in (
         "169.254.169.254", "169.254.170.2", "100.100.100.200", "192.0.0.192", "168.63.129.16", "[fd00:ec2::254]",
         "::ffff:169.254.169.254", "::ffff:168.63.129.16",
+        # NAT64 local-use prefix (RFC 8215), with the address where a /96 and a /48 prefix put it.
+        "64:ff9b:1::a9fe:a9fe", "[64:ff9b:1::a9fe:a9fe]", "64:ff9b:1:a9fe:a9:fe00::", "64:ff9b:1::a83f:8110",
     ):
         with pytest.raises(SettingsError):
             parse_resolve(f"pharmacy.test:80:{address}")
@@ -455,3 +457,25 @@ def test_probe_redirect_reports_where_a_site_sends_plain_http_and_never_follows_
     before = canary.connections
     assert _run(go()) == (f"https://hostile.test:{hostile.port}/", None, None, None)
     assert canary.connections == before
+
+
+def test_the_length_limit_holds_for_the_canonical_url_not_only_the_typed_one():
+    from app.netpolicy import MAX_URL_LENGTH, validate_url
+
+    # 2,014 characters typed; each U+202E becomes nine in the canonical URL, which came to 18,014.
+    typed = "https://pharmacy.example/?" + "\u202e" * (2014 - len("https://pharmacy.example/?"))
+    assert len(typed) <= MAX_URL_LENGTH
+    with pytest.raises(FetchError) as err:
+        validate_url(typed)
+    assert err.value.code == "invalid_url"
+    fits = "https://pharmacy.example/?" + "\u202e" * 200
+    assert len(validate_url(fits)) <= MAX_URL_LENGTH
+
+
+def test_the_plain_http_probe_of_an_ipv6_site_keeps_the_brackets():
+    from app.netpolicy import validate_url
+    from app.pipeline import _plain_http_home
+
+    assert _plain_http_home("https://[2606:4700::1111]:8443/shop?x=1") == "http://[2606:4700::1111]/"
+    assert validate_url(_plain_http_home("https://[2606:4700::1111]/")) == "http://[2606:4700::1111]/"
+    assert _plain_http_home("https://Shop.Example:8443/a") == "http://shop.example/"

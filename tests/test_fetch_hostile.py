@@ -10,8 +10,8 @@ import tracemalloc
 import pytest
 
 from app.netpolicy import FetchError
-from app.pipeline import CHECK_GRACE, Checker
-from tests.fetch_helpers import FakeResolver, hostile_settings, make_fetcher
+from app.pipeline import CHECK_GRACE, JUDGE_MIN, Checker
+from tests.fetch_helpers import FakeResolver, RecordingDialer, hostile_settings, make_fetcher
 
 PAGE_TIMEOUT = 1.5  # hostile_settings
 SLACK = 1.0  # scheduling on a shared, busy machine
@@ -318,3 +318,109 @@ def test_concurrency_is_bounded_per_site_and_per_process(hostile):
     assert peak_site == 2
     assert peak_all <= 3
     assert [getattr(o, "code", o) for o in outcomes] == ["timeout"] * 6
+
+
+def test_a_site_of_huge_text_pages_is_judged_within_the_check_deadline(hostile):
+    # Five pages of 2 MiB of "Buy Viagra 100mg ... no prescription needed": judging them whole took 25 s a page
+    # and ran after the deadline, unbounded. Now the text is capped per page and per site, and checks not
+    # started by the deadline are skipped.
+    settings = hostile_settings(hostile, check_timeout=3.0, page_timeout=2.0)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url("/bigtext"))
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    took = time.monotonic() - started
+    # One check already running at the deadline finishes; that is the slack on top of the grace.
+    assert took < settings.check_timeout + CHECK_GRACE + JUDGE_MIN + SLACK, f"the check took {took:.2f} s"
+    read = [p for p in report.pages if p.error is None and p.truncated]
+    assert len(read) >= 2, report.pages
+    assert {"too_large"} <= {e.code for e in report.errors}
+
+
+def test_checks_not_started_by_the_judging_deadline_are_reported_as_skipped(hostile):
+    from checks import ALL_CHECKS
+    from app.page import parse_page
+    from app.pipeline import judge_site, site_from_pages
+
+    checker = Checker(hostile_settings(hostile), fetcher=make_fetcher(hostile_settings(hostile)))
+    site = site_from_pages("https://pills.example/", [parse_page(b"<p>Buy Viagra 100mg, no prescription needed</p>", "https://pills.example/")])
+    whole = judge_site(checker.rules, site)
+    late = judge_site(checker.rules, site, deadline=time.monotonic() - 1)
+    asyncio.run(checker.aclose())
+    assert whole.findings and not any(e.code == "check_skipped" for e in whole.errors)
+    skipped = [e for e in late.errors if e.code == "check_skipped"]
+    assert len(skipped) == len(ALL_CHECKS)
+    assert all("ran out of time" in e.message for e in skipped)
+    assert late.coverage == 0 and late.coverage < whole.coverage
+
+
+@pytest.mark.parametrize("behaviour,code", [("hang", "registry_timeout"), ("fail", "registry_error")])
+def test_a_look_up_cut_by_the_deadline_or_failing_is_listed_in_the_report(hostile, monkeypatch, behaviour, code):
+    import dataclasses
+
+    import app.pipeline
+    from checks import ALL_CHECKS
+
+    async def lookup(site, fetcher, config):
+        if behaviour == "fail":
+            raise ConnectionResetError
+        await asyncio.sleep(60)
+
+    patched = [dataclasses.replace(c, enrich=lookup) if c.enrich is not None else c for c in ALL_CHECKS]
+    monkeypatch.setattr(app.pipeline, "ALL_CHECKS", patched)
+    settings = hostile_settings(hostile, check_timeout=1.0, max_pages=1, confirm_registries=True)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url("/ok"))
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    assert time.monotonic() - started < settings.check_timeout + CHECK_GRACE + SLACK
+    listed = [e for e in report.errors if e.code.startswith("registry_")]
+    assert [e.code for e in listed] == [code] * sum(c.enrich is not None for c in ALL_CHECKS)
+    assert report.pages[0].error is None and report.findings
+
+
+def test_many_domains_on_one_address_are_bounded_per_address(hostile):
+    from app.fetch import MAX_CONCURRENT_PER_ADDRESS
+
+    # Eight registrable domains, one address: the per-site limit alone let all eight through at once.
+    names = [f"shop{i}.test" for i in range(8)]
+    settings = hostile_settings(hostile, max_concurrent_per_host=4, max_concurrent_fetches=32, page_timeout=0.8)
+    resolver = FakeResolver({name: ["93.184.216.34"] for name in names})
+    dialer = RecordingDialer(routes={"93.184.216.34": hostile.address})
+
+    async def go():
+        fetcher = make_fetcher(settings, resolver, dialer)
+        peak = 0
+
+        async def watch():
+            nonlocal peak
+            while True:
+                peak = max(peak, fetcher.addresses.in_flight("93.184.216.34"))
+                await asyncio.sleep(0.01)
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            outcomes = await asyncio.gather(*(fetcher.fetch(f"http://{n}:{hostile.port}/never") for n in names), return_exceptions=True)
+        finally:
+            watcher.cancel()
+            await fetcher.aclose()
+        return peak, outcomes
+
+    started = time.monotonic()
+    peak, outcomes = asyncio.run(go())
+    assert peak == MAX_CONCURRENT_PER_ADDRESS
+    assert [getattr(o, "code", o) for o in outcomes] == ["timeout"] * len(names)
+    assert sorted(resolver.calls) == sorted(names)  # each name resolved once, for the limit and the connection
+    assert time.monotonic() - started < 0.8 + SLACK

@@ -6,11 +6,14 @@ import os
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from app.fetch import decode_html
-from app.page import MAX_LINK_TEXT, MAX_LINKS, MAX_TAGS, MAX_TITLE, bound_markup, clean_evidence, page_from_text, parse_page
-from tests.hostile_server import MALFORMED
+from app.page import (
+    MAX_LINK_TEXT, MAX_LINKS, MAX_SITE_TEXT, MAX_TAGS, MAX_TEXT, MAX_TITLE, bound_markup, bound_site_text, clean_evidence,
+    page_from_text, parse_page,
+)
+from tests.hostile_server import MALFORMED, big_text_page
 
 URL = "https://pharmacy.example/"
 
@@ -40,6 +43,35 @@ def test_markup_below_the_tag_cap_is_untouched():
     assert bound_markup(html) == (html, False)
     cut, truncated = bound_markup("<i>" * (MAX_TAGS + 5))
     assert truncated and cut.count("<i>") == MAX_TAGS
+
+
+def test_one_huge_text_node_is_cut_to_the_text_cap():
+    # Before, the cap was checked only after a whole text node was kept: a 2 MiB <p> gave 2 million characters.
+    page = parse_page(big_text_page(), URL)
+    assert MAX_TEXT - 100 <= len(page.text) <= MAX_TEXT
+    assert page.truncated
+
+
+def test_article_and_link_text_are_cut_inside_one_huge_node():
+    html = "<article>" + "word " * 400_000 + "</article><a href='/x'>" + "y" * 1_000_000 + "</a>"
+    page = parse_page(html, URL)
+    assert len(page.article_text) <= MAX_TEXT // 4
+    assert len(page.text) <= MAX_TEXT and page.truncated
+    assert len(page.links[0].text) <= MAX_LINK_TEXT
+
+
+def test_text_under_the_cap_is_not_marked_truncated():
+    page = parse_page("<p>" + "x" * 1000 + "</p><p>more</p>", URL)
+    assert not page.truncated and page.text.endswith("more")
+
+
+def test_the_text_of_a_site_is_capped_over_all_its_pages():
+    pages = [page_from_text("t" * MAX_TEXT, f"{URL}{i}") for i in range(5)]
+    cut = bound_site_text(pages)
+    assert sum(len(p.text) for p in pages) == MAX_SITE_TEXT
+    assert cut == [p for p in pages if p.truncated] and pages[0] not in cut
+    assert bound_site_text(pages) == []  # applying it again changes nothing
+    assert sum(len(p.text) for p in pages) == MAX_SITE_TEXT
 
 
 def test_deep_nesting_does_not_recurse():
@@ -116,13 +148,33 @@ FUZZ_ROUND_EXAMPLES = 100
 FUZZ_MAX_EXAMPLES = 20_000
 
 
+_SMALL_BODIES = st.one_of(
+    st.binary(max_size=4096),
+    st.lists(st.one_of(_TOKENS, st.text(max_size=20)), max_size=300).map("".join).map(lambda s: s.encode("utf-8", "surrogatepass")),
+)
+# Hypothesis draws at most a few kilobytes per example; one body in eight is repeated into a larger one (up to
+# 256 KiB), where the caps on tags, text and links start to matter.
+_BODIES = st.tuples(_SMALL_BODIES, st.sampled_from((1,) * 14 + (8, 64))).map(lambda pair: pair[0] * pair[1])
+_FUZZ_RULES = []
+
+
 @settings(max_examples=FUZZ_ROUND_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.one_of(st.binary(max_size=4096), st.lists(st.one_of(_TOKENS, st.text(max_size=20)), max_size=300).map("".join).map(lambda s: s.encode("utf-8", "surrogatepass"))))
+@given(_BODIES)
+@example(b"Buy Viagra 100mg, no prescription needed. " * 6000)  # one text node larger than the page's text cap
 def _fuzz_round(body):
-    # Any byte string a server sends must yield a page model, never an exception.
+    from app.pipeline import judge_site, site_from_pages
+    from app.rules import load_rules
+
+    if not _FUZZ_RULES:
+        _FUZZ_RULES.append(load_rules())
+    # Any byte string a server sends must yield a page model and a report, never an exception.
     for ctype in ("text/html", "text/html; charset=shift_jis", "text/html; charset=punycode", "text/html; charset=iso-2022-jp"):
         page = parse_page(decode_html(body, ctype), URL)
         assert len(page.title) <= MAX_TITLE
+        assert len(page.text) <= MAX_TEXT
+    # Judged once, on the last reading: the checks see the same kinds of strings whatever the charset.
+    report = judge_site(_FUZZ_RULES[0], site_from_pages(URL, [page]))
+    assert not [e for e in report.errors if e.code == "check_error"], report.errors
 
 
 def test_fuzz_page_analysis_on_random_bytes():
