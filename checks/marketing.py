@@ -45,6 +45,11 @@ class Config(ConfigModel):
     abroad_words: list[str] = []
     # "Prescription orders are shipped only within the UK": the site keeps prescriptions at home.
     domestic_only: list[str] = []
+    # "We can only dispatch prescription medicines to UK addresses" on a .co.uk site: "only", the country of the
+    # site's own country-code domain and prescriptions in one sentence, with no word for abroad, say the same in
+    # other words. On a .com the country is unknown, and "only to US customers" is what cross-border sellers say.
+    only_words: list[str] = []
+    home_country_words: dict[str, list[str]] = {}
     # Kinds of cue that say where orders go: denied in a sentence about prescriptions ("international orders
     # are not accepted for prescription items"), they keep the site's prescriptions at home.
     destination_kinds: list[str] = []
@@ -156,6 +161,8 @@ def _cross_border(site: Site, config: Config, warning: PhraseSet, refusal: Phras
     kinds = {kind: PhraseSet(tuple(phrases)) for kind, phrases in config.cross_border.items()}
     domestic = PhraseSet(tuple(config.domestic_only))
     abroad = PhraseSet(tuple(config.abroad_words))
+    only = PhraseSet(tuple(config.only_words))
+    home = PhraseSet(tuple(config.home_country_words.get(site.domain.rsplit(".", 1)[-1].lower(), ())))
     cues: dict[str, tuple[str, str]] = {}
     about_rx = otc_abroad = False
     for page, text in site.texts():
@@ -163,7 +170,10 @@ def _cross_border(site: Site, config: Config, warning: PhraseSet, refusal: Phras
         for s in sents:
             if ctx.has(otc, s.text):
                 otc_abroad = otc_abroad or (ctx.has(abroad, s.text) and not s.is_question)
-            elif ctx.has(rx_words, s.text) and ctx.has(domestic, s.text):
+            elif ctx.has(rx_words, s.text) and (
+                ctx.has(domestic, s.text)
+                or (home.phrases and ctx.has(only, s.text) and ctx.has(home, s.text) and not ctx.has(abroad, s.text))
+            ):
                 return None
         blocked = [(m.start, m.end) for m in not_cues.finditer(text, limit=50)]
         for kind, phrases in kinds.items():
