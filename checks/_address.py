@@ -63,6 +63,12 @@ _US_ANCHOR = re.compile(
 _CA_ANCHOR = re.compile(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d\b")
 _GB_ANCHOR = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)\s?\d[ABD-HJLNP-UW-Z]{2}\b")
 
+# Words that label a number as something other than a postcode ("CRO 654321", "Batch 200 100").
+_NUMBER_LABELS = (
+    "batch|lot|order|item|sku|ref|code|invoice|no|number|id|pin|tel|phone|fax|cro|crn|company|reg|registration|"
+    "vat|gst|gstin|abn|acn|ein|npi|licence|license|psi|gphc"
+)
+_LABELLED_NUMBER = re.compile(rf"(?i:\b(?:{_NUMBER_LABELS})\.?[\s:#]*)$")
 _TOWN = r"[A-ZÀ-ÖØ-Þ][\w'’.\-]*(?:[ \-](?:[A-ZÀ-ÖØ-Þ][\w'’.\-]*|am|an|im|in|la|le|les|de|sur|en|aan|den|bei|ob))?"
 
 _PO_BOX = re.compile(
@@ -141,7 +147,7 @@ def _patterns(street_words_key: tuple) -> dict:
                 rf"(?:(?:{'|'.join(map(re.escape, IN_STATES))})[\s,\-–]+(?:(?i:pin)(?:\s*(?i:code))?[\s:\-–]*)?([1-9]\d{{2}}\s?\d{{3}})\b"
                 rf"|{_TOWN}\s*[\-–]\s*([1-9]\d{{2}}\s?\d{{3}})\b[\s,]*(?:(?:{'|'.join(map(re.escape, IN_STATES))})\b)"
                 # "14 MG Road, Pune 411001": a town and its PIN, after an Indian street form (checked below).
-                rf"|(?<=[,\s])(?!(?i:batch|lot|order|item|sku|ref|code|invoice|no|number|id|pin|tel|phone)\b){_TOWN}[ \t]*[\-–]?[ \t]*([1-9]\d{{2}}\s?\d{{3}})(?![\d\w]))"
+                rf"|(?<=[,\s])(?!(?i:{_NUMBER_LABELS})\b){_TOWN}[ \t]*[\-–]?[ \t]*([1-9]\d{{2}}\s?\d{{3}})(?![\d\w]))"
             ),
         ),
     }
@@ -257,8 +263,11 @@ def _pattern_addresses(text: str, url: str, street_words: dict, tld_country: str
                 r"(?i:ireland|éire|dublin|co\.|county)", text[lo : m.end() + 40]
             ):
                 continue
-            full = _norm(text[lo + street_start : m.end()])
             code = next((g for g in m.groups() if g), m.group(0)) if m.groups() else m.group(0)
+            code_at = m.start() + m.group(0).rfind(code)
+            if country == "IN" and _LABELLED_NUMBER.search(text[max(0, code_at - 20) : code_at]):
+                continue
+            full = _norm(text[lo + street_start : m.end()])
             resolved = country
             if country == "AT-CH":
                 latin = not re.match(rf"{_patterns(key)['DE'][0]}", before[s.start():])

@@ -86,6 +86,8 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--india-mg-road", "IN"),
         ("address-street--json-ld-only", "US"),
         ("address-street--ireland-business-park", "IE"),
+        # A company number is not an Indian PIN code, and the Irish number beside it is not foreign.
+        ("address-street--ireland-with-company-number", "IE"),
         ("address-street--canada-street-without-type", "CA"),
         ("address-street--india-road-number", "IN"),
         ("address-street--india-town-and-pin", "IN"),
