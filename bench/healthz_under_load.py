@@ -21,19 +21,12 @@ import uvicorn
 
 from app.api.main import create_app
 from app.settings import ResolveEntry, Settings
-from tests.hostile_server import HostileServer
+from tests.hostile_server import hostile_server_process
 
 PATHS = [
     "/slow-body", "/never", "/slow-headers", "/endless", "/bomb", "/bomb-html", "/big-header", "/loop",
     "/html/nested100k", "/html/links10k", "/html/title1m", "/html/comment2m", "/binary", "/lying-length-short",
 ]
-
-
-def _serve_hostile(queue, stop) -> None:
-    hostile = HostileServer()
-    queue.put((hostile.address, hostile.port))
-    stop.wait()
-    hostile.close()
 
 
 def _probe(base: str, results, stop) -> None:
@@ -51,13 +44,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--targets", type=int, default=50)
     args = parser.parse_args()
-
     # The hostile servers run in a process of their own, so their work does not count against the service.
+    with hostile_server_process() as (address, hostile_port):
+        return _measure(args, address, hostile_port)
+
+
+def _measure(args: argparse.Namespace, address: str, hostile_port: int) -> int:
     ctx = multiprocessing.get_context("spawn")
-    queue, stop_hostile = ctx.Queue(), ctx.Event()
-    hostile_process = ctx.Process(target=_serve_hostile, args=(queue, stop_hostile), daemon=True)
-    hostile_process.start()
-    address, hostile_port = queue.get(timeout=60)
     hostile = type("Hostile", (), {"address": address, "port": hostile_port})
     hosts = [f"t{i}.hostile.test" for i in range(args.targets)]
     settings = Settings(
@@ -105,8 +98,6 @@ def main() -> int:
     probe_process.join(10)
     server.should_exit = True
     thread.join(10)
-    stop_hostile.set()
-    hostile_process.join(10)
 
     statuses = {}
     for r in responses:

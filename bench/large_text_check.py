@@ -11,21 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import statistics
 import time
 
 from app.pipeline import Checker
 from app.settings import ResolveEntry, Settings
 from tests.fetch_helpers import make_fetcher
-from tests.hostile_server import HostileServer
-
-
-def _serve_hostile(queue, stop) -> None:
-    hostile = HostileServer()
-    queue.put((hostile.address, hostile.port))
-    stop.wait()
-    hostile.close()
+from tests.hostile_server import hostile_server_process
 
 
 async def _timed(checker: Checker, url: str, after: float = 0.0):
@@ -55,22 +47,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    ctx = multiprocessing.get_context("spawn")
-    queue, stop = ctx.Queue(), ctx.Event()
-    process = ctx.Process(target=_serve_hostile, args=(queue, stop), daemon=True)
-    process.start()
-    address, port = queue.get(timeout=60)
-    hosts = ["big0.hostile.test", "big1.hostile.test", "big2.hostile.test", "normal.hostile.test"]
-    settings = Settings(resolve=tuple(ResolveEntry(h, port, address) for h in hosts), allowed_ports=(80, 443, port))
     alone, pair, normal = [], [], []
-    try:
+    with hostile_server_process() as (address, port):
+        hosts = ["big0.hostile.test", "big1.hostile.test", "big2.hostile.test", "normal.hostile.test"]
+        settings = Settings(resolve=tuple(ResolveEntry(h, port, address) for h in hosts), allowed_ports=(80, 443, port))
         for i in range(args.runs):
             a, p, n, codes = asyncio.run(_run(settings, port))
             alone.append(a), pair.append(p), normal.append(n)
             print(f"run {i + 1}: one check {a:.1f} s; two at once {p:.1f} s; normal check beside them {n:.1f} s; errors {codes}")
-    finally:
-        stop.set()
-        process.join(10)
     print(f"check_timeout {settings.check_timeout:.0f} s; medians over {args.runs} runs: one check "
           f"{statistics.median(alone):.1f} s, two at once {statistics.median(pair):.1f} s, "
           f"normal check beside them {statistics.median(normal):.1f} s")

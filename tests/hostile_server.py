@@ -9,6 +9,8 @@ loop cannot hide a server-side connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import multiprocessing
 import os
 import struct
 import threading
@@ -293,3 +295,25 @@ class HostileServer:
         else:
             writer.write(_response(404, html, b"<html><body>Not found</body></html>"))
         await writer.drain()
+
+
+def _serve_until_stopped(queue, stop) -> None:
+    hostile = HostileServer()
+    queue.put((hostile.address, hostile.port))
+    stop.wait()
+    hostile.close()
+
+
+@contextlib.contextmanager
+def hostile_server_process():
+    """(address, port) of a HostileServer in a process of its own, so that its work does not count against the
+    process being measured."""
+    ctx = multiprocessing.get_context("spawn")
+    queue, stop = ctx.Queue(), ctx.Event()
+    process = ctx.Process(target=_serve_until_stopped, args=(queue, stop), daemon=True)
+    process.start()
+    try:
+        yield queue.get(timeout=60)
+    finally:
+        stop.set()
+        process.join(10)

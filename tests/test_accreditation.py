@@ -474,9 +474,11 @@ def test_real_gphc_register_names_are_not_flagged(config):
     ],
 )
 def test_claim_versus_mention(sentence, expected, rules):
-    site = site_from_pages("https://mapleleafmeds.com/", [])
-    reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
-    assert reader.classify(sentence) == expected
+    assert _reader(rules, "https://mapleleafmeds.com/").classify(sentence) == expected
+
+
+def _reader(rules, site_url: str) -> ClaimReader:
+    return ClaimReader(rules.config_for("accreditation").claim_context, site_from_pages(site_url, []))
 
 
 @pytest.mark.parametrize(
@@ -488,14 +490,11 @@ def test_claim_versus_mention(sentence, expected, rules):
     ],
 )
 def test_a_site_named_like_pharmacies_in_general(sentence, expected, rules):
-    site = site_from_pages("https://onlinepharmacy.com/", [])
-    reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
-    assert reader.classify(sentence) == expected
+    assert _reader(rules, "https://onlinepharmacy.com/").classify(sentence) == expected
 
 
 def test_badge_lines_do_not_count_inside_an_article(rules):
-    site = site_from_pages("https://example.com/", [])
-    reader = ClaimReader(rules.config_for("accreditation").claim_context, site)
+    reader = _reader(rules, "https://example.com/")
     assert reader.classify("VIPPS Accredited Pharmacy", in_article=True) == "mention"
     assert reader.classify("We are VIPPS accredited.", in_article=True) == "claim"
 
