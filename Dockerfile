@@ -3,14 +3,19 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1
+    PIP_NO_CACHE_DIR=1 \
+    PHARMACHECK_DATA_DIR=/var/lib/pharmacheck
 
 WORKDIR /srv/pharmacheck
 COPY pyproject.toml README.md rules.yaml ./
 COPY app ./app
 COPY checks ./checks
 RUN pip install . \
-    && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin pharmacheck
+    && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin pharmacheck \
+    && install -d -o pharmacheck -g pharmacheck /var/lib/pharmacheck
+
+# The embedded database (reports, lists); set PHARMACHECK_DATABASE_URL to use PostgreSQL instead.
+VOLUME /var/lib/pharmacheck
 
 USER pharmacheck
 EXPOSE 8000

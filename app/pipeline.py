@@ -29,6 +29,8 @@ from .site import PageRecord, Site
 log = logging.getLogger("pharmacheck")
 
 ProgressCallback = Callable[[str, str], None]  # (stage, url)
+# Called with every finished report and the site it judged (to keep the report, learn from the site); may be async.
+ReportListener = Callable[["Report", Site], object]
 
 # How long past check_timeout the check may run to finish with what arrived by then (a page read at the
 # deadline still needs parsing).
@@ -60,6 +62,20 @@ class Checker:
         self.rules = rules or load_rules(self.settings.rules_path)
         self.known_sites = load_known_sites(self.settings.known_sites_path) if self.settings.known_sites_path else {}
         self.fetcher = fetcher or Fetcher(self.settings)
+        self.listeners: list[ReportListener] = []
+
+    def add_listener(self, listener: ReportListener) -> None:
+        """Have `listener(report, site)` called after every check; its failure is logged, never the user's."""
+        self.listeners.append(listener)
+
+    async def _tell_listeners(self, report: Report, site: Site) -> None:
+        for listener in self.listeners:
+            try:
+                result = listener(report, site)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("a report listener failed on %s", site.final_url)
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -171,7 +187,9 @@ class Checker:
         # Checks read whole pages (up to the text caps); off the event loop like parsing. Waiting for a free
         # analysis thread counts against the judging deadline too.
         judge_by = max(deadline, time.monotonic() + JUDGE_MIN)
-        return await run_analysis(self.judge, site, started=started, deadline=judge_by, errors=lookup_errors)
+        report = await run_analysis(self.judge, site, started=started, deadline=judge_by, errors=lookup_errors)
+        await self._tell_listeners(report, site)
+        return report
 
     async def _read_site(self, site: Site, deadline: float, progress: ProgressCallback | None) -> None:
         """Read the start page, the home page and the crawl plan into `site`. A page is listed as `timeout` until

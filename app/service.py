@@ -6,6 +6,7 @@ given and never knows whether the answers come from the network or from a WARC f
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 import httpx
@@ -44,26 +45,35 @@ def make_fetcher(settings: Settings) -> Fetcher:
     return Fetcher(settings, transport=transport)
 
 
-class RecordingChecker(Checker):
-    """A Checker that also files each report in the WARC file beside the exchanges it was built from."""
+def _store_listener(settings: Settings):
+    """Keeps every finished report in the store (history, what later checks learn from earlier ones)."""
+    from .cache import canonical_url
+    from .store import ReportStore, open_database
 
-    def __init__(self, settings: Settings, fetcher: Fetcher, recorder: WarcRecorder):
-        super().__init__(settings, fetcher=fetcher)
-        self._recorder = recorder
+    store = ReportStore(open_database(settings.effective_database_url))
 
-    async def check(self, url: str, *args, **kwargs) -> Report:
-        report = await super().check(url, *args, **kwargs)
-        self._recorder.write_report(report)
-        return report
+    async def keep(report: Report, _site) -> None:
+        try:
+            key = canonical_url(report.url, settings.allowed_ports, settings.resolve)
+        except Exception:
+            key = report.url
+        await asyncio.to_thread(store.save, report, key)
+
+    return keep
 
 
 def make_checker(settings: Settings) -> Checker:
+    """The Checker for `settings`: live or from archives, recording when asked, keeping reports in the store.
+    Opens (and migrates) the store now, so a database that cannot be used stops start-up with a clear message."""
     settings = _replay_ports(settings)
     transport, recorder = _archive_transport(settings)
-    fetcher = Fetcher(settings, transport=transport)
+    checker = Checker(settings, fetcher=Fetcher(settings, transport=transport))
     if recorder is not None:
-        return RecordingChecker(settings, fetcher, recorder)
-    return Checker(settings, fetcher=fetcher)
+        # Each report is filed in the WARC file beside the exchanges it was built from.
+        checker.add_listener(lambda report, _site: recorder.write_report(report))
+    if settings.store_reports:
+        checker.add_listener(_store_listener(settings))
+    return checker
 
 
 @asynccontextmanager

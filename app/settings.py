@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 
 class SettingsError(ValueError):
@@ -48,6 +49,15 @@ def parse_resolve(value: str) -> ResolveEntry:
     return ResolveEntry(host.lower().rstrip("."), int(port_text), address)
 
 
+def default_data_dir(env: dict[str, str] | None = None) -> str:
+    """Where the embedded database lives: $PHARMACHECK_DATA_DIR, else the XDG data folder of this user."""
+    env = os.environ if env is None else env
+    if env.get("PHARMACHECK_DATA_DIR"):
+        return env["PHARMACHECK_DATA_DIR"]
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "pharmacheck")
+
+
 @dataclass(frozen=True)
 class Settings:
     rules_path: str | None = None
@@ -82,10 +92,26 @@ class Settings:
     max_batch_urls: int = 100
     # Request bodies over this size are refused with 413 before they are parsed (100 URLs fit in a few kB).
     max_request_bytes: int = 1024 * 1024
+    # The store (app/store): reports, lists and what later checks learn from earlier ones. SQLite in data_dir
+    # unless database_url names another database (PostgreSQL for several processes or machines).
+    data_dir: str = field(default_factory=default_data_dir)
+    database_url: str | None = None
+    # Every report is kept in the store (history, graph); off for measurements and throw-away runs.
+    store_reports: bool = True
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    def with_data_dir(self, path: str) -> "Settings":
+        return replace(self, data_dir=str(path))
+
+    @property
+    def effective_database_url(self) -> str:
+        """database_url, or the embedded SQLite file in data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir).expanduser().resolve() / 'pharmacheck.db'}"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -119,7 +145,21 @@ class Settings:
             kwargs["max_request_bytes"] = _int(env, "PHARMACHECK_MAX_REQUEST_BYTES", 1024, 64 * 1024 * 1024)
         if env.get("PHARMACHECK_CONFIRM_REGISTRIES", "").lower() in ("1", "true", "yes"):
             kwargs["confirm_registries"] = True
+        kwargs["data_dir"] = default_data_dir(env)
+        if env.get("PHARMACHECK_DATABASE_URL"):
+            kwargs["database_url"] = env["PHARMACHECK_DATABASE_URL"]
+        if env.get("PHARMACHECK_STORE_REPORTS"):
+            kwargs["store_reports"] = _bool(env, "PHARMACHECK_STORE_REPORTS")
         return cls(**kwargs)
+
+
+def _bool(env: dict, name: str) -> bool:
+    value = env[name].strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {env[name]!r}")
 
 
 def _port(text: str) -> int:

@@ -1,0 +1,64 @@
+"""The `pharmacheck` command: check one site, check a list, serve the API and web page, manage the store.
+
+Each command is a module of this package with `register(subparsers)`, which adds its parser and sets
+`handler`; main() parses, runs the handler and turns every input error into one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Sequence
+
+from app.known_sites import KnownSitesError
+from app.netpolicy import FetchError
+from app.rules import RulesError
+from app.settings import SettingsError
+
+from . import batch, check, db, evaluate, rules, serve
+from .common import EXIT_OK, EXIT_USAGE, Parser, UsageError, read_urls, settings_from_args
+
+# In the order `pharmacheck --help` lists them.
+COMMANDS = [check, batch, evaluate, serve, rules, db]
+
+__all__ = ["main", "build_parser", "settings_from_args", "UsageError", "EXIT_OK", "EXIT_USAGE"]
+_read_urls = read_urls  # earlier name, kept for callers
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="pharmacheck", description="Check whether an online pharmacy is likely legitimate.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def _fail(code: str, message: str, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"error": {"code": code, "message": message}}))
+    print(f"pharmacheck: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from app.store import StoreError
+
+    parser = build_parser()
+    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    try:
+        args = parser.parse_args(argv)
+        return args.handler(args)
+    except UsageError as exc:
+        return _fail(exc.code, exc.message, as_json)
+    except FetchError as exc:
+        return _fail(exc.code, exc.message, as_json)
+    except (RulesError, KnownSitesError, SettingsError, StoreError) as exc:
+        return _fail("invalid_option", str(exc), as_json)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`pharmacheck check URL | head`): what it wanted was printed, so no traceback.
+        # Standard output is pointed at devnull so the interpreter's own flush at exit cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
