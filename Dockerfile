@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/pharmacheck
 COPY pyproject.toml README.md rules.yaml ./
+COPY model ./model
 COPY app ./app
 COPY checks ./checks
 RUN pip install . \

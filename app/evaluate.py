@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import time
 from collections import Counter
@@ -21,9 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from .domains import registrable_domain
 from .netpolicy import FetchError
 from .report import Report
-from .rules import Rules
+from .rules import EVIDENCE_KINDS, Rules
+from .scoring import score_findings
+from .second_opinion import Opinion, apply_second_opinion
 from .service import open_checker
 from .settings import Settings
 
@@ -31,6 +35,17 @@ LABELS = ("legit", "rogue")
 VERDICTS = ("likely_legitimate", "caution", "likely_rogue", "not_a_pharmacy", "unknown", "error")
 # Misses in the order they matter: the first two are errors, the last two are answers that were not confident.
 MISS_KINDS = ("false_accusation", "rogue_passed", "rogue_not_caught", "legit_not_recognised")
+
+
+HALVES = ("tuning", "held-out")
+
+
+def frozen_half(url_or_domain: str) -> str:
+    """The project's fixed split of the dev sites by registrable domain: `tuning` when the first byte of
+    sha256(domain) is even, `held-out` when it is odd. Rules are changed only from what the tuning half shows,
+    so the held-out half measures them on sites no change was made for."""
+    domain = registrable_domain(url_or_domain) if "/" in url_or_domain else url_or_domain.lower()
+    return "tuning" if hashlib.sha256(domain.encode()).digest()[0] % 2 == 0 else "held-out"
 
 
 class LabelsError(ValueError):
@@ -118,6 +133,35 @@ def miss_kind(label: str, verdict: str) -> str | None:
     return None if verdict == "likely_rogue" else "rogue_not_caught"
 
 
+def _read_anything(report: Report) -> bool:
+    return any(p.error is None and p.status is not None for p in report.pages)
+
+
+def _verdict_from(rules: Rules, report: Report, findings: list) -> str:
+    """The verdict these findings alone would get, with the report's second opinion applied as it was."""
+    copies = [f.model_copy() for f in findings]
+    scored = score_findings(rules, copies, fetched_anything=_read_anything(report))
+    so = report.second_opinion
+    if so is not None:
+        scored, _ = apply_second_opinion(rules, scored, copies, Opinion(so.model, so.probability, 0.0, (), ()))
+    return scored.verdict
+
+
+def evidence_attribution(report: Report, rules: Rules) -> dict:
+    """For a site called likely_rogue: which kinds of evidence (rules.yaml `evidence_kinds`) it had, which kind
+    alone would still have got the verdict, and which kind it could not have got it without. Found by scoring
+    the report's findings again with only, and without, each kind's findings."""
+    kinds = {f.id: rules.evidence_kind(f.id) for f in report.findings}
+    present = sorted({kinds[f.id] for f in report.findings if f.determined and (f.points or f.severity == "critical")})
+    if _verdict_from(rules, report, report.findings) != report.verdict:
+        # The report was made with something re-scoring cannot see (a check skipped for time): say so.
+        return {"present": present, "alone": [], "needed": [], "second_opinion_needed": False, "replayed": False}
+    alone = [k for k in present if _verdict_from(rules, report, [f for f in report.findings if kinds[f.id] == k]) == "likely_rogue"]
+    needed = [k for k in present if _verdict_from(rules, report, [f for f in report.findings if kinds[f.id] != k]) != "likely_rogue"]
+    return {"present": present, "alone": alone, "needed": needed,
+            "second_opinion_needed": report.verdict_rule == "model-raised-rogue", "replayed": True}
+
+
 def deciding_findings(report: Report, rules: Rules, limit: int = 5) -> list[dict]:
     """The findings that made this verdict: forcing and critical ones first, then the biggest movers its way."""
     def forcing(f) -> bool:
@@ -154,14 +198,49 @@ class Evaluation:
     def by_label(self, label: str) -> list[SiteResult]:
         return [r for r in self.results if r.label == label]
 
+    def halves(self) -> dict:
+        """The measures on each half of the frozen split, by the registrable domain of each labelled URL."""
+        out = {}
+        for half in HALVES:
+            group = [r for r in self.results if frozen_half(r.url) == half]
+            legit, rogue = [r for r in group if r.label == "legit"], [r for r in group if r.label == "rogue"]
+            out[half] = {
+                "sites": len(group),
+                "domains": len({registrable_domain(r.url) for r in group}),
+                "verdicts": {label: {v: sum(1 for r in group if r.label == label and r.verdict == v) for v in VERDICTS}
+                             for label in LABELS},
+                "false_accusations": _share(sum(r.verdict == "likely_rogue" for r in legit), legit),
+                "rogue_caught": _share(sum(r.verdict == "likely_rogue" for r in rogue), rogue),
+                "rogue_passed": _share(sum(r.verdict == "likely_legitimate" for r in rogue), rogue),
+                "moved_by_second_opinion": sum(1 for r in group if r.report and r.report.second_opinion
+                                               and r.report.second_opinion.applied),
+            }
+        return out
+
+    def attribution(self) -> dict:
+        """How the rogue sites called likely_rogue were caught, by kind of evidence (see evidence_attribution)."""
+        caught = [r for r in self.by_label("rogue") if r.verdict == "likely_rogue" and r.report is not None]
+        rows = [evidence_attribution(r.report, self.rules) for r in caught]
+        kinds = list(EVIDENCE_KINDS) + sorted({k for row in rows for k in row["present"]} - set(EVIDENCE_KINDS))
+        unclassified = sorted({f.id for r in self.results if r.report for f in r.report.findings
+                               if self.rules.evidence_kind(f.id) == "unclassified"})
+        return {
+            "caught": len(caught),
+            "by_kind": {k: {"present": sum(k in row["present"] for row in rows),
+                            "alone": sum(k in row["alone"] for row in rows),
+                            "needed": sum(k in row["needed"] for row in rows)} for k in kinds},
+            "second_opinion_needed": sum(row["second_opinion_needed"] for row in rows),
+            "not_replayed": sum(not row["replayed"] for row in rows),
+            "unclassified_findings": unclassified,
+        }
+
     def summary(self, show_misses: int = 25) -> dict:
         legit, rogue = self.by_label("legit"), self.by_label("rogue")
 
         def count(group: list[SiteResult], verdict: str) -> int:
             return sum(1 for r in group if r.verdict == verdict)
 
-        def share(n: int, group: list) -> dict:
-            return {"count": n, "of": len(group), "rate": round(n / len(group), 4) if group else None}
+        share = _share
 
         def red_flagged(group: list[SiteResult]) -> int:
             return sum(1 for r in group if r.report and any(f.counted_points < 0 or f.severity == "critical" for f in r.report.findings))
@@ -203,6 +282,19 @@ class Evaluation:
                 for fid, counts in sorted(self.finding_counts.items(), key=lambda kv: -sum(kv[1].values()))
             },
             "misses": listed,
+            "halves": self.halves(),
+            "attribution": self.attribution(),
+            "second_opinion": self.second_opinion_summary(),
+        }
+
+    def second_opinion_summary(self) -> dict:
+        given = [r for r in self.results if r.report and r.report.second_opinion]
+        moved = [r for r in given if r.report.second_opinion.applied]
+        return {
+            "given": len(given),
+            "moved": {label: {v: sum(1 for r in moved if r.label == label and r.verdict == v) for v in ("caution", "likely_rogue")}
+                      for label in LABELS},
+            "model": sorted({r.report.second_opinion.model for r in given}),
         }
 
     def _miss(self, r: SiteResult) -> dict:
@@ -213,6 +305,10 @@ class Evaluation:
         else:
             item["error"] = r.error
         return item
+
+
+def _share(n: int, group: list) -> dict:
+    return {"count": n, "of": len(group), "rate": round(n / len(group), 4) if group else None}
 
 
 async def evaluate(settings: Settings, sites: list[LabelledSite], *, concurrency: int = 8, progress=None) -> Evaluation:
@@ -280,6 +376,7 @@ def render_summary(summary: dict, top_findings: int = 15) -> str:
         f"ROC AUC of the score (higher = more legit):    {auc_text} over {auc['legit_scored']} legit and "
         f"{auc['rogue_scored']} rogue scored sites; {auc['unscored_left_out']} unscored left out; ties count one half",
     ]
+    lines += render_halves(summary) + render_attribution(summary)
     if summary["findings"]:
         lines += ["", f"most frequent findings (sites per label, top {top_findings})"]
         for fid, counts in list(summary["findings"].items())[:top_findings]:
@@ -302,3 +399,41 @@ def render_summary(summary: dict, top_findings: int = 15) -> str:
             if item["page_errors"]:
                 lines.append(f"      page errors: {', '.join(item['page_errors'])}")
     return "\n".join(lines)
+
+
+def render_halves(summary: dict) -> list[str]:
+    halves = summary.get("halves") or {}
+    if not any(h["sites"] for h in halves.values()):
+        return []
+    lines = ["", "frozen-rules split by registrable domain (sha256 first byte even = tuning, odd = held-out):"]
+    for half in HALVES:
+        h = halves[half]
+        if not h["sites"]:
+            continue
+        label = "tuning half (rules may be changed from it)" if half == "tuning" else "held-out half (no rule changed from it)"
+        lines.append(f"  {label}: {h['sites']} sites on {h['domains']} domains")
+        lines.append(f"      false accusations {_pct(h['false_accusations'])}; rogue caught {_pct(h['rogue_caught'])}; "
+                     f"rogue passed {_pct(h['rogue_passed'])}; moved by the second opinion {h['moved_by_second_opinion']}")
+    return lines
+
+
+def render_attribution(summary: dict) -> list[str]:
+    att = summary.get("attribution")
+    so = summary.get("second_opinion") or {}
+    lines = []
+    if so.get("given"):
+        moved = so["moved"]
+        lines += ["", f"second opinion ({', '.join(so['model'])}): given on {so['given']} sites; raised to caution "
+                      f"legit {moved['legit']['caution']} / rogue {moved['rogue']['caution']}, to likely_rogue "
+                      f"legit {moved['legit']['likely_rogue']} / rogue {moved['rogue']['likely_rogue']}"]
+    if not att or not att["caught"]:
+        return lines
+    lines += ["", f"rogue sites caught ({att['caught']}) by kind of evidence (rules.yaml evidence_kinds): "
+                  "had it / enough alone / could not be caught without it"]
+    for kind, row in att["by_kind"].items():
+        lines.append(f"  {kind:<13} {row['present']:>5} {row['alone']:>6} {row['needed']:>6}")
+    lines.append(f"  second opinion needed: {att['second_opinion_needed']}"
+                 + (f"; {att['not_replayed']} not re-scored" if att["not_replayed"] else ""))
+    if att["unclassified_findings"]:
+        lines.append(f"  unclassified findings (add them to evidence_kinds): {', '.join(att['unclassified_findings'])}")
+    return lines

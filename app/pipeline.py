@@ -23,6 +23,7 @@ from .page import Page, bound_site_text, parse_page, run_analysis
 from .report import ErrorOut, PageOut, Report
 from .rules import Rules, load_rules
 from .scoring import build_findings, score_findings
+from .second_opinion import apply_second_opinion, open_opinions
 from .settings import Settings
 from .site import PageRecord, Site
 
@@ -63,6 +64,13 @@ class Checker:
         self.known_sites = load_known_sites(self.settings.known_sites_path) if self.settings.known_sites_path else {}
         self.fetcher = fetcher or Fetcher(self.settings)
         self.listeners: list[ReportListener] = []
+        # Loaded once: the second opinion (a model file, or opinions given in advance for an evaluation).
+        self.opinions = open_opinions(self.settings)
+
+    @property
+    def algorithm_version(self) -> str:
+        """The rules' version, plus the id of the model file when a second opinion is given (reports carry it)."""
+        return algorithm_version(self.rules, self.opinions)
 
     def add_listener(self, listener: ReportListener) -> None:
         """Have `listener(report, site)` called after every check; its failure is logged, never the user's."""
@@ -306,7 +314,8 @@ class Checker:
     ) -> Report:
         """Run every check on what was read and score it; checks not started by `deadline` are skipped."""
         return judge_site(
-            self.rules, site, started=started, from_archive=self.fetcher.from_archive, deadline=deadline, errors=errors
+            self.rules, site, started=started, from_archive=self.fetcher.from_archive, deadline=deadline, errors=errors,
+            opinions=self.opinions,
         )
 
 
@@ -373,15 +382,27 @@ def run_checks(
     return outcomes, errors
 
 
+def algorithm_version(rules: Rules, opinions=None) -> str:
+    """`<rules version>+<model id>`: a retrained model changes what a report can say, so it changes the version."""
+    if opinions is None or not rules.data.second_opinion.enabled:
+        return rules.algorithm_version
+    return f"{rules.algorithm_version}+{opinions.id}"
+
+
 def judge_site(
     rules: Rules, site: Site, *, started: float | None = None, from_archive: bool = False, deadline: float | None = None,
-    errors: list[ErrorOut] = (),
+    errors: list[ErrorOut] = (), opinions=None,
 ) -> Report:
-    """`errors`: what went wrong before judging (look-ups), listed in the report after the checks' own."""
+    """`errors`: what went wrong before judging (look-ups), listed in the report after the checks' own.
+    `opinions`: the second opinion's source (app/second_opinion.py), applied after the verdict rules."""
     outcomes, check_errors = run_checks(rules, site, deadline)
     errors = [*check_errors, *errors]
     findings = build_findings(rules, outcomes)
     scored = score_findings(rules, findings, fetched_anything=bool(site.pages))
+    second_opinion = None
+    if opinions is not None and rules.data.second_opinion.enabled:
+        opinion = opinions.opinion_for(site, top=rules.data.second_opinion.shown_features)
+        scored, second_opinion = apply_second_opinion(rules, scored, findings, opinion)
     for rec in site.records:
         if rec.error:
             errors.append(ErrorOut(code=rec.error, url=rec.url, message=rec.error_message))
@@ -395,7 +416,7 @@ def judge_site(
         url=site.requested_url,
         final_url=site.final_url,
         checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        algorithm_version=rules.algorithm_version,
+        algorithm_version=algorithm_version(rules, opinions),
         verdict=scored.verdict,
         score=scored.score,
         grade=scored.grade,
@@ -418,6 +439,7 @@ def judge_site(
         errors=errors,
         from_archive=from_archive,
         elapsed_ms=int((time.monotonic() - started) * 1000) if started else 0,
+        second_opinion=second_opinion,
     )
 
 

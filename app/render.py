@@ -45,6 +45,15 @@ def render_text(report: Report) -> str:
             lines.append(f"     verify: {link.label}: {link.url}")
         if f.advice:
             lines.append(textwrap.indent(textwrap.fill("What to do: " + f.advice, 96), "     "))
+    if report.second_opinion:
+        so = report.second_opinion
+        lines.append("")
+        lines.append(f"Second opinion (learned model {so.model}): {100 * so.probability:.0f}% chance of a rogue seller")
+        lines.append(textwrap.indent(textwrap.fill(so.note, 96), "  "))
+        for heading, features in (("more suspicious", so.towards_rogue), ("less suspicious", so.towards_legitimate)):
+            if features:
+                lines.append(textwrap.fill(f"  {heading}: " + "; ".join(f.label for f in features), 100,
+                                           subsequent_indent="    "))
     if report.advice:
         lines.append("")
         lines.append("Advice")

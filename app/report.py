@@ -73,6 +73,23 @@ class AdviceOut(BaseModel):
     text: str
 
 
+class ModelFeatureOut(BaseModel):
+    part: Literal["text", "links", "domain"]
+    term: str
+    label: str = Field(description="How the feature reads: a word or phrase of the pages, of link text, a piece of the address.")
+    weight: float = Field(description="How far it moved the model's raw score: above 0 towards rogue, below 0 towards legitimate.")
+
+
+class SecondOpinionOut(BaseModel):
+    model: str = Field(description="Id of the model file that gave this opinion (also the end of algorithm_version).")
+    probability: float = Field(description="Calibrated probability that the site is a rogue seller (docs/accuracy.md).")
+    applied: bool = Field(description="Whether it changed the verdict (it can only make a verdict more careful).")
+    verdict_before: Verdict | None = Field(None, description="The rules' verdict, when the second opinion changed it.")
+    note: str = Field(description="What the second opinion did, or why it did not change the verdict.")
+    towards_rogue: list[ModelFeatureOut] = []
+    towards_legitimate: list[ModelFeatureOut] = []
+
+
 class Report(BaseModel):
     url: str
     final_url: str
@@ -93,6 +110,8 @@ class Report(BaseModel):
     errors: list[ErrorOut]
     from_archive: bool = False
     elapsed_ms: int = 0
+    second_opinion: SecondOpinionOut | None = Field(
+        None, description="The learned second opinion: never decides alone, never towards likely_legitimate.")
 
 
 class ErrorBody(BaseModel):

@@ -36,8 +36,20 @@ VerdictRuleId = Literal[
     "high-score-forced-caution",
     "low-score-without-serious-finding",
     "middle-score",
+    # Tried after all of the above: the learned second opinion (`second_opinion` below, app/second_opinion.py).
+    "model-raised-caution",
+    "model-raised-rogue",
 ]
 VERDICT_REASON_FIELDS = ("score", "likely_legitimate_min", "likely_rogue_max", "min_areas", "areas", "deciding")
+# The second opinion's own reasons may also say how likely the model finds a rogue seller, and what moved it.
+MODEL_VERDICT_RULES = ("model-raised-caution", "model-raised-rogue")
+MODEL_REASON_FIELDS = VERDICT_REASON_FIELDS + ("probability", "verdict_before", "moved_by")
+# Where a finding's evidence comes from: what the site says of itself (page), its address, certificate and
+# registration (domain), a reputation list (list), a register's own answer (registry), facts it shares with
+# other sites (graph).
+EvidenceKind = Literal["page", "domain", "list", "registry", "graph"]
+EVIDENCE_KINDS = EvidenceKind.__args__
+SECOND_OPINION_NOTE_FIELDS = ("probability", "needed", "verdict", "verdict_before", "deciding")
 
 def _default_rules_path() -> Path:
     """The project's rules.yaml when run from a checkout, else the copy installed under <prefix>/share."""
@@ -175,6 +187,52 @@ class AdviceRule(Strict):
     when_outcomes: list[str] = []
 
 
+class SecondOpinionRule(Strict):
+    """What the learned second opinion may do to the rules' verdict: only make it more careful, never alone."""
+
+    enabled: bool = True
+    # Calibrated probability of a rogue seller at or above which `unknown` becomes `caution`, and `caution`
+    # becomes `likely_rogue`.
+    caution_min_probability: float = Field(default=0.75, ge=0.5, le=1.0)
+    rogue_min_probability: float = Field(default=0.9, ge=0.5, le=1.0)
+    # The rule finding that has to point the same way: a finding that took points off, of one of these severities.
+    caution_needs_severity: list[Severity] = ["critical", "high", "medium", "low"]
+    rogue_needs_severity: list[Severity] = ["critical", "high", "medium"]
+    # Evidence from outside the site (a .pharmacy name, a registry's answer, the user's list): the model never
+    # moves a site that has one of these findings.
+    never_when_any: list[str] = []
+    # Which verdict rules' answers it may raise: unknown only when the site was read but said too little,
+    # caution only when the score itself was not high.
+    raises_caution_from: list[VerdictRuleId] = ["too-few-areas"]
+    raises_rogue_from: list[VerdictRuleId] = ["middle-score", "low-score-without-serious-finding"]
+    # How many features each way the report lists.
+    shown_features: int = Field(default=5, ge=1, le=20)
+    # The report's one sentence on what the second opinion did; placeholders {probability}, {needed},
+    # {verdict}, {verdict_before}, {deciding}.
+    notes: dict[Literal["applied", "vouched", "below_threshold", "no_rule_finding", "not_movable"], str] = {}
+
+    @model_validator(mode="after")
+    def _rogue_above_caution(self) -> "SecondOpinionRule":
+        if self.rogue_min_probability < self.caution_min_probability:
+            raise ValueError(f"rogue_min_probability ({self.rogue_min_probability}) must not be below "
+                             f"caution_min_probability ({self.caution_min_probability})")
+        if not self.caution_needs_severity or not self.rogue_needs_severity:
+            raise ValueError("the second opinion always needs a rule finding: caution_needs_severity and "
+                             "rogue_needs_severity must each list at least one severity")
+        if "positive" in self.caution_needs_severity or "positive" in self.rogue_needs_severity:
+            raise ValueError("a positive finding cannot be the rule finding that backs a more careful verdict")
+        missing = [k for k in ("applied", "vouched", "below_threshold", "no_rule_finding", "not_movable") if k not in self.notes]
+        if self.enabled and missing:
+            raise ValueError(f"notes: missing a sentence for {', '.join(missing)}")
+        for key, text in self.notes.items():
+            try:
+                text.format(**{name: "" for name in SECOND_OPINION_NOTE_FIELDS})
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"notes.{key}: unknown placeholder {exc} (known: "
+                                 f"{', '.join('{' + n + '}' for n in SECOND_OPINION_NOTE_FIELDS)})") from None
+        return self
+
+
 class CheckRule(Strict):
     category: str
     title: str
@@ -191,6 +249,11 @@ class RulesFile(Strict):
     summaries: dict[SummaryKey, str]
     # Why a verdict was reached, one sentence per verdict rule; {placeholders} are filled from the report.
     verdict_reasons: dict[VerdictRuleId, str]
+    # What kind of evidence each finding is (page, domain, list, registry, graph), for the evaluation's
+    # attribution of the rogue sites caught: check ids (all their outcomes) or finding ids (which win).
+    evidence_kinds: dict[EvidenceKind, list[str]] = {}
+    # A rules file that says nothing of the second opinion gets none.
+    second_opinion: SecondOpinionRule = SecondOpinionRule(enabled=False)
     checks: dict[str, CheckRule]
 
     @model_validator(mode="after")
@@ -215,6 +278,17 @@ class Rules:
     @property
     def algorithm_version(self) -> str:
         return self.data.algorithm_version
+
+    def evidence_kind(self, finding_id: str) -> str:
+        """The kind of evidence a finding is (rules.yaml `evidence_kinds`), or `unclassified`."""
+        if not hasattr(self, "_kinds"):
+            by_check, by_finding = {}, {}
+            for kind, entries in self.data.evidence_kinds.items():
+                for entry in entries:
+                    (by_finding if "." in entry else by_check)[entry] = kind
+            self._kinds = (by_check, by_finding)
+        by_check, by_finding = self._kinds
+        return by_finding.get(finding_id) or by_check.get(finding_id.split(".", 1)[0], "unclassified")
 
     def outcome_rule(self, check_id: str, outcome: str) -> OutcomeRule:
         return self.data.checks[check_id].outcomes[outcome]
@@ -272,10 +346,11 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         raise RulesError(_format_validation_error(str(rules_path), (), exc)) from None
 
     problems: list[str] = []
-    known_fields = ", ".join("{" + name + "}" for name in VERDICT_REASON_FIELDS)
     for rule_id, text in data.verdict_reasons.items():
+        fields = MODEL_REASON_FIELDS if rule_id in MODEL_VERDICT_RULES else VERDICT_REASON_FIELDS
+        known_fields = ", ".join("{" + name + "}" for name in fields)
         try:
-            text.format(**{name: "" for name in VERDICT_REASON_FIELDS})
+            text.format(**{name: "" for name in fields})
         except (KeyError, IndexError, ValueError) as exc:
             bad = f"{{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
             problems.append(f"{rules_path}: at verdict_reasons.{rule_id}: unknown placeholder {bad} (known: {known_fields})")
@@ -319,6 +394,17 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
         for ref in getattr(data.scoring.verdicts, key):
             if ref not in all_outcomes:
                 problems.append(f"{rules_path}: at scoring.verdicts.{key}: unknown finding '{ref}'")
+    seen_entries: dict[str, str] = {}
+    for kind, entries in data.evidence_kinds.items():
+        for entry in entries:
+            if entry in seen_entries:
+                problems.append(f"{rules_path}: at evidence_kinds.{kind}: '{entry}' is already under {seen_entries[entry]}")
+            seen_entries[entry] = kind
+            if entry not in all_outcomes and entry not in data.checks:
+                problems.append(f"{rules_path}: at evidence_kinds.{kind}: no check or finding '{entry}'")
+    for ref in data.second_opinion.never_when_any:
+        if ref not in all_outcomes:
+            problems.append(f"{rules_path}: at second_opinion.never_when_any: unknown finding '{ref}'")
     for advice in data.consumer_advice:
         for ref in advice.when_outcomes:
             if ref not in all_outcomes:

@@ -223,13 +223,7 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
     )
 
     scored_number = score if fetched_anything and verdict not in scoring.unscored_verdicts else None
-    finding_ids = {f.id for f in findings}
-    advice = [
-        AdviceOut(id=a.id, text=a.text.strip())
-        for a in rules.data.consumer_advice
-        if (not a.verdicts or verdict in a.verdicts)
-        and (not a.when_outcomes or finding_ids.intersection(a.when_outcomes))
-    ]
+    advice = consumer_advice(rules, verdict, findings)
     return Scored(
         verdict=verdict,
         score=scored_number,
@@ -242,6 +236,17 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
         findings=findings,
         advice=advice,
     )
+
+
+def consumer_advice(rules: Rules, verdict: str, findings: list[FindingOut]) -> list[AdviceOut]:
+    """The advice for this verdict and these findings, in the order rules.yaml lists it."""
+    finding_ids = {f.id for f in findings}
+    return [
+        AdviceOut(id=a.id, text=a.text.strip())
+        for a in rules.data.consumer_advice
+        if (not a.verdicts or verdict in a.verdicts)
+        and (not a.when_outcomes or finding_ids.intersection(a.when_outcomes))
+    ]
 
 
 def scoring_table(rules: Rules) -> dict:

@@ -62,6 +62,10 @@ def default_data_dir(env: dict[str, str] | None = None) -> str:
 class Settings:
     rules_path: str | None = None
     known_sites_path: str | None = None
+    # The second-opinion model file (None: the project's model/second-opinion.json; "off": no second opinion).
+    model_path: str | None = None
+    # Opinions given in advance by URL instead of the model (evaluation only: out-of-fold probabilities).
+    opinions_path: str | None = None
     max_pages: int | None = None  # None: the crawl budget from rules.yaml
     page_timeout: float = 10.0
     check_timeout: float = 30.0
@@ -119,6 +123,8 @@ class Settings:
         kwargs: dict = {}
         if env.get("PHARMACHECK_RULES"):
             kwargs["rules_path"] = env["PHARMACHECK_RULES"]
+        if env.get("PHARMACHECK_MODEL"):
+            kwargs["model_path"] = env["PHARMACHECK_MODEL"]
         if env.get("PHARMACHECK_KNOWN_SITES"):
             kwargs["known_sites_path"] = env["PHARMACHECK_KNOWN_SITES"]
         if env.get("PHARMACHECK_MAX_PAGES"):

@@ -7,7 +7,9 @@ served as `200 OK text/html; charset=utf-8` at the URL sources.csv gives for it.
 for (other pages, the plain-HTTP probe) is not in the archive, as the texts are all there is.
 
     python tools/pages_to_warc.py [--data ../shared/data] [--out build/eval]
-writes OUT/pages-dev.warc.gz and OUT/pages-dev-labels.csv.
+writes OUT/pages-dev.warc.gz and OUT/pages-dev-labels.csv;
+    python tools/pages_to_warc.py --pages tests/realpages --name realpages --out build/eval
+does the same for another folder of labelled pages (`.txt` texts or `.html` pages as they were saved).
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ def page_html(text: str) -> bytes:
     return f'<!doctype html>\n<html><head><meta charset="utf-8"></head>\n<body>\n{body}\n</body></html>\n'.encode("utf-8")
 
 
-def build(data: Path, out: Path) -> tuple[Path, Path, int]:
-    pages = data / "pages-dev"
+def build(data: Path, out: Path, pages: Path | None = None, name: str = "pages-dev") -> tuple[Path, Path, int]:
+    """`pages`: a folder of labelled pages (sources.csv with file,label,url) instead of DATA/pages-dev; `.html`
+    files are served as they are, `.txt` files as minimal HTML. Writes OUT/NAME.warc.gz and OUT/NAME-labels.csv."""
+    pages = pages or data / "pages-dev"
     sources = pages / "sources.csv"
     if not sources.is_file():
-        raise SystemExit(f"pages_to_warc: {sources} not found (give --data, the folder holding pages-dev/)")
+        raise SystemExit(f"pages_to_warc: {sources} not found (give --data, the folder holding pages-dev/, or --pages)")
     out.mkdir(parents=True, exist_ok=True)
-    warc_path, labels_path = out / "pages-dev.warc.gz", out / "pages-dev-labels.csv"
+    warc_path, labels_path = out / f"{name}.warc.gz", out / f"{name}-labels.csv"
     written = 0
     with open(sources, encoding="utf-8", newline="") as handle, open(warc_path, "wb") as warc_file, \
             open(labels_path, "w", encoding="utf-8", newline="") as labels_file:
@@ -59,7 +63,8 @@ def build(data: Path, out: Path) -> tuple[Path, Path, int]:
                 print(f"pages_to_warc: {file}: {url} already used by another text; skipped", file=sys.stderr)
                 continue
             seen.add(url)
-            body = page_html((pages / file).read_text(encoding="utf-8"))
+            raw = (pages / file).read_bytes()
+            body = raw if file.endswith((".html", ".htm")) else page_html(raw.decode("utf-8"))
             headers = StatusAndHeaders("200 OK", [
                 ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
             writer.write_record(writer.create_warc_record(url, "response", payload=BytesIO(body), length=len(body),
@@ -73,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"folder holding pages-dev/ (default {DEFAULT_DATA})")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument("--pages", type=Path, help="a folder of labelled pages to use instead of DATA/pages-dev")
+    parser.add_argument("--name", default="pages-dev", help="base name of the archive and labels files")
     args = parser.parse_args(argv)
-    warc_path, labels_path, written = build(args.data, args.out)
+    warc_path, labels_path, written = build(args.data, args.out, args.pages, args.name)
     print(f"{written} pages -> {warc_path}, labels -> {labels_path}")
     return 0
 

@@ -53,6 +53,17 @@ def render(rules: Rules) -> str:
     w(f"- `unknown`: nothing could be read (and no critical finding), or fewer than {v.min_categories_for_verdict}"
       " categories with a determined finding.")
     w("- Grades: " + ", ".join(f"{g.grade} ≥ {g.min_score}" for g in s.grades) + ".")
+    so = data.second_opinion
+    if so.enabled:
+        w(f"- Second opinion (after all of the above; `second_opinion` in rules.yaml, the model in"
+          f" `model/second-opinion.json`): `unknown` from {', '.join(f'`{r}`' for r in so.raises_caution_from)}"
+          f" becomes `caution` when the model's calibrated probability of a rogue seller is ≥"
+          f" {so.caution_min_probability:g} and a finding of severity {', '.join(so.caution_needs_severity)} took"
+          f" points off; `caution` from {', '.join(f'`{r}`' for r in so.raises_rogue_from)} becomes `likely_rogue`"
+          f" at ≥ {so.rogue_min_probability:g} with a finding of severity {', '.join(so.rogue_needs_severity)}"
+          f" that took points off. Never with {', '.join(f'`{x}`' for x in so.never_when_any) or 'no exception'};"
+          " never towards `likely_legitimate`. Reports then carry `algorithm_version` = this version + `+` + the"
+          " model file's id.")
     w("")
     w("## Categories")
     w("")

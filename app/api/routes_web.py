@@ -451,7 +451,7 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         else:
             state = "read" if p.status and p.status < 400 else f"answered with status {p.status}"
         pages.append({"kind": PAGE_KINDS.get(p.kind, p.kind.replace("_", " ").capitalize() + " page"), "url": p.url, "state": state})
-    if report.verdict != "unknown":
+    if report.verdict == "not_a_pharmacy":
         no_score_reason = "the pharmacy checks do not apply to this site."
     elif any(p.error is None for p in report.pages):
         no_score_reason = "what we could read of the site is too little to judge it."
@@ -468,4 +468,5 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         "again_url": "/report?" + urlencode({"url": key, "again": "1"}),
         "nothing_read": not any(p.error is None and p.status is not None for p in report.pages),
         "no_score_reason": no_score_reason, "bonus_blocked": bonus_blocked, "scored": report.score is not None,
+        "second_opinion": report.second_opinion,
     }

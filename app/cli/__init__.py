@@ -14,6 +14,7 @@ from typing import Sequence
 from app.known_sites import KnownSitesError
 from app.netpolicy import FetchError
 from app.rules import RulesError
+from app.second_opinion import ModelError
 from app.settings import SettingsError
 
 from . import batch, check, db, evaluate, rules, serve
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc.code, exc.message, as_json)
     except FetchError as exc:
         return _fail(exc.code, exc.message, as_json)
-    except (RulesError, KnownSitesError, SettingsError, StoreError) as exc:
+    except (RulesError, ModelError, KnownSitesError, SettingsError, StoreError) as exc:
         return _fail("invalid_option", str(exc), as_json)
     except KeyboardInterrupt:
         return 130

@@ -68,6 +68,7 @@ def shared_options(p: argparse.ArgumentParser) -> None:
     """The options of every command that checks sites."""
     p.add_argument("--rules", metavar="PATH", help="rules file to use instead of the built-in rules.yaml")
     p.add_argument("--known-sites", metavar="FILE", help="CSV domain,label,source of sites known to be legit or rogue")
+    p.add_argument("--model", metavar="PATH", help="second-opinion model file instead of the built-in one; 'off' for none")
     p.add_argument("--max-pages", type=page_budget, metavar="N", help="pages to read per site (default from rules.yaml: 5)")
     p.add_argument("--cacert", metavar="FILE", help="extra CA bundle to trust (PEM)")
     p.add_argument(
@@ -102,6 +103,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = base.with_(
         rules_path=getattr(args, "rules", None) or base.rules_path,
         known_sites_path=getattr(args, "known_sites", None) or base.known_sites_path,
+        model_path=getattr(args, "model", None) or base.model_path,
+        opinions_path=getattr(args, "opinions", None) or base.opinions_path,
         max_pages=getattr(args, "max_pages", None) or base.max_pages,
         cacert=getattr(args, "cacert", None) or base.cacert,
         resolve=resolve,

@@ -19,6 +19,9 @@ def register(sub) -> None:
                           help="list at most N of each kind of unconfident answer (errors are always listed in full)")
     evaluate.add_argument("--max-false-accusations", type=count, default=None, metavar="N",
                           help="exit with status 1 when more than N legit sites are called likely_rogue")
+    evaluate.add_argument("--opinions", metavar="FILE",
+                          help="second opinions by URL (JSON lines from tools/train_model.py cv --opinions) instead of "
+                               "the model: out-of-fold probabilities, so no page is judged by a model trained on it")
     shared_options(evaluate)
     evaluate.set_defaults(handler=run)
 
