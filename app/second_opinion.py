@@ -29,10 +29,11 @@ from typing import Iterable, Sequence
 
 FORMAT = "pharmacheck-linear-text/1"
 PARTS = ("text", "links", "domain")
-# What is read per site, so that inference time stays bounded whatever the pages hold (about 6,000 words).
-MAX_TEXT_CHARS = 40_000
-MAX_LINKS = 400
-MAX_LINK_CHARS = 8_000
+# What is read per site, so that inference time stays bounded whatever the pages hold (about 3,000 words;
+# a dev page is about 2,000 characters).
+MAX_TEXT_CHARS = 20_000
+MAX_LINKS = 200
+MAX_LINK_CHARS = 4_000
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*[\w]|[^\W\d_]", re.UNICODE)
 

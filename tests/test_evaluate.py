@@ -179,3 +179,45 @@ def test_domains_to_labels_gives_home_pages_and_an_empty_archive(tmp_path, capsy
     assert summary["findings"]["domain.plain-domain"] == {"legit": 1, "rogue": 0}
     for kind in summary["misses"].values():  # judged without a page: nothing was fetched
         assert all(m["page_errors"] == ["not_in_archive"] for m in kind["sites"])
+
+
+def test_every_check_has_a_kind_of_evidence():
+    from app.rules import load_rules
+    from checks import ALL_CHECKS
+
+    rules = load_rules()
+    unclassified = [f"{c.id}.{o}" for c in ALL_CHECKS for o in c.outcomes
+                    if rules.evidence_kind(f"{c.id}.{o}") == "unclassified"]
+    assert not unclassified, f"add these to evidence_kinds in rules.yaml: {', '.join(unclassified)}"
+    assert rules.evidence_kind("accreditation.pharmacy-tld") == "domain"  # a finding id wins over its check
+    assert rules.evidence_kind("accreditation.unbacked-claim") == "page"
+
+
+def test_the_frozen_split_is_by_registrable_domain():
+    from app.evaluate import frozen_half
+    import hashlib
+
+    for domain in ("walgreens.com", "canadadrugs.com", "well.co.uk"):
+        expected = "tuning" if hashlib.sha256(domain.encode()).digest()[0] % 2 == 0 else "held-out"
+        assert frozen_half(domain) == expected
+        assert frozen_half(f"https://shop.www.{domain}/faq") == expected
+
+
+def test_eval_splits_the_halves_and_attributes_what_caught_the_rogue_site(sites, tiny_set, capsys):
+    warc, labels, _ = tiny_set
+    args = ["eval", str(labels), "--replay", str(warc), "--allow-port", str(sites.port), "--model", "off"]
+    assert main([*args, "--json", "--split"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    halves = summary["halves"]
+    assert halves["tuning"]["sites"] + halves["held-out"]["sites"] == 3
+    assert sum(h["rogue_caught"]["count"] for h in halves.values()) == 1
+    att = summary["attribution"]
+    assert att["caught"] == 1 and att["second_opinion_needed"] == 0 and att["not_replayed"] == 0
+    # rogue-store.test offers controlled medicines without a prescription: page evidence alone catches it.
+    assert att["by_kind"]["page"]["present"] == 1 and att["by_kind"]["page"]["alone"] == 1
+    assert att["by_kind"]["list"] == {"present": 0, "alone": 0, "needed": 0}
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "rogue sites caught (1) by kind of evidence" in out and "frozen-rules split" not in out
+    assert main([*args, "--split"]) == 0
+    assert "held-out half (no rule changed from it)" in capsys.readouterr().out

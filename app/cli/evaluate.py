@@ -19,6 +19,9 @@ def register(sub) -> None:
                           help="list at most N of each kind of unconfident answer (errors are always listed in full)")
     evaluate.add_argument("--max-false-accusations", type=count, default=None, metavar="N",
                           help="exit with status 1 when more than N legit sites are called likely_rogue")
+    evaluate.add_argument("--split", action="store_true",
+                          help="also show the measures on each half of the frozen split of the dev sites "
+                               "(tuning half and held-out half, by registrable domain; docs/accuracy.md)")
     evaluate.add_argument("--opinions", metavar="FILE",
                           help="second opinions by URL (JSON lines from tools/train_model.py cv --opinions) instead of "
                                "the model: out-of-fold probabilities, so no page is judged by a model trained on it")
@@ -51,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     # asyncio.run formats its main task, result included, when it puts back the Ctrl-C handler (CPython 3.11's
     # signal module reprs the handler it replaces), so the task returns the small summary, never 23,000 reports.
     summary = asyncio.run(measure())
+    if not args.split:
+        summary.pop("halves", None)
     print(json.dumps(summary, indent=2) if args.json else render_summary(summary))
     limit = args.max_false_accusations
     if limit is not None and summary["false_accusations"]["count"] > limit:
