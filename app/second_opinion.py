@@ -17,6 +17,7 @@ a site that outside evidence vouches for, and never towards `likely_legitimate`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -105,8 +106,10 @@ class SiteDocument:
         used = 0
         for page in pages:
             for link in page.links:
-                label = " ".join(link.text.split())
-                if label and len(links) < MAX_LINKS and used < MAX_LINK_CHARS:
+                if len(links) >= MAX_LINKS or used >= MAX_LINK_CHARS:
+                    break  # a page of 10,000 links costs no more than one of 200
+                label = " ".join(link.text[:400].split())
+                if label:
                     links.append(label[:200])
                     used += len(links[-1])
         return cls(text="\n".join(text_parts), links=tuple(links), domain=domain)
@@ -161,7 +164,7 @@ class _Part:
 class TextModel:
     """A loaded model file; `opinion(document)` is all the product needs."""
 
-    def __init__(self, data: dict, source: str = "<memory>"):
+    def __init__(self, data: dict, source: str = "<memory>", file_bytes: bytes | None = None):
         self.source = source
         try:
             if data.get("format") != FORMAT:
@@ -186,9 +189,12 @@ class TextModel:
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{source}: malformed model file ({type(exc).__name__}: {exc})") from None
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-        # The id names this exact file: a retrained model is a new id, and so a new algorithm_version.
-        self.id = f"{self.name}-{hashlib.sha256(canonical).hexdigest()[:8]}"
+        # The id names this exact file: a retrained model is a new id, and so a new algorithm_version. A file is
+        # hashed as it is; data in memory as tools/train_model.py writes it (canonical JSON and a newline), so
+        # both give the same id for the same model.
+        if file_bytes is None:
+            file_bytes = (json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode()
+        self.id = f"{self.name}-{hashlib.sha256(file_bytes).hexdigest()[:8]}"
 
     def vectorise(self, document: SiteDocument) -> dict[str, dict[str, float]]:
         """Each part's TF-IDF vector over the model's vocabulary: (1 + ln tf) x idf, L2-normalised, times the
@@ -252,16 +258,28 @@ class TextModel:
 
 
 def load_model(path: str | os.PathLike | None = None) -> TextModel:
+    """The model file, read once per process (a model is never changed in place: a service, a batch and a test
+    suite that make many checkers share one), and read again when the file itself changes."""
     model_path = Path(path or DEFAULT_MODEL_PATH)
     try:
-        data = json.loads(model_path.read_text(encoding="utf-8"))
+        stat = model_path.stat()
     except OSError as exc:
         raise ModelError(f"{model_path}: cannot read model file: {exc.strerror or exc}") from None
+    return _load_model(str(model_path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model(path: str, _mtime_ns: int, _size: int) -> TextModel:
+    try:
+        raw = Path(path).read_bytes()
+        data = json.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read model file: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{model_path}: not a JSON model file ({exc})") from None
+        raise ModelError(f"{path}: not a JSON model file ({exc})") from None
     if not isinstance(data, dict):
-        raise ModelError(f"{model_path}: expected a JSON object at the top level")
-    return TextModel(data, str(model_path))
+        raise ModelError(f"{path}: expected a JSON object at the top level")
+    return TextModel(data, path, file_bytes=raw)
 
 
 def explain_term(part: str, term: str) -> str:
