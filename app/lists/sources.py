@@ -282,10 +282,15 @@ def parse_fda_warning_letters(body: bytes, content_type: str = "text/html", url:
     soup = _soup(body, content_type)
     snapshot = None
     current = soup.find(string=re.compile(r"content current as of", re.I))
-    if current is not None:
-        around = " ".join((current.parent.get_text(" ") if current.parent else str(current)).split())
-        m = _DATE_TEXT.search(around)
-        snapshot = parse_date(m.group(1)) if m else None
+    node = current
+    for _ in range(3):  # the date sits in the same element or in the one around it
+        if node is None:
+            break
+        m = _DATE_TEXT.search(" ".join((node.get_text(" ") if hasattr(node, "get_text") else str(node)).split()))
+        if m:
+            snapshot = parse_date(m.group(1))
+            break
+        node = node.parent
     snapshot = snapshot or _page_date(soup)
     excluded = _own_domains(url) | {"fda.gov", "hhs.gov", "usa.gov"}
     parsed = ParsedList([], snapshot_date=snapshot)
