@@ -79,13 +79,12 @@ def run(site: Site, config: Config):
         if len(item.facts["sites"]) >= config.max_named_sites:
             return
         item.facts["sites"].append(neighbour.domain)
-        for shared in neighbour.shared:
-            if shared.fact.kind in kinds:
-                item.facts["shared"].append(f"{shared.fact.kind}:{shared.fact.value}")
-                also = f", held by {shared.sites} sites in all" if shared.sites > 1 else ""
-                item.add(shared.fact.url or site.final_url,
-                         f"{KIND_WORDS.get(shared.fact.kind, shared.fact.kind)} {shared.fact.snippet or shared.fact.value} "
-                         f"is also on {neighbour.domain} ({_why(neighbour)}{also})")
+        facts = [sh for sh in neighbour.shared if sh.fact.kind in kinds]
+        item.facts["shared"].extend(f"{sh.fact.kind}:{sh.fact.value}" for sh in facts)
+        described = "; ".join(
+            f"{KIND_WORDS.get(sh.fact.kind, sh.fact.kind)} {sh.fact.value}"
+            + (f" (held by {sh.sites} sites)" if sh.sites > 1 else "") for sh in facts)
+        item.add(facts[0].fact.url or site.final_url, f"Shared with {neighbour.domain} ({_why(neighbour)}): {described}")
 
     own_accredited = any(m.entry.label == "legit" for m in site.list_matches)
     for neighbour in context.neighbours:
@@ -114,11 +113,10 @@ def run(site: Site, config: Config):
             item = outcomes.setdefault("borrowed-identity", Outcome("borrowed-identity", facts={"sites": []}))
             if len(item.facts["sites"]) < config.max_named_sites:
                 item.facts["sites"].append(neighbour.domain)
-                for shared in neighbour.shared:
-                    if shared.fact.kind in config.borrowable_kinds:
-                        item.add(shared.fact.url or site.final_url,
-                                 f"{KIND_WORDS[shared.fact.kind]} {shared.fact.snippet or shared.fact.value} belongs to "
-                                 f"{neighbour.domain}, on {'; '.join(neighbour.lists[:1])}, and this site is not it")
+                borrowed = [sh for sh in neighbour.shared if sh.fact.kind in config.borrowable_kinds]
+                described = "; ".join(f"{KIND_WORDS[sh.fact.kind]} {sh.fact.snippet or sh.fact.value}" for sh in borrowed)
+                item.add(borrowed[0].fact.url or site.final_url,
+                         f"Belongs to {neighbour.domain} (on {'; '.join(neighbour.lists[:1])}), not to this site: {described}")
     return [outcomes[o] for o in OUTCOMES if o in outcomes]
 
 
