@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import pytest
+from pathlib import Path
 
 from app.cli import main
 from app.graph import Fact, GraphStore, Neighbour, describe
@@ -111,3 +112,33 @@ def test_an_accusation_made_by_the_graph_does_not_spread(database_url):
     neighbour = Neighbour("accused-by-graph.example", "other")
     describe(neighbour, ListIndex(), graph.verdicts(["accused-by-graph.example"])["accused-by-graph.example"])
     assert neighbour.status == "other" and not neighbour.rogue
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "graph"
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.json")), ids=lambda p: p.stem)
+def test_each_fixture_gives_its_outcome(path, rules, tmp_path):
+    """A neighbourhood in the store (other sites' facts and verdicts, list entries) and the page judged in it."""
+    from app.lists.index import build_snapshot
+    from app.lists.model import ListEntry, ListInfo
+    from app.pipeline import identify_site
+    from datetime import datetime, timezone
+
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    repo = Path(__file__).resolve().parent.parent
+    html = (repo / spec["template_of"]).read_text(encoding="utf-8") if "template_of" in spec else spec["html"]
+    page = parse_page(html, spec["url"])
+    graph = GraphStore(Database(f"sqlite:///{tmp_path}/graph.db"))
+    for other in spec["others"]:
+        facts = [Fact(k, page.template_fingerprint if v == "TEMPLATE" else v) for k, v in other["facts"]]
+        graph.record(other["domain"], f"https://{other['domain']}/", other["verdict"], False, facts)
+    sources = sorted({row[0] for row in spec["lists"]})
+    infos = [ListInfo(i, s, s, "mixed", "fixture", "import", datetime.now(timezone.utc), None, None, 1)
+             for i, s in enumerate(sources, start=1)]
+    entries = [(sources.index(row[0]) + 1, ListEntry(row[1], row[2], row[3] if len(row) > 3 else "")) for row in spec["lists"]]
+    index = ListIndex()
+    index._snapshot = build_snapshot(infos, entries)
+    site = site_from_pages(spec["url"], [page], lists=index)
+    site.identity = graph.context(site, identify_site(rules, site), index)
+    assert path.stem in {o.outcome for o in graph_check.CHECK.run(site, rules.config_for("graph"))}

@@ -352,3 +352,38 @@ def test_the_service_works_with_no_list_loaded(sites):
 
     report = asyncio.run(run())
     assert "lists.no-lists" in {f.id for f in report.findings}
+
+
+# ---- one fixture per outcome ---------------------------------------------------------------------------------
+
+FIXTURE_DIR = Path(__file__).parent / "fixtures" / "lists"
+
+
+def _fixture_index(kind: str) -> ListIndex:
+    from app.lists.index import build_snapshot
+
+    if kind == "none":
+        return ListIndex()
+    body = (FIXTURE_DIR / "lists.csv").read_bytes()
+    today = date.today()
+    snapshot = today - timedelta(days=400) if kind == "stale" else today - timedelta(days=2)
+    infos, entries = [], []
+    for i, source in enumerate(("nabp_not_recommended", "nabp_accredited"), start=1):
+        infos.append(ListInfo(i, source, source, "mixed", "lists.csv", "import", datetime.now(timezone.utc), snapshot, 30, 0))
+        entries += [(i, ListEntry(e.domain, e.label, e.type)) for e in parse_file(source, body, "lists.csv").entries]
+    infos.append(ListInfo(3, "user:mine", "your list mine", "legit", "mine", "import", datetime.now(timezone.utc), None, None, 1))
+    entries.append((3, ListEntry("friendly-rx.example", "legit")))
+    index = ListIndex()
+    index._snapshot = build_snapshot(infos, entries)
+    return index
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURE_DIR.glob("*.html")), ids=lambda p: p.stem)
+def test_each_fixture_gives_its_outcome(path, rules):
+    from bs4 import BeautifulSoup
+
+    html = path.read_text(encoding="utf-8")
+    soup = BeautifulSoup(html, "lxml")
+    url = soup.find("meta", attrs={"name": "fixture-url"})["content"]
+    kind = soup.find("meta", attrs={"name": "lists"})["content"]
+    assert path.stem in _outcomes(_fixture_index(kind), url, rules)
