@@ -102,6 +102,8 @@ class Settings:
     # service only enqueues, and `pharmacheck worker` processes on any number of machines (sharing one
     # PostgreSQL database) check them, one site at a time across all of them.
     redis_url: str | None = None
+    # Names the queue and every key pharmacheck keeps in Redis, so several installations can share one server.
+    queue_name: str = "pharmacheck"
     job_concurrency: int = 4  # sites checked at once per process (the service's own runner or one worker)
     max_job_urls: int = 100_000
     # A job's body may be much larger than other requests: 100,000 addresses take a few megabytes.
@@ -179,6 +181,8 @@ class Settings:
         ):
             if env.get(name):
                 kwargs[key] = _int(env, name, lo, hi)
+        if env.get("PHARMACHECK_QUEUE_NAME"):
+            kwargs["queue_name"] = _name(env, "PHARMACHECK_QUEUE_NAME")
         if env.get("PHARMACHECK_METRICS"):
             kwargs["metrics_enabled"] = _bool(env, "PHARMACHECK_METRICS")
         return cls(**kwargs)
@@ -216,6 +220,15 @@ def _public_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise SettingsError(f"PHARMACHECK_PUBLIC_URL: expected an http(s) origin such as https://pharmacheck.example, got {value!r}")
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+def _name(env: dict, name: str) -> str:
+    import re
+
+    value = env[name].strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+        raise SettingsError(f"{name}: letters, digits and _ . : - only (at most 64), got {env[name]!r}")
+    return value
+
+
 def _redis_url(value: str) -> str:
     from urllib.parse import urlsplit
 

@@ -16,6 +16,8 @@ from .common import EXIT_OK, UsageError, bounded, port, settings_from_args, shar
 def register(sub) -> None:
     worker = sub.add_parser("worker", help="check batch jobs' items from the Redis queue (any number of machines)")
     worker.add_argument("--redis-url", metavar="URL", help="the queue (default $PHARMACHECK_REDIS_URL), e.g. redis://host:6379/0")
+    worker.add_argument("--queue-name", metavar="NAME", help="names the queue and keys in Redis (default $PHARMACHECK_QUEUE_NAME "
+                                                           "or pharmacheck; the service must use the same)")
     worker.add_argument("--concurrency", type=bounded(1, 256, "concurrent checks"), metavar="N",
                         help="sites checked at once by this worker (default $PHARMACHECK_JOB_CONCURRENCY or 4)")
     worker.add_argument("--lease-seconds", type=bounded(2, 3600, "the lease"), metavar="S",
@@ -36,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.redis_url:
         settings = settings.with_(redis_url=args.redis_url)
+    if args.queue_name:
+        settings = settings.with_(queue_name=args.queue_name)
     if args.lease_seconds:
         settings = settings.with_(job_lease_seconds=args.lease_seconds)
     if not settings.redis_url:

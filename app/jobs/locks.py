@@ -61,14 +61,15 @@ class RedisHold(Hold):
 
 
 class RedisLocks:
-    def __init__(self, redis):
+    def __init__(self, redis, prefix: str = LOCK_PREFIX):
         self.redis = redis
+        self.prefix = prefix
 
     @asynccontextmanager
     async def hold(self, site: str, ttl: float, wait: float = 0.5) -> AsyncIterator[Hold | None]:
         from redis.exceptions import LockError
 
-        lock = self.redis.lock(LOCK_PREFIX + site, timeout=ttl, sleep=0.05, blocking=True, blocking_timeout=wait)
+        lock = self.redis.lock(self.prefix + site, timeout=ttl, sleep=0.05, blocking=True, blocking_timeout=wait)
         if not await lock.acquire():
             yield None
             return

@@ -25,8 +25,6 @@ from app.settings import Settings
 
 log = logging.getLogger("pharmacheck.jobs")
 
-QUEUE_NAME = "pharmacheck:queue"
-SWEEP_LOCK = "pharmacheck:sweep"
 SWEEP_EVERY = 300
 # arq drops a job not started within its expiry; a big job behind busy sites can wait long.
 JOB_EXPIRES = timedelta(days=7)
@@ -39,23 +37,28 @@ def redis_settings(url: str):
     return RedisSettings.from_dsn(url)
 
 
-def dispatch_id(job_id: str) -> str:
-    return f"pharmacheck:dispatch:{job_id}"
+def queue_key(settings: Settings) -> str:
+    return f"{settings.queue_name}:queue"
 
 
-def unit_id(job_id: str, canonical_url: str, attempt: int) -> str:
+def dispatch_id(settings: Settings, job_id: str) -> str:
+    return f"{settings.queue_name}:dispatch:{job_id}"
+
+
+def unit_id(settings: Settings, job_id: str, canonical_url: str, attempt: int) -> str:
     digest = hashlib.sha256(canonical_url.encode()).hexdigest()[:24]
-    return f"pharmacheck:unit:{job_id}:{digest}:{attempt}"
+    return f"{settings.queue_name}:unit:{job_id}:{digest}:{attempt}"
 
 
-async def enqueue_units(redis, job_id: str, canonical_urls: list[str], attempt_of=lambda url: 0) -> int:
+async def enqueue_units(redis, settings: Settings, job_id: str, canonical_urls: list[str], attempt_of=lambda url: 0) -> int:
     """Enqueue `check_unit` for each address (at most ENQUEUE_CONCURRENCY at a time); returns how many were new."""
     semaphore = asyncio.Semaphore(ENQUEUE_CONCURRENCY)
 
     async def one(url: str) -> bool:
         async with semaphore:
-            job = await redis.enqueue_job("check_unit", job_id, url, _job_id=unit_id(job_id, url, attempt_of(url)),
-                                          _queue_name=QUEUE_NAME, _expires=JOB_EXPIRES)
+            job = await redis.enqueue_job("check_unit", job_id, url,
+                                          _job_id=unit_id(settings, job_id, url, attempt_of(url)),
+                                          _queue_name=queue_key(settings), _expires=JOB_EXPIRES)
             return job is not None
 
     return sum(await asyncio.gather(*(one(u) for u in canonical_urls)))
@@ -75,17 +78,18 @@ class RedisJobQueue:
         if self.redis is None:
             from arq import create_pool
 
-            self.redis = await create_pool(redis_settings(self.settings.redis_url), default_queue_name=QUEUE_NAME)
+            self.redis = await create_pool(redis_settings(self.settings.redis_url),
+                                           default_queue_name=queue_key(self.settings))
         return self.redis
 
     async def submit(self, job_id: str) -> None:
         redis = await self._pool()
-        await redis.enqueue_job("dispatch_job", job_id, _job_id=dispatch_id(job_id), _queue_name=QUEUE_NAME,
-                                _expires=JOB_EXPIRES)
+        await redis.enqueue_job("dispatch_job", job_id, _job_id=dispatch_id(self.settings, job_id),
+                                _queue_name=queue_key(self.settings), _expires=JOB_EXPIRES)
 
     async def queue_length(self) -> int | None:
         try:
-            return int(await (await self._pool()).zcard(QUEUE_NAME))
+            return int(await (await self._pool()).zcard(queue_key(self.settings)))
         except Exception:
             return None
 
@@ -111,7 +115,7 @@ async def startup(ctx: dict) -> None:
     settings: Settings = ctx["settings"]
     jobs = JobStore(open_database(settings.effective_database_url))
     checker = make_checker(settings)
-    runner = JobRunner(checker, jobs, RedisLocks(ctx["redis"]), settings)
+    runner = JobRunner(checker, jobs, RedisLocks(ctx["redis"], prefix=f"{settings.queue_name}:site:"), settings)
     webhooks = WebhookSender(settings, jobs)
     metrics.STORE.jobs = jobs
     ctx.update(jobs=jobs, checker=checker, runner=runner, webhooks=webhooks)
@@ -137,7 +141,7 @@ async def shutdown(ctx: dict) -> None:
 
 async def dispatch_job(ctx: dict, job_id: str) -> int:
     units = await asyncio.to_thread(ctx["jobs"].queued_units, job_id)
-    added = await enqueue_units(ctx["redis"], job_id, units)
+    added = await enqueue_units(ctx["redis"], ctx["settings"], job_id, units)
     log.info("job %s: %d units queued (%d new)", job_id, len(units), added)
     return added
 
@@ -162,7 +166,7 @@ async def _reap(ctx: dict) -> None:
         try:
             freed = await asyncio.to_thread(jobs.reap_expired)
             for job_id, canonical_url, attempts in freed:
-                await enqueue_units(ctx["redis"], job_id, [canonical_url], lambda _url, a=attempts: a)
+                await enqueue_units(ctx["redis"], ctx["settings"], job_id, [canonical_url], lambda _url, a=attempts: a)
             if freed:
                 log.info("put %d units with expired leases back in the queue", len(freed))
         except asyncio.CancelledError:
@@ -174,13 +178,13 @@ async def _reap(ctx: dict) -> None:
 async def _sweep(ctx: dict, first: bool = False) -> None:
     """Dispatch every active job again: at start (this worker may be the first after Redis lost its data), then
     every SWEEP_EVERY seconds by whichever worker takes the sweep lock."""
-    redis, jobs = ctx["redis"], ctx["jobs"]
+    redis, jobs, settings = ctx["redis"], ctx["jobs"], ctx["settings"]
     while True:
         try:
-            if first or await redis.set(SWEEP_LOCK, ctx["runner"].worker, nx=True, ex=SWEEP_EVERY):
+            if first or await redis.set(f"{settings.queue_name}:sweep", ctx["runner"].worker, nx=True, ex=SWEEP_EVERY):
                 # Cheap test first: when Redis holds at least as many jobs as there are units waiting, nothing
                 # was lost (enqueueing again would only find every unit there already).
-                waiting = int(await redis.zcard(QUEUE_NAME))
+                waiting = int(await redis.zcard(queue_key(settings)))
                 if waiting < await asyncio.to_thread(jobs.queued_unit_count):
                     for job_id in await asyncio.to_thread(jobs.active_jobs):
                         await dispatch_job(ctx, job_id)
@@ -206,12 +210,12 @@ def worker_settings(settings: Settings, concurrency: int) -> dict:
             func(check_unit, name="check_unit", timeout=timeout, max_tries=1_000_000),
         ],
         "redis_settings": redis_settings(settings.redis_url),
-        "queue_name": QUEUE_NAME,
+        "queue_name": queue_key(settings),
         "max_jobs": concurrency,
         "keep_result": 0,
         "on_startup": startup,
         "on_shutdown": shutdown,
         "ctx": {"settings": settings, "concurrency": concurrency},
         "poll_delay": 0.2,
-        "health_check_key": f"{QUEUE_NAME}:health-check",
+        "health_check_key": f"{settings.queue_name}:health-check",
     }

@@ -83,8 +83,9 @@ class JobRunner:
 
     def _newer_than(self, unit: Unit) -> datetime:
         if unit.force:
-            # Reports carry whole seconds; one made in the second the job was created still counts as after it.
-            return unit.job_created_at.replace(microsecond=0) - timedelta(seconds=1)
+            # Reports carry whole seconds, so one made in the second the job was created does not count as
+            # after it: at worst a site is checked twice, never answered by a report from before the job.
+            return unit.job_created_at
         return datetime.now(timezone.utc) - timedelta(seconds=unit.max_age)
 
     async def _from_store(self, unit: Unit) -> Outcome | None:

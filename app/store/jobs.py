@@ -170,12 +170,12 @@ class JobStore:
             ]
             for start in range(0, len(rows), INSERT_CHUNK):
                 session.execute(insert(JobItem), rows[start:start + INSERT_CHUNK])
-            if not unique:
-                if webhook_url and webhook_items:
-                    for n in range(len(items)):
+            if webhook_url and webhook_items:  # refused addresses are finished items from the start
+                for n, item in enumerate(items):
+                    if not item.canonical_url:
                         _add_delivery(session, job_id, "item.finished", {"input_index": n}, now)
-                if webhook_url:
-                    _add_delivery(session, job_id, "job.finished", {}, now)
+            if webhook_url and not unique:
+                _add_delivery(session, job_id, "job.finished", {}, now)
         return job_id
 
     def view(self, job_id: str) -> JobView | None:
