@@ -181,6 +181,8 @@ class Settings:
         ):
             if env.get(name):
                 kwargs[key] = _int(env, name, lo, hi)
+        if env.get("PHARMACHECK_CHECK_TIMEOUT"):
+            kwargs["check_timeout"] = float(_int(env, "PHARMACHECK_CHECK_TIMEOUT", 2, 600))
         if env.get("PHARMACHECK_QUEUE_NAME"):
             kwargs["queue_name"] = _name(env, "PHARMACHECK_QUEUE_NAME")
         if env.get("PHARMACHECK_METRICS"):

@@ -6,9 +6,9 @@ under a job id made of the job, the address and its attempt, so enqueueing again
 Redis, a sweep) never doubles a unit. arq removes a job from its queue only when it has run; the lease in
 the store is what keeps two workers from finishing the same item:
 
-- a worker killed mid-check leaves its items leased; when the lease runs out any worker's reaper puts them
-  back in the queue and enqueues them again under the next attempt's id (arq's own retry of the dead job, once
-  its in-progress mark expires, then finds nothing to take);
+- a worker killed mid-check leaves its items leased; when the lease runs out one worker's reaper puts them
+  back in the queue and enqueues them again under a new id (arq's own retry of the dead job, once its
+  in-progress mark expires, then finds nothing to take);
 - a unit whose site is busy is handed back for a few seconds (arq Retry with a delay);
 - on start, and every few minutes under a lock only one worker gets, every active job is dispatched again,
   so work survives a Redis that lost its data.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from datetime import timedelta
 
 from app.settings import Settings
@@ -29,6 +30,7 @@ SWEEP_EVERY = 300
 # arq drops a job not started within its expiry; a big job behind busy sites can wait long.
 JOB_EXPIRES = timedelta(days=7)
 ENQUEUE_CONCURRENCY = 64
+DISPATCH_SLICE = 2000
 
 
 def redis_settings(url: str):
@@ -45,7 +47,7 @@ def dispatch_id(settings: Settings, job_id: str) -> str:
     return f"{settings.queue_name}:dispatch:{job_id}"
 
 
-def unit_id(settings: Settings, job_id: str, canonical_url: str, attempt: int) -> str:
+def unit_id(settings: Settings, job_id: str, canonical_url: str, attempt: int | str) -> str:
     digest = hashlib.sha256(canonical_url.encode()).hexdigest()[:24]
     return f"{settings.queue_name}:unit:{job_id}:{digest}:{attempt}"
 
@@ -139,10 +141,17 @@ async def shutdown(ctx: dict) -> None:
         await ctx["checker"].aclose()
 
 
-async def dispatch_job(ctx: dict, job_id: str) -> int:
-    units = await asyncio.to_thread(ctx["jobs"].queued_units, job_id)
-    added = await enqueue_units(ctx["redis"], ctx["settings"], job_id, units)
-    log.info("job %s: %d units queued (%d new)", job_id, len(units), added)
+async def dispatch_job(ctx: dict, job_id: str, after: int = -1) -> int:
+    """Enqueue the job's waiting units a slice at a time: each slice is a short arq job of its own (arq holds
+    a dead worker's job for the longest function timeout, so none may be long), and enqueues the next."""
+    settings = ctx["settings"]
+    units = await asyncio.to_thread(ctx["jobs"].queued_units_from, job_id, after=after, limit=DISPATCH_SLICE)
+    added = await enqueue_units(ctx["redis"], settings, job_id, [c for c, _ in units])
+    if len(units) == DISPATCH_SLICE:
+        last = units[-1][1]
+        await ctx["redis"].enqueue_job("dispatch_job", job_id, last, _job_id=f"{dispatch_id(settings, job_id)}:{last}",
+                                       _queue_name=queue_key(settings), _expires=JOB_EXPIRES)
+    log.info("job %s: %d units queued from index %d (%d new)", job_id, len(units), after + 1, added)
     return added
 
 
@@ -166,7 +175,10 @@ async def _reap(ctx: dict) -> None:
         try:
             freed = await asyncio.to_thread(jobs.reap_expired)
             for job_id, canonical_url, attempts in freed:
-                await enqueue_units(ctx["redis"], ctx["settings"], job_id, [canonical_url], lambda _url, a=attempts: a)
+                # A new id: the dead worker's job is still 'in progress' in arq until its mark expires, and an
+                # id arq holds is not enqueued again. Only this reaper got these rows back, so no other enqueues them.
+                again = f"{attempts}r{time.time_ns()}"
+                await enqueue_units(ctx["redis"], ctx["settings"], job_id, [canonical_url], lambda _url, a=again: a)
             if freed:
                 log.info("put %d units with expired leases back in the queue", len(freed))
         except asyncio.CancelledError:
@@ -200,12 +212,13 @@ def worker_settings(settings: Settings, concurrency: int) -> dict:
     """Keyword arguments for arq.Worker."""
     from arq import func
 
-    # arq keeps a job 'in progress' for its timeout plus 10 s after a worker dies; the store's lease, much
-    # shorter, is what puts the work back sooner.
-    timeout = settings.check_timeout + 60
+    # arq marks a job 'in progress' for the longest function timeout plus 10 s, and a job a worker took just
+    # before it died (before the store's lease was taken) waits that long to run again; so no function may be
+    # long. A check ends by check_timeout; the rest is the site's lock and the store.
+    timeout = settings.check_timeout + 20
     return {
         "functions": [
-            func(dispatch_job, name="dispatch_job", timeout=600, max_tries=100),
+            func(dispatch_job, name="dispatch_job", timeout=timeout, max_tries=100),
             # Busy sites hand a unit back many times; the store's attempt count is what gives up on a unit.
             func(check_unit, name="check_unit", timeout=timeout, max_tries=1_000_000),
         ],

@@ -62,6 +62,9 @@ class JobRunner:
         self.settings = settings
         self.worker = worker or worker_name()
         self.lease = float(settings.job_lease_seconds)
+        # The site's lock outlasts any check (which ends by check_timeout) without being renewed, so a slow store
+        # cannot let a second worker in; a worker that dies frees the site when it runs out.
+        self.lock_ttl = max(self.lease, settings.check_timeout + 15)
 
     async def run(self, unit: Unit) -> Outcome:
         metrics.WORKERS_BUSY.inc()
@@ -107,7 +110,7 @@ class JobRunner:
                 f"The check of this address was started {unit.attempts} times without finishing; it was given up.",
             )
             return Outcome("failed")
-        async with self.locks.hold(unit.domain or unit.canonical_url, ttl=self.lease, wait=LOCK_WAIT) as held:
+        async with self.locks.hold(unit.domain or unit.canonical_url, ttl=self.lock_ttl, wait=LOCK_WAIT) as held:
             if held is None:
                 delay = random.uniform(*BUSY_DELAY)
                 await asyncio.to_thread(self.jobs.release, unit, self.worker, delay)
@@ -151,9 +154,9 @@ class JobRunner:
         while True:
             await asyncio.sleep(self.lease / 3)
             try:
+                await held.extend()
                 if not await asyncio.to_thread(self.jobs.renew, unit, self.worker, self.lease):
                     log.warning("the lease on %s of job %s ran out during its check", unit.canonical_url, unit.job_id)
                     return
-                await held.extend()
             except Exception:
                 log.warning("could not renew the lease on %s", unit.canonical_url, exc_info=True)

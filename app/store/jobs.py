@@ -246,12 +246,19 @@ class JobStore:
 
     # --- the queue ----------------------------------------------------------------------------------------
 
-    def queued_units(self, job_id: str) -> list[str]:
-        """The canonical addresses of a job that still wait for a worker (each once)."""
-        query = (select(JobItem.canonical_url).where(JobItem.job_id == job_id, JobItem.state == "queued")
-                 .group_by(JobItem.canonical_url).order_by(func.min(JobItem.input_index)))
+    def queued_units(self, job_id: str, *, after: int = -1, limit: int | None = None) -> list[str]:
+        """The canonical addresses of a job that still wait for a worker (each once), in input order; `after`
+        and `limit` take them a slice at a time (by the first input index of each)."""
+        return [c for c, _ in self.queued_units_from(job_id, after=after, limit=limit)]
+
+    def queued_units_from(self, job_id: str, *, after: int = -1, limit: int | None = None) -> list[tuple[str, int]]:
+        first = func.min(JobItem.input_index)
+        query = (select(JobItem.canonical_url, first).where(JobItem.job_id == job_id, JobItem.state == "queued")
+                 .group_by(JobItem.canonical_url).having(first > after).order_by(first))
+        if limit is not None:
+            query = query.limit(limit)
         with self.database.session() as session:
-            return [c for (c,) in session.execute(query) if c]
+            return [(c, i) for c, i in session.execute(query) if c]
 
     def queued_unit_count(self) -> int:
         units = (select(JobItem.job_id, JobItem.canonical_url).where(JobItem.state == "queued")
