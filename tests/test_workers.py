@@ -108,7 +108,7 @@ class Workers:
 
     def start(self) -> subprocess.Popen:
         log = open(self.logs / f"worker-{len(self.processes)}.log", "wb")
-        # A check ends within 10 s here: arq then holds a job the killed worker had just taken for 40 s at most.
+        # A check ends within 10 s here: arq then holds a job the killed worker had just taken for 55 s at most.
         process = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", *self.args], cwd=ROOT,
                                    stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PHARMACHECK_CHECK_TIMEOUT": "10"})

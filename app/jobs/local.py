@@ -30,7 +30,8 @@ class LocalJobQueue:
     def __init__(self, checker: Checker, jobs: JobStore, settings: Settings, *, concurrency: int | None = None):
         self.jobs = jobs
         self.settings = settings
-        self.runner = JobRunner(checker, jobs, LocalLocks(), settings)
+        self.locks = LocalLocks()
+        self.runner = JobRunner(checker, jobs, self.locks, settings)
         self.webhooks = WebhookSender(settings, jobs)
         self.concurrency = concurrency or settings.job_concurrency
         self._wake = asyncio.Event()
@@ -59,7 +60,7 @@ class LocalJobQueue:
             # Cleared before looking, so a job submitted while the store is asked still wakes the sleep below.
             self._wake.clear()
             try:
-                unit = await asyncio.to_thread(self.jobs.lease_next, self.worker, self.runner.lease)
+                unit = await asyncio.to_thread(self.jobs.lease_next, self.worker, self.runner.lease, self.locks.held)
             except Exception:
                 log.warning("could not take work from the store", exc_info=True)
                 unit = None

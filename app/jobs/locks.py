@@ -42,8 +42,12 @@ class LocalLocks:
         finally:
             self._held.discard(site)
 
-    def busy(self, site: str) -> bool:
+    async def busy(self, site: str) -> bool:
         return site in self._held
+
+    @property
+    def held(self) -> set[str]:
+        return set(self._held)
 
 
 class RedisHold(Hold):
@@ -64,6 +68,9 @@ class RedisLocks:
     def __init__(self, redis, prefix: str = LOCK_PREFIX):
         self.redis = redis
         self.prefix = prefix
+
+    async def busy(self, site: str) -> bool:
+        return bool(await self.redis.exists(self.prefix + site))
 
     @asynccontextmanager
     async def hold(self, site: str, ttl: float, wait: float = 0.5) -> AsyncIterator[Hold | None]:

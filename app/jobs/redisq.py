@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 import time
 from datetime import timedelta
 
@@ -117,7 +118,9 @@ async def startup(ctx: dict) -> None:
     settings: Settings = ctx["settings"]
     jobs = JobStore(open_database(settings.effective_database_url))
     checker = make_checker(settings)
-    runner = JobRunner(checker, jobs, RedisLocks(ctx["redis"], prefix=f"{settings.queue_name}:site:"), settings)
+    # A run goes on to the site's next addresses for at most check_timeout, so it ends within its arq timeout.
+    runner = JobRunner(checker, jobs, RedisLocks(ctx["redis"], prefix=f"{settings.queue_name}:site:"), settings,
+                       drain_seconds=settings.check_timeout)
     webhooks = WebhookSender(settings, jobs)
     metrics.STORE.jobs = jobs
     ctx.update(jobs=jobs, checker=checker, runner=runner, webhooks=webhooks)
@@ -158,7 +161,13 @@ async def dispatch_job(ctx: dict, job_id: str, after: int = -1) -> int:
 async def check_unit(ctx: dict, job_id: str, canonical_url: str) -> str:
     from arq import Retry
 
+    from .inputs import site_of
+
     runner = ctx["runner"]
+    if await runner.locks.busy(site_of(canonical_url)):
+        # Another worker is checking the site (and goes on to its other addresses): come back later, without
+        # touching the store. Later and later, up to a minute, for a site with a long list.
+        raise Retry(defer=min(60.0, 4.0 * 2 ** min(ctx.get("job_try", 1), 4)) * random.uniform(0.7, 1.3))
     unit = await asyncio.to_thread(ctx["jobs"].lease_unit, job_id, canonical_url, runner.worker, runner.lease)
     if unit is None:
         return "nothing to take"  # done by another worker, cancelled, or being checked elsewhere
@@ -214,8 +223,9 @@ def worker_settings(settings: Settings, concurrency: int) -> dict:
 
     # arq marks a job 'in progress' for the longest function timeout plus 10 s, and a job a worker took just
     # before it died (before the store's lease was taken) waits that long to run again; so no function may be
-    # long. A check ends by check_timeout; the rest is the site's lock and the store.
-    timeout = settings.check_timeout + 20
+    # long. A check ends by check_timeout, and a run begins no check after check_timeout (the site's next
+    # addresses); the rest is the site's lock and the store.
+    timeout = 2 * settings.check_timeout + 25
     return {
         "functions": [
             func(dispatch_job, name="dispatch_job", timeout=timeout, max_tries=100),

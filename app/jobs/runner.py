@@ -36,6 +36,9 @@ LOCK_WAIT = 0.5
 BUSY_DELAY = (2.0, 6.0)
 # A check that failed on our side is tried again after this long, times 3 for each earlier attempt.
 RETRY_DELAY = 15.0
+# The worker holding a site's lock goes on to the job's next addresses on the same site, up to this many, so
+# that a site's addresses do not each wait for the lock in turn.
+DRAIN_MAX = 100
 
 
 def worker_name() -> str:
@@ -54,7 +57,8 @@ class Outcome:
 
 
 class JobRunner:
-    def __init__(self, checker: Checker, jobs: JobStore, locks, settings: Settings, worker: str | None = None):
+    def __init__(self, checker: Checker, jobs: JobStore, locks, settings: Settings, worker: str | None = None,
+                 *, drain_seconds: float | None = None):
         self.checker = checker
         self.jobs = jobs
         self.reports = ReportStore(jobs.database)
@@ -65,6 +69,9 @@ class JobRunner:
         # The site's lock outlasts any check (which ends by check_timeout) without being renewed, so a slow store
         # cannot let a second worker in; a worker that dies frees the site when it runs out.
         self.lock_ttl = max(self.lease, settings.check_timeout + 15)
+        # How long after its start a run may still begin another of the site's addresses (None: no limit); a
+        # queue whose jobs have a timeout bounds it.
+        self.drain_seconds = drain_seconds
 
     async def run(self, unit: Unit) -> Outcome:
         metrics.WORKERS_BUSY.inc()
@@ -100,27 +107,56 @@ class JobRunner:
         await asyncio.to_thread(self.jobs.complete, unit, self.worker, report_id=found[0], from_cache=True)
         return Outcome("cached")
 
+    async def _exhausted(self, unit: Unit) -> Outcome | None:
+        if unit.attempts < self.settings.job_max_attempts:
+            return None
+        await asyncio.to_thread(
+            self.jobs.fail, unit, self.worker, "attempts_exhausted",
+            f"The check of this address was started {unit.attempts} times without finishing; it was given up.",
+        )
+        return Outcome("failed")
+
     async def _run(self, unit: Unit) -> Outcome:
-        cached = await self._from_store(unit)
-        if cached is not None:
-            return cached
-        if unit.attempts >= self.settings.job_max_attempts:
-            await asyncio.to_thread(
-                self.jobs.fail, unit, self.worker, "attempts_exhausted",
-                f"The check of this address was started {unit.attempts} times without finishing; it was given up.",
-            )
-            return Outcome("failed")
-        async with self.locks.hold(unit.domain or unit.canonical_url, ttl=self.lock_ttl, wait=LOCK_WAIT) as held:
+        self._started = asyncio.get_running_loop().time()
+        early = await self._from_store(unit) or await self._exhausted(unit)
+        if early is not None:
+            return early
+        site = unit.domain or unit.canonical_url
+        async with self.locks.hold(site, ttl=self.lock_ttl, wait=LOCK_WAIT) as held:
             if held is None:
                 delay = random.uniform(*BUSY_DELAY)
                 await asyncio.to_thread(self.jobs.release, unit, self.worker, delay)
                 return Outcome("deferred", delay)
-            cached = await self._from_store(unit)
-            if cached is not None:
-                return cached
-            if not await asyncio.to_thread(self.jobs.start_attempt, unit, self.worker, self.lease):
-                raise LeaseLost(unit.canonical_url)
-            return await self._check(unit, held)
+            outcome = await self._with_lock(unit, held)
+            if unit.domain:
+                await self._drain(unit, held)
+            return outcome
+
+    async def _with_lock(self, unit: Unit, held) -> Outcome:
+        cached = await self._from_store(unit)
+        if cached is not None:
+            return cached
+        if not await asyncio.to_thread(self.jobs.start_attempt, unit, self.worker, self.lease):
+            raise LeaseLost(unit.canonical_url)
+        return await self._check(unit, held)
+
+    async def _drain(self, first: Unit, held) -> None:
+        """The job's other waiting addresses on the same site, one after another under the lock already held."""
+        loop = asyncio.get_running_loop()
+        for _ in range(DRAIN_MAX):
+            if self.drain_seconds is not None and loop.time() - self._started > self.drain_seconds:
+                return
+            unit = await asyncio.to_thread(self.jobs.lease_site, first.job_id, first.domain, self.worker, self.lease)
+            if unit is None:
+                return
+            await held.extend()
+            try:
+                outcome = await self._exhausted(unit) or await self._with_lock(unit, held)
+            except LeaseLost:
+                outcome = Outcome("lost")
+            metrics.JOB_UNITS.labels(outcome.name).inc()
+            if outcome.name == "retry":
+                return
 
     async def _check(self, unit: Unit, held) -> Outcome:
         heartbeat = asyncio.create_task(self._heartbeat(unit, held))

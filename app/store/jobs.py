@@ -275,8 +275,10 @@ class JobStore:
         with self.database.session() as session:
             return self._lease(session, job_id, canonical_url, owner, lease_seconds)
 
-    def lease_next(self, owner: str, lease_seconds: float) -> Unit | None:
-        """Lease the next unit waiting in any job (oldest first), for a runner that pulls from the store."""
+    def lease_next(self, owner: str, lease_seconds: float, skip_sites: Iterable[str] = ()) -> Unit | None:
+        """Lease the next unit waiting in any job (oldest first), for a runner that pulls from the store;
+        `skip_sites`: sites being checked now, whose units would only have to wait."""
+        skip = sorted(skip_sites)[:500]
         for _ in range(5):
             now = utcnow()
             with self.database.session() as session:
@@ -286,6 +288,8 @@ class JobStore:
                     .order_by(JobItem.available_at, JobItem.id).limit(1)
                     .with_for_update(skip_locked=True)
                 )
+                if skip:
+                    query = query.where(JobItem.domain.not_in(skip))
                 row = session.execute(query).first()
                 if row is None:
                     return None
@@ -293,6 +297,19 @@ class JobStore:
                 if unit is not None:
                     return unit
         return None
+
+    def lease_site(self, job_id: str, site: str, owner: str, lease_seconds: float) -> Unit | None:
+        """Lease the job's next waiting unit on `site` (for the worker that holds the site's lock)."""
+        now = utcnow()
+        with self.database.session() as session:
+            query = (
+                select(JobItem.canonical_url)
+                .where(JobItem.job_id == job_id, JobItem.domain == site, JobItem.state == "queued",
+                       JobItem.available_at <= now)
+                .order_by(JobItem.input_index).limit(1).with_for_update(skip_locked=True)
+            )
+            row = session.execute(query).first()
+            return self._lease(session, job_id, row[0], owner, lease_seconds) if row else None
 
     def _lease(self, session, job_id: str, canonical_url: str, owner: str, lease_seconds: float) -> Unit | None:
         now = utcnow()
