@@ -167,6 +167,7 @@ def _measure(args, base, urls, processes, database_url, psutil, ctx, logs) -> in
     time.sleep(3)  # the workers start as well
     memory = {name: psutil.Process(p.pid) for name, p in processes.items()}
     peak = {name: 0 for name in processes}
+    cpu = {}
 
     results, stop = ctx.Queue(), ctx.Event()
     prober = ctx.Process(target=_probe, args=(base, results, stop), daemon=True)
@@ -182,6 +183,8 @@ def _measure(args, base, urls, processes, database_url, psutil, ctx, logs) -> in
         for name, process in memory.items():
             try:
                 peak[name] = max(peak[name], process.memory_info().rss)
+                times = process.cpu_times()
+                cpu[name] = times.user + times.system
             except psutil.Error:
                 pass
         view = httpx.get(f"{base}/api/v1/jobs/{job['id']}", timeout=60).json()
@@ -204,6 +207,7 @@ def _measure(args, base, urls, processes, database_url, psutil, ctx, logs) -> in
     print(f"/healthz during the job ({len(latencies)} probes, {sum(1 for x in latencies if x == float('inf'))} failed): "
           f"median {statistics.median(latencies) * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
     print("peak RSS: " + ", ".join(f"{name} {rss / 2**20:.0f} MiB" for name, rss in peak.items()))
+    print("CPU time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in cpu.items()))
     return 0 if counts["lost"] == 0 and counts["doubled"] == 0 else 1
 
 
