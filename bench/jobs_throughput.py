@@ -103,6 +103,8 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url", default=os.environ.get("PHARMACHECK_TEST_REDIS_URL"))
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
+                        help="stop waiting after this long: cancel the job and report what was done by then")
     args = parser.parse_args()
     if not args.redis_url:
         raise SystemExit("give --redis-url, or start the test services: eval \"$(./scripts/test-services start)\"")
@@ -179,6 +181,8 @@ def _measure(args, base, urls, processes, database_url, psutil, ctx, logs) -> in
     accepted = time.monotonic() - submitted
     print(f"job {job['id']}: {job['total']} addresses, {job['unique_urls']} distinct; 202 after {accepted:.1f} s",
           flush=True)
+    last_report = time.monotonic()
+    finished = True
     while True:
         for name, process in memory.items():
             try:
@@ -190,6 +194,18 @@ def _measure(args, base, urls, processes, database_url, psutil, ctx, logs) -> in
         view = httpx.get(f"{base}/api/v1/jobs/{job['id']}", timeout=60).json()
         if view["state"] == "done":
             break
+        if time.monotonic() - last_report > 60:
+            last_report = time.monotonic()
+            print(f"  {time.monotonic() - submitted:.0f} s: {json.dumps(view['counts'])}", flush=True)
+        if args.deadline and time.monotonic() - submitted > args.deadline:
+            view = httpx.post(f"{base}/api/v1/jobs/{job['id']}/cancel", timeout=60).json()
+            finished = False
+            deadline = time.monotonic() + 120
+            while view["counts"]["running"] and time.monotonic() < deadline:
+                time.sleep(1.0)
+                view = httpx.get(f"{base}/api/v1/jobs/{job['id']}", timeout=60).json()
+            print(f"deadline reached: job cancelled after {time.monotonic() - submitted:.0f} s", flush=True)
+            break
         if any(p.poll() is not None for p in processes.values()):
             raise SystemExit(f"a process stopped; see the logs in {logs}")
         time.sleep(1.0)
@@ -198,9 +214,10 @@ def _measure(args, base, urls, processes, database_url, psutil, ctx, logs) -> in
     latencies = results.get(timeout=60)
     prober.join(10)
 
-    counts = _verify(database_url, job["id"], len(urls))
+    done = view["counts"]["done"] + view["counts"]["failed"]
+    counts = _verify(database_url, job["id"], len(urls) if finished else done)
     q = statistics.quantiles([x for x in latencies if x != float("inf")], n=100)
-    print(f"finished in {took:.0f} s: {len(urls) / took:.1f} addresses/s ({counts['checks']} checks, "
+    print(f"{'finished' if finished else 'stopped'} in {took:.0f} s: {done / took:.1f} addresses/s ({counts['checks']} checks, "
           f"{counts['checks'] / took:.1f} checks/s) with {args.workers} workers x {args.concurrency}")
     print(f"items: {json.dumps(view['counts'])}; verdicts: {json.dumps(counts['verdicts'])}")
     print(f"lost: {counts['lost']}, done twice: {counts['doubled']}, checks per address: {counts['per_unit']}")
