@@ -1,7 +1,7 @@
 """Checks, batch jobs and their items, and webhook deliveries.
 
-Revision ID: 0002_jobs
-Revises: 0001_reports
+Revision ID: 0003_jobs
+Revises: 0002_lists_and_identity
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_jobs"
-down_revision = "0001_reports"
+revision = "0003_jobs"
+down_revision = "0002_lists_and_identity"
 branch_labels = None
 depends_on = None
 
