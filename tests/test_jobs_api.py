@@ -349,7 +349,7 @@ def test_metrics_count_checks_fetch_errors_the_queue_and_requests(make_app, site
     app = make_app()
     with TestClient(app) as client:
         client.get("/api/v1/checks", params={"url": sites.url("rogue-store.test", "/?m=1")})
-        wait_for_job(client, client.post("/api/v1/jobs", json={"urls": [sites.url("no-such-page.test")]}).json()["id"])
+        wait_for_job(client, client.post("/api/v1/jobs", json={"urls": [sites.url("good-pharmacy.test", "/gone?m=1")]}).json()["id"])
         text = client.get("/metrics").text
     assert 'pharmacheck_checks_total{origin="api",verdict="likely_rogue"}' in text
     assert "pharmacheck_check_duration_seconds_bucket" in text
