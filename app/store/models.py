@@ -3,9 +3,9 @@ migrations/versions (tests compare the two)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints and indexes, so migrations can refer to them the same way on SQLite and PostgreSQL.
@@ -48,3 +48,36 @@ class StoredReport(Base):
         Index("ix_reports_domain_checked_at", "domain", "checked_at"),
         Index("ix_reports_canonical_url_checked_at", "canonical_url", "checked_at"),
     )
+
+
+class ApiKey(Base):
+    """A key for the JSON API. Only a keyed hash of the key is kept; the key itself is shown once, when made."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    # The public part of the key (phk_<key_id>_<secret>): names the key in lists, logs and usage without the secret.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # This key's own limits ("120/minute", "10000/month"); None: the service's defaults.
+    rate_limit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    quota: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ApiUsage(Base):
+    """What one key spent on one day (UTC): requests answered and checks charged. Quotas add up these rows.
+
+    `key_ref` is the key's key_id, or "env-<fingerprint>" for a key from PHARMACHECK_API_KEYS, which has no row
+    in api_keys; so there is no foreign key, and a revoked key's history stays."""
+
+    __tablename__ = "api_usage"
+
+    key_ref: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    checks: Mapped[int] = mapped_column(BigInteger, default=0)
