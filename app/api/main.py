@@ -12,12 +12,13 @@ from app.cache import ReportCache
 from app.service import make_checker
 from app.settings import Settings
 
-from . import routes_checks, routes_meta, routes_web
-from .access import AccessControl
+from . import routes_checks, routes_meta, routes_usage, routes_web
+from .access import AccessControl, AccessMiddleware
 from .errors import install_error_handlers
 from .head import HeadAsGetMiddleware
 from .headers import install_security_headers
 from .limits import BodyLimitMiddleware
+from .openapi import install_openapi
 from .templating import STATIC_DIR
 
 
@@ -45,14 +46,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.checker = checker
     app.state.settings = settings
     app.state.reports = reports
-    app.state.access = AccessControl(settings)
+    # Keys and usage live in the store; opened now so that a database that cannot be used stops start-up.
+    from app.store import open_database
+
+    access = app.state.access = AccessControl(settings, open_database(settings.effective_database_url))
     install_error_handlers(app)
     app.add_middleware(HeadAsGetMiddleware)
     install_security_headers(app)
-    # Added last, so it runs first: an oversized body is refused before any other layer reads it.
+    # An oversized body is refused before any other layer reads it ...
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # ... but after the gate (added last, so it runs first): a request without a key is refused on its headers,
+    # without reading its body, and every API answer, a 413 included, carries the rate-limit headers.
+    app.add_middleware(AccessMiddleware, access=access)
     app.include_router(routes_meta.router)
     app.include_router(routes_checks.router)
+    app.include_router(routes_usage.router)
     app.include_router(routes_web.router)
+    install_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
