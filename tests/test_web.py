@@ -803,3 +803,24 @@ def test_some_finding_advice_points_down_to_its_registry_link(client, sites):
         page = soup(client.get("/report", params={"url": sites.url(site)}, headers=HTML))
         advice += [t.get_text() for t in page.select("li.finding .todo") if "below" in t.get_text()]
     assert advice  # otherwise the ordering test above proves nothing
+
+
+def test_api_docs_show_the_limits_the_error_codes_and_curl_examples(sites, tmp_path):
+    from app.api.error_codes import ERROR_CODES
+
+    app = create_app(sites.settings(data_dir=str(tmp_path), rate_limit_anonymous="12/minute", api_quota="5000/month"))
+    with TestClient(app) as c:
+        page = soup(c.get("/docs", headers=HTML))
+        assert_no_inline_code(page)
+        limits = page.select_one("ul.limits").get_text(" ", strip=True)
+        assert "12 checks per minute" in limits and "600 checks per minute" in limits and "5000/month" in limits
+        rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in page.select("table.error-codes tbody tr")]
+        assert [(int(r[0]), r[1]) for r in rows] == [(e.status, e.code) for e in ERROR_CODES]
+        examples = [pre.get_text() for pre in page.select("pre code")]
+        assert any("curl" in e and "/api/v1/checks" in e and "X-API-Key" in e for e in examples)
+        assert any("/api/v1/batches" in e for e in examples) and any("/api/v1/usage" in e for e in examples)
+        assert all("http://testserver" in e for e in examples if "curl" in e)  # this service's own address
+        assert "optional" in page.find(id="keys-heading").find_parent("section").get_text()
+    with TestClient(create_app(sites.settings(data_dir=str(tmp_path / "keyed"), api_keys=("k",)))) as c:
+        keys = soup(c.get("/docs", headers=HTML)).find(id="keys-heading").find_parent("section").get_text(" ", strip=True)
+        assert "needs an API key on every JSON answer" in keys and "/report/status" in keys and "/healthz" in keys

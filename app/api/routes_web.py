@@ -293,8 +293,24 @@ async def report_status(request: Request, url: str | None = None) -> Response:
 
 @router.api_route("/docs", methods=["GET", "HEAD"])
 async def api_docs(request: Request) -> Response:
-    """The API's endpoints, read from the app's own OpenAPI document: nothing loaded from anywhere else."""
-    return render(request, "api.html", page_title="The JSON API · pharmacheck", operations=api_operations(request.app.openapi()))
+    """The API's endpoints, read from the app's own OpenAPI document, with this service's limits, the error
+    codes and curl examples: nothing loaded from anywhere else."""
+    from .access import PUBLIC_PATHS, describe_rate
+    from .error_codes import ERROR_CODES
+
+    settings = request.app.state.settings
+    access = request.app.state.access
+    schema = await run_in_threadpool(request.app.openapi)
+    keys_required = await run_in_threadpool(access.keys_required)
+    limits = {
+        "anonymous": describe_rate(access.anonymous), "keyed": describe_rate(access.keyed),
+        "quota": settings.api_quota, "batch": settings.max_batch_urls, "body_bytes": settings.max_request_bytes,
+        "keys_required": keys_required, "shared": access.storage_uri != "memory://",
+        "proxies": bool(settings.trusted_proxies),
+    }
+    return render(request, "api.html", page_title="The JSON API · pharmacheck", operations=api_operations(schema),
+                  limits=limits, error_codes=ERROR_CODES, public_paths=PUBLIC_PATHS,
+                  origin=public_origin(request) or "http://127.0.0.1:8000")
 
 
 def api_operations(schema: dict) -> list[dict]:
