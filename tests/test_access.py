@@ -125,7 +125,8 @@ def test_the_web_page_counts_visitors_behind_a_proxy_apart(sites, tmp_path):
     app = create_app(_settings(sites, tmp_path, rate_limit_anonymous="1/minute", trusted_proxies=("127.0.0.1",)))
     with TestClient(app, client=("127.0.0.1", 40000)) as proxy:
         def visit(client: str, n: int):
-            return proxy.get("/report", params={"url": f"https://pharmacy{n}.invalid/"}, headers={"X-Forwarded-For": client})
+            return proxy.get("/report", params={"url": sites.url("good-pharmacy.test", f"/?visit={n}")},
+                             headers={"X-Forwarded-For": client})
 
         assert visit("198.51.100.1", 1).status_code != 429
         assert visit("198.51.100.1", 2).status_code == 429

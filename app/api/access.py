@@ -47,8 +47,9 @@ REALM = 'Bearer realm="pharmacheck"'
 # `pharmacheck keys revoke` is refused everywhere within this many seconds.
 KEY_CACHE_SECONDS = 10
 KEY_CACHE_SIZE = 10_000
-# last_used_at is written at most this often per key and process: it is shown to people, not billed.
-TOUCH_SECONDS = 60
+# Request counts and last_used_at are written at most this often per process: they are shown to people, not
+# billed (checks, which quotas count, are written at once).
+USAGE_FLUSH_SECONDS = 2
 UNAVAILABLE_RETRY = 5
 
 # The documented exceptions: answered without a key even when keys are required. Everything else under /api/,
@@ -150,7 +151,10 @@ class AccessControl:
         self._lock = threading.Lock()
         self._verified: OrderedDict[str, tuple[float, KeyRecord | None]] = OrderedDict()
         self._required: tuple[float, bool] | None = None
-        self._touched: dict[str, float] = {}
+        self._pending: dict[str, int] = {}
+        self._last_used: dict[str, datetime] = {}
+        self._next_flush = time.monotonic() + USAGE_FLUSH_SECONDS
+        self._flushing: set[asyncio.Task] = set()
 
     # Who is asking
 
@@ -346,22 +350,37 @@ class AccessControl:
 
     # Usage
 
-    def record_request(self, caller: Caller) -> None:
-        """Count one answered request for a keyed caller, and note when the key was last used."""
+    def note_request(self, caller: Caller) -> bool:
+        """Count one answered request of a keyed caller, in memory; True when the counts are due to be written.
+
+        Requests are counted for people to read, not billed (checks are, at once, in `charge`), so they are
+        written in batches: one write per key every USAGE_FLUSH_SECONDS instead of one per request."""
         if caller.key is None or self.store is None:
-            return
-        try:
-            self.store.add_usage(caller.key.key_id, requests=1)
+            return False
+        with self._lock:
+            self._pending[caller.key.key_id] = self._pending.get(caller.key.key_id, 0) + 1
             if caller.key.source == "store":
-                now = time.monotonic()
-                with self._lock:
-                    due = self._touched.get(caller.key.key_id, 0) <= now
-                    if due:
-                        self._touched[caller.key.key_id] = now + TOUCH_SECONDS
-                if due:
-                    self.store.touch(caller.key.key_id, datetime.now(timezone.utc))
+                self._last_used[caller.key.key_id] = datetime.now(timezone.utc)
+            return time.monotonic() >= self._next_flush
+
+    def flush_usage(self) -> None:
+        """Write the request counts and last-used times gathered since the last flush."""
+        if self.store is None:
+            return
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            last_used, self._last_used = self._last_used, {}
+            self._next_flush = time.monotonic() + USAGE_FLUSH_SECONDS
+        try:
+            for key_id, count in pending.items():
+                self.store.add_usage(key_id, requests=count)
+            for key_id, when in last_used.items():
+                self.store.touch(key_id, when)
         except (SQLAlchemyError, StoreError):
-            log.exception("could not record the usage of key %s", caller.key.key_id)
+            log.exception("could not record the usage of %d keys", len(pending))
+            with self._lock:  # kept for the next flush
+                for key_id, count in pending.items():
+                    self._pending[key_id] = self._pending.get(key_id, 0) + count
 
     def usage(self, caller: Caller, days: int = 31) -> dict:
         """What GET /api/v1/usage answers: the caller, its window, its quota and what it spent day by day."""
@@ -382,6 +401,7 @@ class AccessControl:
         }
         if caller.key is None or self.store is None:
             return body
+        self.flush_usage()
         today = datetime.now(timezone.utc).date()
         month_start, month_end = period_bounds("month", today)
         requests_today, checks_today = self.store.totals(caller.key.key_id, today, today + timedelta(days=1))
@@ -461,8 +481,11 @@ class AccessMiddleware:
         try:
             await self.app(scope, receive, send_with_rate_headers)
         finally:
-            if caller.key is not None:
-                await asyncio.to_thread(self.access.record_request, caller)
+            if self.access.note_request(caller):
+                # Written beside the next requests, not before them: the answer has gone, and nobody waits.
+                task = asyncio.ensure_future(asyncio.to_thread(self.access.flush_usage))
+                self.access._flushing.add(task)
+                task.add_done_callback(self.access._flushing.discard)
 
     def _identify(self, request: Request) -> tuple[Caller, Window]:
         caller = self.access.identify(request)

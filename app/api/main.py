@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await reports.aclose()
         await checker.aclose()
+        # Request counts gathered since the last write (AccessControl.note_request).
+        await asyncio.to_thread(app.state.access.flush_usage)
 
     app = FastAPI(
         title="pharmacheck",

@@ -106,7 +106,7 @@ def period_bounds(period: str, today: date) -> tuple[date, date]:
 @dataclass(frozen=True)
 class QuotaDecision:
     allowed: bool
-    used: int  # checks spent in the period, this request included when it was allowed
+    used: int  # checks spent in the period, this request included when it was allowed (0 without a quota)
     period_start: date
     period_end: date
 
@@ -208,6 +208,9 @@ class ApiKeyStore:
         """Count `checks` against the key, unless that would take it past `quota` (amount, "day"|"month")."""
         today = today or _today()
         start, end = period_bounds(quota[1] if quota else "day", today)
+        if quota is None:  # nothing to decide: count, one statement
+            self.add_usage(key_ref, checks=checks, today=today)
+            return QuotaDecision(True, 0, start, end)
         session = self.database._sessions()
         try:
             # Count first, then read the period's total inside the same transaction: the row lock (PostgreSQL) or
