@@ -450,3 +450,33 @@ def test_an_unreachable_redis_stops_start_up_with_a_clear_message(sites, tmp_pat
         port = s.getsockname()[1]
     with pytest.raises(SettingsError, match="rate-limit storage .* cannot be reached"):
         create_app(_settings(sites, tmp_path, redis_url=f"redis://127.0.0.1:{port}/0"))
+
+
+def test_a_queued_job_takes_one_unit_of_a_keys_window_and_its_whole_cost_from_the_quota(tmp_path):
+    from starlette.requests import Request
+
+    from app.api.access import AccessControl
+    from app.api.errors import APIError
+
+    database = Database(f"sqlite:///{tmp_path / 'pharmacheck.db'}")
+    _, key = ApiKeyStore(database).create("watchdog", quota="100/month")
+    access = AccessControl(Settings(data_dir=str(tmp_path), rate_limit_keyed="5/minute", require_api_key="false"), database)
+
+    def request(headers: dict) -> Request:
+        return Request({"type": "http", "method": "POST", "path": "/api/v1/jobs", "client": ("198.51.100.1", 1),
+                        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]})
+
+    keyed = request({"X-API-Key": key})
+    access.charge(keyed, 60, queued=True)  # more than the window of 5, within the quota of 100
+    assert access.window(access.caller(keyed)).remaining == 4
+    with pytest.raises(APIError) as over:
+        access.charge(request({"X-API-Key": key}), 60, queued=True)
+    assert over.value.code == "quota_exceeded" and "used 60 of its 100 checks this month" in over.value.message
+    with pytest.raises(APIError) as never:
+        access.charge(request({"X-API-Key": key}), 101, queued=True)
+    assert never.value.status == 422 and never.value.code == "batch_exceeds_limit"
+    # Anonymous callers have no quota: a queued request pays the whole window.
+    with pytest.raises(APIError) as anonymous:
+        access.charge(request({}), 31, queued=True)
+    assert anonymous.value.code == "batch_exceeds_limit" and "30 checks per minute" in anonymous.value.message
+    assert access.identify(keyed) == (access.caller(keyed).identity, True)

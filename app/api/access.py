@@ -221,7 +221,7 @@ class AccessControl:
                 self._verified.popitem(last=False)
         return record
 
-    def identify(self, request: Request) -> Caller:
+    def resolve_caller(self, request: Request) -> Caller:
         """The caller of a request; raises 401 (with WWW-Authenticate) for a missing or wrong key."""
         address = self.client_address(request.scope)
         key, problem = self.presented_key(request.headers)
@@ -254,9 +254,14 @@ class AccessControl:
         """The caller the gate identified for this request (identified now when the gate did not run)."""
         caller = getattr(request.state, "caller", None)
         if caller is None:
-            caller = self.identify(request)
+            caller = self.resolve_caller(request)
             request.state.caller = caller
         return caller
+
+    def identify(self, request: Request) -> tuple[str, bool]:
+        """(a stable name of the caller, keyed?): "key:<key id>" for a key, "ip:<address>" for anonymous use."""
+        caller = self.caller(request)
+        return caller.identity, caller.keyed
 
     # Limits
 
@@ -271,14 +276,15 @@ class AccessControl:
             return Window(caller.rate.amount, caller.rate.amount, now + seconds, seconds)
         return Window(caller.rate.amount, stats.remaining, stats.reset_time, seconds)
 
-    def charge(self, request: Request, cost: int = 1, *, window_cost: int | None = None) -> None:
+    def charge(self, request: Request, cost: int = 1, *, queued: bool = False) -> None:
         """Spend `cost` checks for this request, or refuse it.
 
-        `window_cost` is what the request takes from the rate-limit window (default: `cost`); a queued job, whose
-        checks run at the workers' pace, may take less from the window than from the quota.
+        A `queued` request (a batch job, whose checks the workers run at their own pace) takes one unit from a
+        key's rate-limit window and `cost` from its quota; an anonymous caller, who has no quota, pays the
+        window in full for a queued request too.
         """
         caller = self.caller(request)
-        window_cost = cost if window_cost is None else window_cost
+        window_cost = 1 if queued and caller.keyed and cost > 0 else cost
         if window_cost > caller.rate.amount:
             advice = "" if caller.keyed else f", or use an API key ({describe_rate(self.keyed)})"
             raise APIError(422, "batch_exceeds_limit",
@@ -488,5 +494,5 @@ class AccessMiddleware:
                 task.add_done_callback(self.access._flushing.discard)
 
     def _identify(self, request: Request) -> tuple[Caller, Window]:
-        caller = self.access.identify(request)
+        caller = self.access.resolve_caller(request)
         return caller, self.access.window(caller)
