@@ -32,8 +32,14 @@ def _store(tmp_path) -> ApiKeyStore:
 
 
 def _fetch_nothing(url: str = "ftp://nothing.example/") -> str:
-    # Refused before anything is fetched, but still a check that costs quota: batches of these are quick.
+    # Refused before anything is fetched, but a single check of it still costs one check.
     return url
+
+
+def _quick(sites, n: int) -> list[str]:
+    """n distinct addresses a batch charges for, whose checks end at once: port 80 of a fixture host is pinned to
+    a loopback address where nothing listens, so nothing leaves the machine."""
+    return [f"http://good-pharmacy.test/?n={i}" for i in range(n)]
 
 
 # Client addresses behind reverse proxies
@@ -279,7 +285,7 @@ def test_every_api_answer_carries_the_rate_limit_headers(sites, tmp_path):
             c.get("/api/v1/nothing"), c.get("/api/v1/batches"), c.post("/api/v1/checks", json={}),
             c.post("/api/v1/checks", content=b"x" * 4096, headers={"content-type": "application/json"}),
             c.get("/report.json", params={"url": "https://never.example/"}), c.get("/api/v1/usage"),
-            c.post("/api/v1/batches", json={"urls": [url] * 4}), c.get("/api/v1/checks", params={"url": url}),
+            c.post("/api/v1/batches", json={"urls": _quick(sites, 4)}), c.get("/api/v1/checks", params={"url": url}),
         ]
         assert [a.status_code for a in answers] == [404, 405, 422, 413, 404, 200, 200, 429]
         for answer in answers:
@@ -297,14 +303,15 @@ def test_retry_after_is_true(sites, tmp_path):
     app = create_app(_settings(sites, tmp_path, rate_limit_anonymous="2/second"))
     url = _fetch_nothing()
     with TestClient(app) as c:
-        assert c.post("/api/v1/batches", json={"urls": [url]}).status_code == 200
-        refused = c.post("/api/v1/batches", json={"urls": [url, url]})
+        quick = _quick(sites, 5)
+        assert c.post("/api/v1/batches", json={"urls": quick[:1]}).status_code == 200
+        refused = c.post("/api/v1/batches", json={"urls": quick[1:3]})
         assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
         assert "needs 2" in refused.json()["error"]["message"]
         wait = int(refused.headers["retry-after"])
         assert wait >= 1 and refused.headers["ratelimit-reset"] == str(wait)
         time.sleep(wait)
-        again = c.post("/api/v1/batches", json={"urls": [url, url]})
+        again = c.post("/api/v1/batches", json={"urls": quick[3:5]})
         assert again.status_code == 200, again.text
 
 
@@ -312,7 +319,8 @@ def test_an_anonymous_batch_larger_than_the_whole_window_says_so(sites, tmp_path
     app = create_app(_settings(sites, tmp_path))  # the default: 30 checks per minute for anonymous clients
     url = _fetch_nothing()
     with TestClient(app) as c:
-        refused = c.post("/api/v1/batches", json={"urls": [url] * 31})
+        quick = _quick(sites, 32)
+        refused = c.post("/api/v1/batches", json={"urls": quick[:31]})
         assert refused.status_code == 422
         error = refused.json()["error"]
         assert error["code"] == "batch_exceeds_limit"
@@ -320,9 +328,9 @@ def test_an_anonymous_batch_larger_than_the_whole_window_says_so(sites, tmp_path
         assert "could never be accepted" in error["message"] and "API key" in error["message"]
         assert "retry-after" not in refused.headers
         assert refused.headers["ratelimit-remaining"] == "30"  # nothing was spent
-        whole = c.post("/api/v1/batches", json={"urls": [url] * 30})
-        assert whole.status_code == 200 and len(whole.text.splitlines()) == 30
-        after = c.post("/api/v1/batches", json={"urls": [url]})
+        whole = c.post("/api/v1/batches", json={"urls": quick[:30] + [url] * 5})  # refused ones cost nothing
+        assert whole.status_code == 200 and len(whole.text.splitlines()) == 35
+        after = c.post("/api/v1/batches", json={"urls": quick[31:]})
         assert after.status_code == 429 and 0 < int(after.headers["retry-after"]) <= 60
 
 
@@ -335,11 +343,12 @@ def test_quota_per_key_and_the_usage_endpoint(sites, tmp_path):
     url = _fetch_nothing()
     headers = {"X-API-Key": key}
     with TestClient(create_app(_settings(sites, tmp_path))) as c:
-        too_big = c.post("/api/v1/batches", json={"urls": [url] * 4}, headers=headers)
+        quick = _quick(sites, 6)
+        too_big = c.post("/api/v1/batches", json={"urls": quick[:4]}, headers=headers)
         assert too_big.status_code == 422 and too_big.json()["error"]["code"] == "batch_exceeds_limit"
         assert "quota is 3 checks per day" in too_big.json()["error"]["message"]
-        assert c.post("/api/v1/batches", json={"urls": [url] * 2}, headers=headers).status_code == 200
-        over = c.post("/api/v1/batches", json={"urls": [url] * 2}, headers=headers)
+        assert c.post("/api/v1/batches", json={"urls": quick[:2]}, headers=headers).status_code == 200
+        over = c.post("/api/v1/batches", json={"urls": quick[2:4]}, headers=headers)
         assert over.status_code == 429 and over.json()["error"]["code"] == "quota_exceeded"
         message = over.json()["error"]["message"]
         assert "used 2 of its 3 checks today" in message and "needs 2" in message and "(00:00 UTC)" in message
@@ -367,7 +376,7 @@ def test_quota_per_key_and_the_usage_endpoint(sites, tmp_path):
 def test_usage_of_environment_keys_and_of_anonymous_clients(sites, tmp_path):
     url = _fetch_nothing()
     with TestClient(create_app(_settings(sites, tmp_path, api_keys=("k-one", "k-two"), api_quota="100/month"))) as c:
-        c.post("/api/v1/batches", json={"urls": [url] * 3}, headers={"X-API-Key": "k-one"})
+        c.post("/api/v1/batches", json={"urls": _quick(sites, 3)}, headers={"X-API-Key": "k-one"})
         one = c.get("/api/v1/usage", headers={"X-API-Key": "k-one"}).json()
         two = c.get("/api/v1/usage", headers={"Authorization": "Bearer k-two"}).json()
         assert one["key"]["source"] == "environment" and one["key"]["name"] == "PHARMACHECK_API_KEYS key 1"

@@ -59,6 +59,7 @@ PUBLIC_PATHS = {
     "/openapi.json": "the API's own description, which clients need before they can present a key",
     "/docs": "the API's documentation page",
     "/report/status": "the web page's progress feed for a check it is running (state only, never a report)",
+    "/metrics": "Prometheus metrics, text for a scraper, not JSON (keep it behind the proxy if it should not be public)",
 }
 
 
@@ -119,12 +120,12 @@ def _quota_words(quota: tuple[int, str]) -> str:
     return f"{quota[0]} checks per {quota[1]}"
 
 
-def make_rate_storage(uri: str):
+def make_rate_storage(uri: str, key_prefix: str = "pharmacheck"):
     """The `limits` storage for a URI: memory:// (this process) or redis://, rediss://, redis+sentinel://."""
     if uri.startswith("memory://"):
         return MemoryStorage()
     try:
-        storage = storage_from_string(uri, key_prefix="pharmacheck", wrap_exceptions=True)
+        storage = storage_from_string(uri, key_prefix=key_prefix, wrap_exceptions=True)
     except Exception as exc:  # ConfigurationError, a missing client library, a malformed URI
         raise SettingsError(f"rate-limit storage {uri.split('@')[-1]!r} cannot be used: {exc}") from None
     if not storage.check():
@@ -147,7 +148,8 @@ class AccessControl:
         self.default_quota = parse_quota(settings.api_quota) if settings.api_quota else None
         self.trusted = parse_networks(settings.trusted_proxies)
         self.storage_uri = settings.rate_limit_storage or settings.redis_url or "memory://"
-        self.limiter = FixedWindowRateLimiter(make_rate_storage(self.storage_uri))
+        # Under the installation's name (queue_name), like every other key pharmacheck keeps in Redis.
+        self.limiter = FixedWindowRateLimiter(make_rate_storage(self.storage_uri, f"{settings.queue_name}:limits"))
         self._lock = threading.Lock()
         self._verified: OrderedDict[str, tuple[float, KeyRecord | None]] = OrderedDict()
         self._required: tuple[float, bool] | None = None

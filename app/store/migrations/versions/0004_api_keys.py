@@ -1,7 +1,7 @@
 """API keys (kept as keyed hashes) and what each key spends per day.
 
-Revision ID: 0003_api_keys
-Revises: 0002_lists_and_identity
+Revision ID: 0004_api_keys
+Revises: 0003_jobs
 Create Date: 2026-12-03
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_api_keys"
-down_revision = "0002_lists_and_identity"
+revision = "0004_api_keys"
+down_revision = "0003_jobs"
 branch_labels = None
 depends_on = None
 
