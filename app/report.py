@@ -114,10 +114,19 @@ class Report(BaseModel):
         None, description="The learned second opinion: never decides alone, never towards likely_legitimate.")
 
 
+class ErrorDetail(BaseModel):
+    field: str = Field(description="The field as the request names it: `url`, `urls[2]`, `url (query parameter)`, `request body`.")
+    location: str = Field(description="Where the field is: body, query, path or header.")
+    message: str = Field(description="What was wrong and what was expected, in one sentence.")
+
+
 class ErrorBody(BaseModel):
-    code: str
-    message: str
+    code: str = Field(description="A stable identifier of the error (the table in /docs and the README).")
+    message: str = Field(description="What went wrong and what to do, in plain words.")
+    details: list[ErrorDetail] | None = Field(None, description="For invalid_request: one entry per field that was wrong.")
 
 
 class ErrorResponse(BaseModel):
+    """Every error the API answers with."""
+
     error: ErrorBody

@@ -91,8 +91,25 @@ class Settings:
     # API access: with no keys configured the API is open to anyone at the anonymous rate; with keys, requests
     # that present one get the keyed rate and requests without one are refused.
     api_keys: tuple[str, ...] = ()
+    # Keys made with `pharmacheck keys create` live in the store. "auto": keys are required as soon as one exists
+    # (here or in the store); "true": always required; "false": optional (a key only earns its own rate and quota).
+    require_api_key: str = "auto"
+    # The secret of the keyed hash stored keys are kept under (HMAC-SHA256). Keys carry 256 random bits, so the
+    # hashes cannot be reversed without it either; with it, a copied database cannot even test a guessed key.
+    api_key_secret: str | None = None
     rate_limit_anonymous: str = "30/minute"
     rate_limit_keyed: str = "600/minute"
+    # Checks a key may spend per day or month unless the key has a quota of its own ("10000/month"); None: no cap.
+    api_quota: str | None = None
+    # Where rate-limit counters live: in this process, or with redis_url (below) in Redis, so that several API
+    # processes share every client's bucket. rate_limit_storage (a `limits` storage URI) overrides redis_url.
+    rate_limit_storage: str | None = None
+    # Addresses (or networks) of reverse proxies whose forwarded client address is believed. Empty: the
+    # connection's own address is the client, whatever a request says about itself.
+    trusted_proxies: tuple[str, ...] = ()
+    # The header those proxies write the client address into: "x-forwarded-for" or "forwarded" (RFC 7239).
+    # Only one is read, so that a client cannot slip a made-up address into the one the proxy does not touch.
+    forwarded_header: str = "x-forwarded-for"
     max_batch_urls: int = 100
     # Request bodies over this size are refused with 413 before they are parsed (100 URLs fit in a few kB).
     max_request_bytes: int = 1024 * 1024
@@ -175,6 +192,20 @@ class Settings:
         for name, key in (("PHARMACHECK_RATE_LIMIT", "rate_limit_anonymous"), ("PHARMACHECK_RATE_LIMIT_KEYED", "rate_limit_keyed")):
             if env.get(name):
                 kwargs[key] = _rate(env, name)
+        if env.get("PHARMACHECK_REQUIRE_API_KEY"):
+            kwargs["require_api_key"] = _choice(env, "PHARMACHECK_REQUIRE_API_KEY", {
+                "auto": "auto", "true": "true", "yes": "true", "1": "true", "false": "false", "no": "false", "0": "false"})
+        if env.get("PHARMACHECK_API_KEY_SECRET"):
+            kwargs["api_key_secret"] = env["PHARMACHECK_API_KEY_SECRET"]
+        if env.get("PHARMACHECK_API_QUOTA"):
+            kwargs["api_quota"] = _quota(env["PHARMACHECK_API_QUOTA"], "PHARMACHECK_API_QUOTA")
+        if env.get("PHARMACHECK_RATE_LIMIT_STORAGE"):
+            kwargs["rate_limit_storage"] = env["PHARMACHECK_RATE_LIMIT_STORAGE"].strip()
+        if env.get("PHARMACHECK_TRUSTED_PROXIES"):
+            kwargs["trusted_proxies"] = parse_trusted_proxies(env["PHARMACHECK_TRUSTED_PROXIES"])
+        if env.get("PHARMACHECK_FORWARDED_HEADER"):
+            kwargs["forwarded_header"] = _choice(env, "PHARMACHECK_FORWARDED_HEADER", {
+                "x-forwarded-for": "x-forwarded-for", "forwarded": "forwarded"})
         if env.get("PHARMACHECK_REPLAY"):
             kwargs["replay_paths"] = tuple(p for p in env["PHARMACHECK_REPLAY"].split(os.pathsep) if p)
         if env.get("PHARMACHECK_MAX_REQUEST_BYTES"):
@@ -211,6 +242,46 @@ class Settings:
         if env.get("PHARMACHECK_LISTS_REFRESH"):
             kwargs["lists_refresh_interval"] = float(_int(env, "PHARMACHECK_LISTS_REFRESH", 0, 86_400))
         return cls(**kwargs)
+
+
+def parse_trusted_proxies(value: str, name: str = "PHARMACHECK_TRUSTED_PROXIES") -> tuple[str, ...]:
+    """Comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8, ::1), each checked and written canonically."""
+    import ipaddress
+
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not an IP address or network such as 10.0.0.0/8") from None
+    return tuple(networks)
+
+
+def parse_quota(value: str) -> tuple[int, str]:
+    """A quota such as "10000/month" or "500/day" as (amount, period); raises ValueError with the reason."""
+    amount, sep, period = value.strip().lower().partition("/")
+    period = {"days": "day", "daily": "day", "months": "month", "monthly": "month"}.get(period.strip(), period.strip())
+    if not sep or not amount.strip().isdigit() or int(amount) < 1 or period not in ("day", "month"):
+        raise ValueError(f"expected a number of checks per day or per month, such as 10000/month, got {value!r}")
+    return int(amount), period
+
+
+def _quota(value: str, name: str) -> str:
+    try:
+        amount, period = parse_quota(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+    return f"{amount}/{period}"
+
+
+def _choice(env: dict, name: str, choices: dict[str, str]) -> str:
+    value = env[name].strip().lower()
+    if value not in choices:
+        allowed = ", ".join(sorted(set(choices.values())))
+        raise SettingsError(f"{name}: expected one of {allowed}, got {env[name]!r}")
+    return choices[value]
 
 
 def _bool(env: dict, name: str) -> bool:

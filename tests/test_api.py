@@ -193,3 +193,22 @@ def test_readme_lists_every_error_code_the_api_answers_with():
     section = readme[readme.index("## JSON API"):]
     section = section[: section.index("\n## ", 1)] if "\n## " in section[1:] else section
     assert sorted(c for c in codes if f"`{c}`" not in section) == []
+
+
+def test_every_error_code_the_api_answers_with_is_in_the_one_table():
+    import re
+    from pathlib import Path
+
+    from app.api.error_codes import ERROR_CODES, FALLBACK_CODE
+
+    root = Path(__file__).resolve().parent.parent
+    source = "\n".join(p.read_text(encoding="utf-8") for p in sorted((root / "app" / "api").glob("*.py"))
+                       if p.name != "error_codes.py")
+    raised = set(re.findall(r'(?:APIError|error_response)\(\s*(\d{3}),\s*"([a-z_]+)"', source))
+    table = {(str(e.status), e.code) for e in ERROR_CODES}
+    assert raised - table == set()
+    assert len({e.code for e in ERROR_CODES}) == len(ERROR_CODES) and FALLBACK_CODE not in {e.code for e in ERROR_CODES}
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if re.match(r"^\| [0-9]{3} \|", line)}
+    for e in ERROR_CODES:
+        assert f"`{e.code}`" in rows[str(e.status)], (e.status, e.code)

@@ -537,18 +537,21 @@ def test_the_page_limits_new_checks_per_visitor_but_not_kept_reports(sites):
         assert "Try again in" in soup(over).find(class_="error-message").get_text()
 
 
-def test_with_api_keys_the_page_works_without_one_and_its_json_link_too(sites):
+def test_with_api_keys_the_page_works_without_one_but_its_json_needs_one(sites):
     app = create_app(sites.settings(api_keys=("s3cret-key",)))
     url = sites.url("rogue-store.test")
     with TestClient(app) as c:
         page = soup(c.get("/report", params={"url": url}))
         assert page.select_one(".verdict-label")["data-verdict"] == "likely_rogue"
-        json_url = page.find("a", string="This report as JSON")["href"]
-        assert json_url.startswith("/report.json?")
-        data = c.get(json_url)
+        # /report.json is a JSON answer like any other: with keys required it needs one, so the page, which
+        # works without a key by design, does not offer a link that would answer 401.
+        assert page.find("a", string="This report as JSON") is None
+        refused = c.get("/report.json", params={"url": url})
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "api_key_required"
+        data = c.get("/report.json", params={"url": url}, headers={"X-API-Key": "s3cret-key"})
         assert data.status_code == 200 and data.json()["verdict"] == "likely_rogue"
         assert c.get("/api/v1/checks", params={"url": url}).status_code == 401
-        missing = c.get("/report.json", params={"url": "https://never-checked.example/"})
+        missing = c.get("/report.json", params={"url": "https://never-checked.example/"}, headers={"X-API-Key": "s3cret-key"})
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_checked"
 
 
@@ -800,3 +803,24 @@ def test_some_finding_advice_points_down_to_its_registry_link(client, sites):
         page = soup(client.get("/report", params={"url": sites.url(site)}, headers=HTML))
         advice += [t.get_text() for t in page.select("li.finding .todo") if "below" in t.get_text()]
     assert advice  # otherwise the ordering test above proves nothing
+
+
+def test_api_docs_show_the_limits_the_error_codes_and_curl_examples(sites, tmp_path):
+    from app.api.error_codes import ERROR_CODES
+
+    app = create_app(sites.settings(data_dir=str(tmp_path), rate_limit_anonymous="12/minute", api_quota="5000/month"))
+    with TestClient(app) as c:
+        page = soup(c.get("/docs", headers=HTML))
+        assert_no_inline_code(page)
+        limits = page.select_one("ul.limits").get_text(" ", strip=True)
+        assert "12 checks per minute" in limits and "600 checks per minute" in limits and "5000/month" in limits
+        rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in page.select("table.error-codes tbody tr")]
+        assert [(int(r[0]), r[1]) for r in rows] == [(e.status, e.code) for e in ERROR_CODES]
+        examples = [pre.get_text() for pre in page.select("pre code")]
+        assert any("curl" in e and "/api/v1/checks" in e and "X-API-Key" in e for e in examples)
+        assert any("/api/v1/batches" in e for e in examples) and any("/api/v1/usage" in e for e in examples)
+        assert all("http://testserver" in e for e in examples if "curl" in e)  # this service's own address
+        assert "optional" in page.find(id="keys-heading").find_parent("section").get_text()
+    with TestClient(create_app(sites.settings(data_dir=str(tmp_path / "keyed"), api_keys=("k",)))) as c:
+        keys = soup(c.get("/docs", headers=HTML)).find(id="keys-heading").find_parent("section").get_text(" ", strip=True)
+        assert "needs an API key on every JSON answer" in keys and "/report/status" in keys and "/healthz" in keys

@@ -13,16 +13,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.cache import CheckerBusy
 from app.netpolicy import FetchError
 
+from .validation import describe_unreadable_body, describe_validation
+
 INTERNAL_MESSAGE = "Something went wrong on our side; the error was logged."
 
 
 class APIError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}}, headers=headers)
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   details: list[dict] | None = None) -> JSONResponse:
+    error: dict = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return JSONResponse(status_code=status, content={"error": error}, headers=headers)
 
 
 def _wants_html(request: Request) -> bool:
@@ -39,14 +46,6 @@ def _html_error(request: Request, status: int, message: str):
     heading = headings.get(status, "Something went wrong" if status >= 500 else "That request did not work")
     return render(request, "error.html", status_code=status, page_title=f"{heading} · pharmacheck",
                   heading=heading, message=message, noindex=True)
-
-
-def _describe_validation(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
-        parts.append(f"{where}: {err.get('msg')}")
-    return "; ".join(parts) or "The request is not valid."
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -66,19 +65,36 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        return error_response(422, "invalid_request", _describe_validation(exc))
+        message, details = describe_validation(exc.errors(), exc.body, request.headers.get("content-type", ""),
+                                               request.scope.get("route"))
+        return error_response(422, "invalid_request", message, details=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 400 and not _wants_html(request):
-            # FastAPI's answer to a body its JSON parser gave up on (100,000 nested brackets): a malformed
-            # request like any other.
-            return error_response(422, "invalid_request", "The request body is not valid JSON.")
+            # FastAPI's answer to a body its JSON parser gave up on (100,000 nested brackets, bytes that are not
+            # UTF-8): a malformed request like any other, with the reason found again from the body.
+            detail = describe_unreadable_body(request.scope.get("pharmacheck.body"))
+            return error_response(422, "invalid_request", detail["message"] + ".", details=[detail])
         code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
         if _wants_html(request):
             message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
             return _html_error(request, exc.status_code, message)
-        return error_response(exc.status_code, code, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = f"There is nothing at {request.url.path}; /docs lists the API's paths."
+        elif exc.status_code == 405:
+            allowed = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+            if allowed:
+                if "GET" in allowed and "HEAD" not in allowed:
+                    allowed.append("HEAD")  # answered by HeadAsGetMiddleware
+                    headers["Allow"] = ", ".join(allowed)
+                usable = [m for m in allowed if m != "HEAD"] or allowed
+                message = f"{request.method} is not allowed on {request.url.path}; use {' or '.join(usable)}."
+            else:
+                message = f"{request.method} is not allowed on {request.url.path}."
+        return error_response(exc.status_code, code, message, headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

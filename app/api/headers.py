@@ -26,6 +26,9 @@ CONTENT_SECURITY_POLICY = (
 NOINDEX_PREFIXES = ("/report", "/api/")
 
 CORS_ALLOWED_HEADERS = "Accept, Accept-Language, Content-Type, Authorization, X-API-Key"
+# Headers a script on another origin may read from an API answer (CORS exposes only a few by default).
+CORS_EXPOSED_HEADERS = ("Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, "
+                        "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, WWW-Authenticate")
 
 
 def _noindex(path: str) -> bool:
@@ -69,6 +72,7 @@ class SecurityHeadersMiddleware:
                     headers["X-Robots-Tag"] = "noindex, nofollow"
                 if is_api:
                     headers["Access-Control-Allow-Origin"] = "*"
+                    headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
                     if "access-control-allow-credentials" in headers:
                         del headers["access-control-allow-credentials"]
             elif message["type"] == "http.response.body" and not message.get("more_body", False):

@@ -46,6 +46,8 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        # Kept for the error handler, which finds again why a body the JSON parser gave up on is unreadable.
+        scope["pharmacheck.body"] = body
         delivered = False
 
         async def replay() -> Message:

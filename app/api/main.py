@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -14,12 +15,13 @@ from app.settings import Settings
 from app.store import ReportStore, open_database
 from app.store.jobs import JobStore
 
-from . import routes_checks, routes_jobs, routes_meta, routes_sites, routes_web
-from .access import AccessControl
+from . import routes_checks, routes_jobs, routes_meta, routes_sites, routes_usage, routes_web
+from .access import AccessControl, AccessMiddleware
 from .errors import install_error_handlers
 from .head import HeadAsGetMiddleware
 from .headers import install_security_headers
 from .limits import BodyLimitMiddleware
+from .openapi import install_openapi
 from .templating import STATIC_DIR
 
 
@@ -40,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await queue.aclose()
         await reports.aclose()
         await checker.aclose()
+        # Request counts gathered since the last write (AccessControl.note_request).
+        await asyncio.to_thread(app.state.access.flush_usage)
 
     app = FastAPI(
         title="pharmacheck",
@@ -55,19 +59,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reports = reports
     app.state.jobs = jobs
     app.state.queue = queue
-    app.state.access = AccessControl(settings)
+    # Keys and usage live in the store, opened above, so that a database that cannot be used stops start-up.
+    access = app.state.access = AccessControl(settings, database)
     install_error_handlers(app)
     app.add_middleware(HeadAsGetMiddleware)
     install_security_headers(app)
     app.add_middleware(metrics.HTTPMetricsMiddleware)
-    # Added last, so it runs first: an oversized body is refused before any other layer reads it.
+    # An oversized body is refused before any other layer reads it ...
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes,
                        per_path={"/api/v1/jobs": max(settings.max_job_request_bytes, settings.max_request_bytes)})
+    # ... but after the gate (added last, so it runs first): a request without a key is refused on its headers,
+    # without reading its body, and every API answer, a 413 included, carries the rate-limit headers.
+    app.add_middleware(AccessMiddleware, access=access)
     app.include_router(routes_meta.router)
     app.include_router(routes_checks.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_sites.router)
+    app.include_router(routes_usage.router)
     app.include_router(routes_web.router)
+    install_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

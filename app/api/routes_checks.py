@@ -11,29 +11,22 @@ import asyncio
 import logging
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.cache import CheckerBusy, ReportCache
 from app.jobs.models import ItemError, ResultItem
 from app.netpolicy import FetchError
-from app.report import ErrorResponse, Report
+from app.report import Report
 
-from .access import require_quota
 from .deps import get_reports
 from .errors import APIError
+from .openapi import ndjson_response
 
 log = logging.getLogger("pharmacheck.api")
 
 router = APIRouter(prefix="/api/v1", tags=["checks"])
-
-ERRORS = {
-    400: {"model": ErrorResponse, "description": "Invalid or refused URL"},
-    401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
-    422: {"model": ErrorResponse, "description": "Malformed request"},
-    429: {"model": ErrorResponse, "description": "Rate limit reached"},
-    503: {"model": ErrorResponse, "description": "Too many sites are being checked at once; retry after Retry-After seconds"},
-}
 
 BATCH_CONCURRENCY = 4
 # A batch whose check finds the service busy waits this long, a few seconds at a time, before giving that
@@ -45,36 +38,46 @@ MAX_AGE_DESCRIPTION = ("Seconds: a kept report at most this old answers without 
 
 
 class CheckRequest(BaseModel):
-    url: str = Field(..., min_length=1, max_length=2048, examples=["https://pharmacy.example"])
+    url: str = Field(..., min_length=1, max_length=2048, description="Address of the pharmacy site; a bare domain gets https://.",
+                     examples=["https://pharmacy.example"])
     max_age: int | None = Field(None, ge=0, le=MAX_AGE_LIMIT, description=MAX_AGE_DESCRIPTION)
 
 
 class BatchRequest(BaseModel):
-    urls: list[str] = Field(..., min_length=1, examples=[["https://pharmacy.example", "https://other.example"]])
+    urls: list[str] = Field(..., min_length=1, description="The sites to check, at most 100; each distinct address costs one check of quota.",
+                            examples=[["https://pharmacy.example", "https://other.example"]])
     max_age: int | None = Field(None, ge=0, le=MAX_AGE_LIMIT, description=MAX_AGE_DESCRIPTION)
 
 
-@router.post("/checks", response_model=Report, responses=ERRORS, dependencies=[Depends(require_quota)])
-async def create_check(body: CheckRequest, reports: ReportCache = Depends(get_reports)) -> Report:
-    """Check one site (JSON body `{"url": ...}`, optionally with `max_age`) and answer with its report."""
+async def _charge(request: Request, cost: int = 1) -> None:
+    # In the route, after the request was validated: a malformed request costs nothing.
+    await run_in_threadpool(request.app.state.access.charge, request, cost)
+
+
+@router.post("/checks", response_model=Report)
+async def create_check(body: CheckRequest, request: Request, reports: ReportCache = Depends(get_reports)) -> Report:
+    """Check one site (JSON body `{"url": ...}`, optionally with `max_age`) and answer with its report. Costs one check."""
+    await _charge(request)
     return await reports.check(body.url, max_age=body.max_age)
 
 
-@router.get("/checks", response_model=Report, responses=ERRORS, dependencies=[Depends(require_quota)])
+@router.get("/checks", response_model=Report)
 async def get_check(
+    request: Request,
     url: str = Query(..., min_length=1, max_length=2048, description="Address of the pharmacy site"),
     max_age: int | None = Query(None, ge=0, le=MAX_AGE_LIMIT, description=MAX_AGE_DESCRIPTION),
     reports: ReportCache = Depends(get_reports),
 ) -> Report:
-    """The same check for links and simple clients: the address in the query."""
+    """The same check for links and simple clients: the address in the query. Costs one check."""
+    await _charge(request)
     return await reports.check(url, max_age=max_age)
 
 
 @router.post(
     "/batches",
-    responses={**ERRORS, 200: {"content": {"application/x-ndjson": {"schema": ResultItem.model_json_schema(
-        ref_template="#/components/schemas/{model}")}},
-        "description": "One line per address: its input index, the address as given, and its report or error"}},
+    response_class=StreamingResponse,
+    responses={200: ndjson_response("One line per address: its input index, the address as given, and its report or error.",
+                                    ResultItem)},
 )
 async def create_batch(body: BatchRequest, request: Request, reports: ReportCache = Depends(get_reports)):
     """Check up to 100 sites and stream the answers; each line is an item as in a job's results: `index` (the
@@ -96,7 +99,7 @@ async def create_batch(body: BatchRequest, request: Request, reports: ReportCach
             keys.append(exc)
     distinct = {k for k in keys if isinstance(k, str)}
     if distinct:
-        request.app.state.access.charge(request, cost=len(distinct))
+        await _charge(request, len(distinct))
 
     async def one(index: int, url: str, key) -> str:
         item = ResultItem(index=index, input_url=url, state="failed", attempts=0,

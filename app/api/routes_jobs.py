@@ -207,7 +207,9 @@ async def create_job(request: Request) -> JobOut:
     # The quota hook: a job costs one check per distinct address it may have to check, charged up front so
     # that a job is never cut off half-way.
     if unique:
-        request.app.state.access.charge(request, cost=unique)
+        # Queued: a key pays one unit of its rate-limit window and the whole job from its quota, since the
+        # workers check the addresses at their own pace; an anonymous caller pays the window in full.
+        await asyncio.to_thread(request.app.state.access.charge, request, unique, queued=True)
     job_id = await asyncio.to_thread(
         _jobs(request).create, items, source=source,
         max_age=settings.cache_ttl if body.max_age is None else body.max_age, force=body.force,

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.cache import CheckerBusy, CheckJob, ReportCache
@@ -178,17 +178,13 @@ def _busy(request: Request, exc: CheckerBusy) -> Response:
 def _over_limit(request: Request) -> int | None:
     """Seconds to wait when this visitor has started too many new checks, else None.
 
-    The page needs no API key, so it uses the anonymous rate per client address, counted apart from the API;
-    showing a kept report or joining a running check costs nothing.
+    The page needs no API key, so it uses the anonymous rate per client address (behind trusted proxies, the
+    forwarded one), counted apart from the API; showing a kept report or joining a running check costs nothing.
     """
     access = getattr(request.app.state, "access", None)
     if access is None:
         return None
-    identity = "web:" + (request.client.host if request.client else "unknown")
-    if access.limiter.hit(access.anonymous, identity):
-        return None
-    reset, _remaining = access.limiter.get_window_stats(access.anonymous, identity)
-    return max(1, int(reset - time.time()) + 1)
+    return access.web_over_limit(request)
 
 
 def _failed(request: Request, job: CheckJob) -> Response:
@@ -221,7 +217,7 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
 
     report = await reports.lookup(key)
     if report is None:
-        if reports.job(key) is None and (retry_after := _over_limit(request)) is not None:
+        if reports.job(key) is None and (retry_after := await run_in_threadpool(_over_limit, request)) is not None:
             return _error(request, 429, "Too many checks", f"You have started many checks in a short time. Try again in {retry_after} seconds.",
                           headers={"Retry-After": str(retry_after)})
         try:
@@ -241,6 +237,10 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
             )
         report = job.report
     view = report_view(report, request.app.state.checker.rules, key)
+    access = getattr(request.app.state, "access", None)
+    if access is not None and await run_in_threadpool(access.keys_required):
+        # /report.json needs a key like every other JSON answer here; a link that answers 401 helps nobody.
+        view["json_url"] = ""
     return render(
         request, "report.html", headers={"Cache-Control": "private, max-age=60"},
         page_title=f"{view['label']}: {_display_host(report.final_url)} · pharmacheck", noindex=True,
@@ -250,7 +250,8 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
 
 @router.get("/report.json")
 async def report_json(request: Request, url: str | None = None) -> Response:
-    """A kept report as JSON, for the page's JSON link. Never starts a check."""
+    """A kept report as JSON, for the page's JSON link. Never starts a check. Needs a key when keys are
+    required (the gate in app/api/access.py), like every other JSON answer."""
     reports = _reports(request)
     try:
         key = reports.canonical(url or "")
@@ -292,8 +293,24 @@ async def report_status(request: Request, url: str | None = None) -> Response:
 
 @router.api_route("/docs", methods=["GET", "HEAD"])
 async def api_docs(request: Request) -> Response:
-    """The API's endpoints, read from the app's own OpenAPI document: nothing loaded from anywhere else."""
-    return render(request, "api.html", page_title="The JSON API · pharmacheck", operations=api_operations(request.app.openapi()))
+    """The API's endpoints, read from the app's own OpenAPI document, with this service's limits, the error
+    codes and curl examples: nothing loaded from anywhere else."""
+    from .access import PUBLIC_PATHS, describe_rate
+    from .error_codes import ERROR_CODES
+
+    settings = request.app.state.settings
+    access = request.app.state.access
+    schema = await run_in_threadpool(request.app.openapi)
+    keys_required = await run_in_threadpool(access.keys_required)
+    limits = {
+        "anonymous": describe_rate(access.anonymous), "keyed": describe_rate(access.keyed),
+        "quota": settings.api_quota, "batch": settings.max_batch_urls, "body_bytes": settings.max_request_bytes,
+        "keys_required": keys_required, "shared": access.storage_uri != "memory://",
+        "proxies": bool(settings.trusted_proxies),
+    }
+    return render(request, "api.html", page_title="The JSON API · pharmacheck", operations=api_operations(schema),
+                  limits=limits, error_codes=ERROR_CODES, public_paths=PUBLIC_PATHS,
+                  origin=public_origin(request) or "http://127.0.0.1:8000")
 
 
 def api_operations(schema: dict) -> list[dict]:
@@ -462,8 +479,8 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         "label": label, "light": light, "areas": areas, "why": _why(report, rules), "registry_links": registry_links,
         "pages": pages, "problems": [e for e in report.errors if e.code == "check_error"],
         "severity_labels": SEVERITY_LABELS, "checked_at": _when(report.checked_at),
-        # The kept report itself: the API would count against a quota, might ask for a key, and could start a
-        # fresh check that no longer matches the page.
+        # The kept report itself: the API would count against a quota and could start a fresh check that no
+        # longer matches the page. Left out by report_page when keys are required.
         "json_url": "/report.json?" + urlencode({"url": key}),
         "again_url": "/report?" + urlencode({"url": key, "again": "1"}),
         "nothing_read": not any(p.error is None and p.status is not None for p in report.pages),

@@ -18,11 +18,11 @@ from app.rules import RulesError
 from app.second_opinion import ModelError
 from app.settings import SettingsError
 
-from . import batch, check, db, evaluate, graph, lists, rules, serve, worker
+from . import batch, check, db, evaluate, graph, keys, lists, rules, serve, worker
 from .common import EXIT_OK, EXIT_USAGE, Parser, UsageError, read_urls, settings_from_args
 
 # In the order `pharmacheck --help` lists them.
-COMMANDS = [check, batch, evaluate, serve, worker, rules, db, lists, graph]
+COMMANDS = [check, batch, evaluate, serve, worker, rules, db, lists, graph, keys]
 
 __all__ = ["main", "build_parser", "settings_from_args", "UsageError", "EXIT_OK", "EXIT_USAGE"]
 _read_urls = read_urls  # earlier name, kept for callers

@@ -98,10 +98,16 @@ class Database:
         """Bring the schema to `revision` (the newest by default); safe to call on an up-to-date database."""
         from alembic import command
 
+        from alembic.util import CommandError
+
         try:
             command.upgrade(self._alembic_config(), revision)
         except (DBAPIError, SQLAlchemyError) as exc:
             raise StoreError(f"database {safe_url(self.url)}: cannot open or migrate it: {_reason(exc)}") from None
+        except CommandError as exc:
+            # Typically a schema revision this version does not know: the database was made by another version.
+            raise StoreError(f"database {safe_url(self.url)}: its schema is not one this version of pharmacheck "
+                             f"knows ({_reason(exc)}); use the pharmacheck that made it, or another database") from None
 
     def revisions(self) -> tuple[str | None, str | None]:
         """(the schema revision the database is at, the newest revision this version of pharmacheck knows)."""

@@ -235,3 +235,36 @@ class IdentityFact(Base):
         Index("ix_identity_facts_kind_value", "kind", "value"),
         Index("ix_identity_facts_domain", "domain"),
     )
+
+
+class ApiKey(Base):
+    """A key for the JSON API. Only a keyed hash of the key is kept; the key itself is shown once, when made."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    # The public part of the key (phk_<key_id>_<secret>): names the key in lists, logs and usage without the secret.
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # This key's own limits ("120/minute", "10000/month"); None: the service's defaults.
+    rate_limit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    quota: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ApiUsage(Base):
+    """What one key spent on one day (UTC): requests answered and checks charged. Quotas add up these rows.
+
+    `key_ref` is the key's key_id, or "env-<fingerprint>" for a key from PHARMACHECK_API_KEYS, which has no row
+    in api_keys; so there is no foreign key, and a revoked key's history stays."""
+
+    __tablename__ = "api_usage"
+
+    key_ref: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    checks: Mapped[int] = mapped_column(BigInteger, default=0)
