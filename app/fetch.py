@@ -70,6 +70,9 @@ class FetchResult:
     elapsed_ms: int
     redirects: list[str] = field(default_factory=list)
     truncated: bool = False
+    # Why only part of the body was read: "size" (a byte cap), "timeout" (the page's deadline cut a stalled or
+    # dripping body) or "incomplete" (the connection ended before the body did). None when nothing was cut.
+    truncated_by: str | None = None
     from_archive: bool = False
     tls_verified: bool | None = None
 
@@ -440,7 +443,7 @@ class Fetcher:
                     mime = content_type.split(";")[0].strip().lower()
                     if require_html and mime and mime not in HTML_TYPES:
                         raise FetchError("not_html", f"The address serves {mime[:60]}, not a web page.")
-                    body, truncated = await self._read_body(response, deadline)
+                    body, truncated_by = await self._read_body(response, deadline)
                 finally:
                     await response.aclose()
             if require_html and looks_binary(body, content_type):
@@ -453,7 +456,8 @@ class Fetcher:
                 body=body,
                 elapsed_ms=int((time.monotonic() - started) * 1000),
                 redirects=redirects,
-                truncated=truncated,
+                truncated=truncated_by is not None,
+                truncated_by=truncated_by,
                 from_archive=self.from_archive,
                 tls_verified=True if destination.url.lower().startswith("https://") and response.extensions.get(TLS_VERIFIED) else None,
             )
@@ -476,28 +480,29 @@ class Fetcher:
                 error.url, error.https = destination.url, destination.url.startswith("https://")
             raise error from None
 
-    async def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
-        """Raw bytes, decoded by us within the caps. A body cut by a cap, the deadline or a dropped connection is
-        returned as truncated when part of it arrived."""
+    async def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
+        """Raw bytes, decoded by us within the caps, and why they were cut short (None: they were not). A body
+        cut by a cap ("size"), the deadline ("timeout") or a dropped connection ("incomplete") is returned when
+        part of it arrived."""
         if response.is_stream_consumed and hasattr(response, "_content"):
             # A transport that built its response from bytes in hand (an archive, a test double): httpx has
             # already read and decoded them, so only the cap is left to apply.
             body = response.content
             cap = self.settings.max_decoded_bytes
-            return (body[:cap], True) if len(body) > cap else (body, False)
+            return (body[:cap], "size") if len(body) > cap else (body, None)
         decoder = BoundedDecoder(parse_content_encoding(response.headers.get("content-encoding")), self.settings.max_decoded_bytes)
         raw = 0
-        truncated = False
+        capped = False
         failure: FetchError | None = None
         try:
             async with asyncio.timeout_at(deadline):
                 async for chunk in response.aiter_raw():
                     room = self.settings.max_bytes - raw
                     if len(chunk) > room:
-                        chunk, truncated = chunk[:room], True
+                        chunk, capped = chunk[:room], True
                     raw += len(chunk)
                     decoder.feed(chunk)
-                    if truncated or decoder.full or decoder.corrupt:
+                    if capped or decoder.full or decoder.corrupt:
                         break
         except TimeoutError:
             failure = self._timeout_error()
@@ -508,8 +513,10 @@ class Fetcher:
         if failure is not None:
             if decoder.size == 0:
                 raise failure
-            truncated = True
-        return decoder.result(), truncated or decoder.full or decoder.corrupt
+            return decoder.result(), "timeout" if failure.code == "timeout" else "incomplete"
+        if capped or decoder.full:
+            return decoder.result(), "size"
+        return decoder.result(), "incomplete" if decoder.corrupt else None
 
     async def probe_redirect(self, url: str, *, timeout: float | None = None) -> str | None:
         """Where one request to `url` redirects to (None when it does not redirect or cannot be reached)."""

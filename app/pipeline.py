@@ -119,6 +119,7 @@ class Checker:
         record.tls_valid = True if result.https and result.tls_verified else None
         record.content_type = result.content_type
         record.truncated = result.truncated
+        record.truncated_by = result.truncated_by
         record.from_archive = result.from_archive
         # Decoding and parsing are CPU-bound; running them off the event loop keeps one large page from stalling
         # the service.
@@ -137,6 +138,8 @@ class Checker:
         record.encoding_note = result.decoded.note
         # Markup cut at the tag cap is as truncated as a body cut at the byte cap.
         record.truncated = page.truncated
+        if page.truncated and record.truncated_by is None:
+            record.truncated_by = "size"
         return record, page, result
 
     async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult, deadline: float):
@@ -331,6 +334,7 @@ def _bound_site_text(site: Site) -> None:
     for record in site.records:
         if record.error is None and record.final_url in cut:
             record.truncated = True
+            record.truncated_by = record.truncated_by or "size"
 
 
 def _read_page(result: FetchResult, kind: str) -> Page:
@@ -386,11 +390,9 @@ def judge_site(
         if rec.error:
             errors.append(ErrorOut(code=rec.error, url=rec.url, message=rec.error_message))
         elif rec.truncated:
-            # Not a failure (what arrived was analysed), but whoever reads the report must know a part was unread.
-            errors.append(ErrorOut(
-                code="too_large", url=rec.url,
-                message="This page is larger than pharmacheck reads; only its beginning was analysed.",
-            ))
+            # Not a failure (what arrived was analysed), but whoever reads the report must know a part was unread,
+            # and why: a stall is named as a stall, not passed off as a large page.
+            errors.append(_truncation_error(rec))
     return Report(
         url=site.requested_url,
         final_url=site.final_url,
@@ -409,7 +411,8 @@ def judge_site(
         pages=[
             PageOut(
                 url=r.url, final_url=r.final_url, status=r.status, bytes=r.bytes, elapsed_ms=r.elapsed_ms,
-                https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, kind=r.kind, error=r.error,
+                https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, truncated_by=r.truncated_by if r.truncated else None,
+                kind=r.kind, error=r.error,
                 encoding_note=r.encoding_note or None,
             )
             for r in site.records
@@ -419,6 +422,19 @@ def judge_site(
         from_archive=from_archive,
         elapsed_ms=int((time.monotonic() - started) * 1000) if started else 0,
     )
+
+
+TRUNCATION_ERRORS = {
+    "timeout": "This page stalled or arrived too slowly and was cut at the page's deadline; only what arrived was analysed.",
+    "incomplete": "The site closed the connection before this page was complete; only what arrived was analysed.",
+    "size": "This page is larger than pharmacheck reads; only its beginning was analysed.",
+}
+TRUNCATION_CODES = {"timeout": "timeout", "incomplete": "incomplete", "size": "too_large"}
+
+
+def _truncation_error(record: PageRecord) -> ErrorOut:
+    reason = record.truncated_by or "size"
+    return ErrorOut(code=TRUNCATION_CODES[reason], url=record.url, message=TRUNCATION_ERRORS[reason])
 
 
 def site_from_pages(url: str, pages: list[Page], known_sites=None) -> Site:

@@ -57,6 +57,9 @@ class PageOut(BaseModel):
     https: bool = False
     tls_valid: bool | None = None
     truncated: bool = False
+    truncated_by: str | None = Field(
+        None, description="Why only part of the page was read: size (a cap), timeout (it stalled or dripped past "
+        "the page's deadline) or incomplete (the connection ended early); what arrived was analysed.")
     kind: str = "start"
     error: str | None
     encoding_note: str | None = None

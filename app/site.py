@@ -28,6 +28,7 @@ class PageRecord:
     tls_valid: bool | None = None
     content_type: str = ""
     truncated: bool = False
+    truncated_by: str | None = None  # "size", "timeout" or "incomplete" (see fetch.FetchResult)
     kind: str = "start"
     error: str | None = None
     error_message: str = ""

@@ -100,9 +100,9 @@ class FixtureSites:
     def settings(self, **changes) -> Settings:
         base = Settings(
             cacert=str(self.ca_path),
-            # Port 80 of each host is pinned too, to the same loopback address where nothing listens on 80, so
-            # the plain-HTTP upgrade probe is refused locally instead of asking real DNS.
-            resolve=tuple(ResolveEntry(h, p, self.address) for h in self.hosts for p in (self.port, 80)),
+            # A pinned name is never looked up in DNS on any port, so the plain-HTTP upgrade probe (port 80, not
+            # pinned) is refused before any look-up.
+            resolve=tuple(ResolveEntry(h, self.port, self.address) for h in self.hosts),
             allowed_ports=(80, 443, self.port),
         )
         return base.with_(**changes)
@@ -110,7 +110,7 @@ class FixtureSites:
     def cli_args(self) -> list[str]:
         args = ["--cacert", str(self.ca_path), "--allow-port", str(self.port)]
         for h in self.hosts:
-            args += ["--resolve", f"{h}:{self.port}:{self.address}", "--resolve", f"{h}:80:{self.address}"]
+            args += ["--resolve", f"{h}:{self.port}:{self.address}"]
         return args
 
     def close(self) -> None:

@@ -28,6 +28,12 @@ NORMAL_PAGE = (
 )
 
 
+# What the stalling and dripping servers send first: an offer a check must still find in the part that arrived.
+DRIP_PAGE = (
+    b"<html><head><title>Pill Drip</title></head><body><p>Buy Viagra 100mg online, no prescription needed.</p>"
+)
+
+
 def gzip_bomb(total: int = 1 << 30) -> bytes:
     """A valid gzip stream of `total` zero bytes (1 GiB by default) in about 1 MiB, built in well under a second.
 
@@ -210,6 +216,15 @@ class HostileServer:
         elif path == "/slow-body":
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html><body><p>")
             await self._drip(writer, b"drip " * 20_000, 0.05)
+        elif path == "/stall-body":
+            # Half a page at once, then silence: the connection stays open and nothing more ever comes.
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n" + DRIP_PAGE[:200])
+            await writer.drain()
+            await asyncio.sleep(60)
+        elif path == "/drip-page":
+            # A pharmacy page one byte at a time, 20 a second: its offer arrives before the deadline, the rest never.
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n")
+            await self._drip(writer, DRIP_PAGE + b"<p>" + b"more " * 20_000, float(query.get("every", ["0.05"])[0]))
         elif path == "/never":
             await asyncio.sleep(60)
         elif path == "/endless":
