@@ -51,6 +51,9 @@ MAX_CONNECT_ATTEMPTS = 3
 # Set on a response by the transport that answered it: True when its TLS certificate was verified (now, or when
 # an archive recorded it). Absent means nobody checked, as for page texts stored by other tools.
 TLS_VERIFIED = "pharmacheck.tls_verified"
+# Set on a request to read an HTTPS page whose certificate failed verification: the live transport then makes
+# it without checking the certificate. Only the fetcher's own GETs carry it; nothing is ever sent to such a site.
+READ_UNVERIFIED = "pharmacheck.read_unverified"
 # Many registrable domains can name one address (a shared host, or one hostile server under a thousand names),
 # and the per-site limit keys on the domain: at most this many requests go to one address at a time.
 MAX_CONCURRENT_PER_ADDRESS = 4
@@ -75,6 +78,7 @@ class FetchResult:
     truncated_by: str | None = None
     from_archive: bool = False
     tls_verified: bool | None = None
+    tls_problem: str = ""  # why the certificate failed, when the page was read without it (tls_verified False)
 
     @property
     def https(self) -> bool:
@@ -162,7 +166,11 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
 
 
 class LiveTransport(httpx.AsyncHTTPTransport):
-    """httpx transport that reaches the internet through `PinningBackend` (httpx itself has no resolver hook)."""
+    """httpx transport that reaches the internet through `PinningBackend` (httpx itself has no resolver hook).
+
+    Requests carrying READ_UNVERIFIED go through a second pool, the same backend (the same resolver, address
+    checks and dialer) with certificate verification off, so a site whose certificate fails can still be read.
+    """
 
     from_archive = False
 
@@ -177,22 +185,46 @@ class LiveTransport(httpx.AsyncHTTPTransport):
         ssl_context = ssl_context or make_ssl_context(settings)
         super().__init__(verify=ssl_context, trust_env=False)
         self.backend = PinningBackend(settings, resolver, dialer)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=settings.max_concurrent_fetches,
-            max_keepalive_connections=8,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            network_backend=self.backend,
-        )
+        self._pool = _connection_pool(settings, ssl_context, self.backend)
+        self._unverified = _PooledTransport(_connection_pool(settings, make_unverified_ssl_context(), self.backend))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        https = request.url.scheme == "https"
+        if https and request.extensions.get(READ_UNVERIFIED) is True:
+            response = await self._unverified.handle_async_request(request)
+            response.extensions = {**response.extensions, TLS_VERIFIED: False}
+            return response
         response = await super().handle_async_request(request)
         # The SSL context always verifies, so an HTTPS answer at all means the certificate was valid.
-        if request.url.scheme == "https":
+        if https:
             response.extensions = {**response.extensions, TLS_VERIFIED: True}
         return response
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self._unverified.aclose()
+
+
+class _PooledTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool built here (httpx builds its own with its own backend)."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool):
+        super().__init__(verify=False, trust_env=False)  # its own pool is replaced at once
+        self._pool = pool
+
+
+def _connection_pool(settings: Settings, ssl_context: ssl.SSLContext, backend: PinningBackend) -> httpcore.AsyncConnectionPool:
+    return httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=settings.max_concurrent_fetches,
+        max_keepalive_connections=8,
+        keepalive_expiry=5.0,
+        http1=True,
+        http2=False,
+        network_backend=backend,
+    )
 
 
 PinnedTransport = LiveTransport  # earlier name
@@ -205,6 +237,14 @@ def make_ssl_context(settings: Settings) -> ssl.SSLContext:
             ctx.load_verify_locations(settings.cacert)
         except (OSError, ssl.SSLError) as exc:
             raise FetchError("invalid_option", f"--cacert {settings.cacert}: cannot load CA bundle ({exc}).") from None
+    return ctx
+
+
+def make_unverified_ssl_context() -> ssl.SSLContext:
+    """For reading a site whose certificate failed verification (GET only, nothing sent); never the default."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
     return ctx
 
 
@@ -257,6 +297,14 @@ def _classify(exc: BaseException) -> FetchError:
     if isinstance(exc, (httpx.TransportError, OSError)):
         return FetchError("connect_error", "The connection to the site failed.")
     return FetchError("protocol_error", "The site's response could not be read.")
+
+
+def _tls_verified(url: str, response: httpx.Response) -> bool | None:
+    """True: an HTTPS certificate verified (now or when archived); False: read with a certificate that failed."""
+    if not url.lower().startswith("https://"):
+        return None
+    verified = response.extensions.get(TLS_VERIFIED)
+    return verified if isinstance(verified, bool) else None
 
 
 # --- concurrency -------------------------------------------------------------------------------------------
@@ -358,15 +406,21 @@ class Fetcher:
         budget = self.settings.page_timeout if timeout is None else max(0.0, min(self.settings.page_timeout, timeout))
         return budget, asyncio.get_running_loop().time() + budget
 
-    async def fetch(self, url: str, *, require_html: bool = True, timeout: float | None = None) -> FetchResult:
+    async def fetch(
+        self, url: str, *, require_html: bool = True, timeout: float | None = None, verify_tls: bool = True
+    ) -> FetchResult:
         """Fetch one page, following redirects by hand, within `timeout` seconds when given (never more than
-        page_timeout); raises FetchError with a stable code."""
+        page_timeout); raises FetchError with a stable code.
+
+        `verify_tls=False` reads an HTTPS page whose certificate failed verification, to learn what the site
+        says; the result has tls_verified False. The fetcher only ever sends GET requests with no cookies and no
+        body, so nothing reaches such a site but the request for the page."""
         destination = self.check(url)
         budget, deadline = self._deadline(timeout)
         try:
             async with self._global_slot(deadline):
                 started = time.monotonic()
-                return await self._fetch_following(url, destination, started, deadline, require_html)
+                return await self._fetch_following(url, destination, started, deadline, require_html, verify_tls)
         except FetchError as exc:
             if exc.code == "timeout" and budget < self.settings.page_timeout and exc.message == self._timeout_error().message:
                 raise FetchError("timeout", "The check ran out of time before this page arrived.") from None
@@ -418,12 +472,13 @@ class Fetcher:
         return FetchError("timeout", f"The page did not arrive within {self.settings.page_timeout:g} seconds.")
 
     async def _fetch_following(
-        self, requested: str, destination: Destination, started: float, deadline: float, require_html: bool
+        self, requested: str, destination: Destination, started: float, deadline: float, require_html: bool,
+        verify_tls: bool = True,
     ) -> FetchResult:
         redirects: list[str] = []
         for _hop in range(self.settings.max_redirects + 1):
             async with self._host_slot(destination.host, destination.port, deadline):
-                response = await self._send(destination, deadline)
+                response = await self._send(destination, deadline, verify_tls)
                 try:
                     location = response.headers.get("location")
                     if response.status_code in REDIRECT_CODES and location:
@@ -459,14 +514,16 @@ class Fetcher:
                 truncated=truncated_by is not None,
                 truncated_by=truncated_by,
                 from_archive=self.from_archive,
-                tls_verified=True if destination.url.lower().startswith("https://") and response.extensions.get(TLS_VERIFIED) else None,
+                tls_verified=_tls_verified(destination.url, response),
             )
         raise FetchError("too_many_redirects", f"The site redirected more than {self.settings.max_redirects} times.")
 
-    async def _send(self, destination: Destination, deadline: float) -> httpx.Response:
+    async def _send(self, destination: Destination, deadline: float, verify_tls: bool = True) -> httpx.Response:
         # Straight to the transport: the client would also parse every Location header with its own URL parser
-        # (even when not following it), and only our policy decides what a redirect means.
-        request = self._client.build_request("GET", destination.url)
+        # (even when not following it), and only our policy decides what a redirect means. It also never keeps
+        # a cookie, so no request carries one.
+        extensions = {} if verify_tls else {READ_UNVERIFIED: True}
+        request = self._client.build_request("GET", destination.url, extensions=extensions)
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self.transport.handle_async_request(request)

@@ -38,10 +38,12 @@ class FetchError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        # What was learnt before the failure, for the page record: the answer's status, the address that failed.
+        # What was learnt before the failure, for the page record: the answer's status, the address that failed,
+        # and whether the certificate was found invalid on the way (a page read without it that then failed).
         self.status = status
         self.url = url
         self.https = https
+        self.tls_valid: bool | None = None
 
 
 # Refusal messages never name the address a host resolved to or say whether anything answered there: a caller

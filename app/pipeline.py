@@ -41,6 +41,8 @@ CHECK_GRACE = 0.25
 JUDGE_MIN = 1.0
 
 
+INVALID_CERTIFICATE = "The site's HTTPS certificate is not valid."
+
 # "javascript:alert(1)" or "mailto:x@y" name a scheme; "pharmacy.example:8443/" is a host and a port.
 _OTHER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d)", re.I)
 
@@ -91,12 +93,12 @@ class Checker:
         return self.settings.max_pages or self.rules.data.crawl.max_pages
 
     async def _fetch_page(
-        self, url: str, kind: str, deadline: float | None = None
+        self, url: str, kind: str, deadline: float | None = None, site: Site | None = None
     ) -> tuple[PageRecord, Page | None, FetchResult | None]:
         # Links and meta-refresh targets come from the site; the report shows them as the request was made.
         record = PageRecord(url=encode_invisible(url), kind=kind)
         try:
-            result = await self.fetcher.fetch(url, timeout=None if deadline is None else deadline - time.monotonic())
+            result = await self._fetch_reading_invalid_tls(url, deadline, site)
         except FetchError as exc:
             record.error, record.error_message = exc.code, exc.message
             # What the failed attempt did learn stays in the report: a 404 has a status, a refused certificate
@@ -105,18 +107,20 @@ class Checker:
             record.status = exc.status
             failed_at = exc.url or url
             record.https = exc.https if exc.https is not None else failed_at.lower().startswith("https://")
-            if exc.code == "tls_invalid":
+            if exc.code == "tls_invalid" or exc.tls_valid is False:
                 record.tls_valid = False
             elif exc.status is not None and record.https:
                 record.tls_valid = True
             return record, None, None
+        if result.tls_verified is False:
+            record.tls_problem = result.tls_problem or INVALID_CERTIFICATE
         record.final_url = result.url
         record.status = result.status
         record.bytes = len(result.body)
         record.elapsed_ms = result.elapsed_ms
         record.https = result.https
-        # Verified now, or recorded as verified in the archive; otherwise not known (a failed check is a page error).
-        record.tls_valid = True if result.https and result.tls_verified else None
+        # Verified now or recorded as verified (True), read although it failed (False), or not known (None).
+        record.tls_valid = result.tls_verified if result.https else None
         record.content_type = result.content_type
         record.truncated = result.truncated
         record.truncated_by = result.truncated_by
@@ -142,12 +146,43 @@ class Checker:
             record.truncated_by = "size"
         return record, page, result
 
-    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult, deadline: float):
+    async def _fetch_reading_invalid_tls(self, url: str, deadline: float | None, site: Site | None) -> FetchResult:
+        """Fetch `url`; when its certificate fails verification, read it again without the check, so that a
+        consumer still learns what the site sells. Such a page is only ever asked for with a GET (no cookies, no
+        forms, no body), and its record says the certificate is not valid. A host whose certificate failed once
+        in this check is read unverified from then on, without a second failing handshake per page."""
+
+        def left() -> float | None:
+            return None if deadline is None else deadline - time.monotonic()
+
+        host = host_of(url)
+        if site is not None and host in site.unverified_hosts:
+            return await self.fetcher.fetch(url, timeout=left(), verify_tls=False)
+        try:
+            return await self.fetcher.fetch(url, timeout=left())
+        except FetchError as exc:
+            if exc.code != "tls_invalid":
+                raise
+            try:
+                result = await self.fetcher.fetch(url, timeout=left(), verify_tls=False)
+            except FetchError as second:
+                # Not readable even so: a handshake that fails whatever is checked is the certificate error; an
+                # answer read past it that failed (a 404, a stall) is that failure, on an invalid certificate.
+                if second.code == "tls_invalid":
+                    raise exc from None
+                second.tls_valid = False
+                raise second from None
+            result.tls_problem = exc.message
+            if site is not None:
+                site.unverified_hosts.add(host)
+            return result
+
+    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult, deadline: float, site: Site):
         """A start page that only forwards the visitor (meta refresh) is replaced by the page it forwards to."""
         target = page.meta_refresh
         if not target or len(page.text) > 500 or normalise(target) == normalise(result.url):
             return record, page, result
-        new_record, new_page, new_result = await self._fetch_page(target, "start", deadline)
+        new_record, new_page, new_result = await self._fetch_page(target, "start", deadline, site)
         if new_page is None or new_result is None:
             return record, page, result
         new_result.redirects = [*result.redirects, result.url, *new_result.redirects]
@@ -199,7 +234,7 @@ class Checker:
         it has been read, so whatever the check's deadline interrupts is reported as not read in time."""
         requested = site.requested_url
         site.records.append(_unread(requested, "start"))
-        record, start_page, result = await self._fetch_page(requested, "start", deadline)
+        record, start_page, result = await self._fetch_page(requested, "start", deadline, site)
         if record.error in ("invalid_url", "blocked_destination"):
             raise FetchError(record.error, record.error_message)
         _settle_start(site, 0, record, start_page, result)
@@ -212,10 +247,10 @@ class Checker:
                     progress("reading", home)
                 site.records.append(_unread(home, "home"))
                 slot = len(site.records) - 1
-                record, start_page, result = await self._fetch_page(home, "home", deadline)
+                record, start_page, result = await self._fetch_page(home, "home", deadline, site)
                 _settle_start(site, slot, record, start_page, result)
         if start_page is not None and result is not None and start_page.meta_refresh:
-            record, start_page, result = await self._follow_meta_refresh(record, start_page, result, deadline)
+            record, start_page, result = await self._follow_meta_refresh(record, start_page, result, deadline, site)
             _settle_start(site, slot, record, start_page, result)
         if start_page is None:
             return
@@ -230,7 +265,7 @@ class Checker:
             if progress:
                 progress("reading", home)
             site.records.append(_unread(home, "home"))
-            home_record, home_page, _ = await self._fetch_page(home, "home", deadline)
+            home_record, home_page, _ = await self._fetch_page(home, "home", deadline, site)
             site.records[-1] = home_record
             seen.add(normalise(home))
             budget -= 1
@@ -245,7 +280,7 @@ class Checker:
             )
         first = len(site.records)
         site.records.extend(_unread(u, kind) for kind, u in plan)
-        tasks = [asyncio.ensure_future(self._fetch_page(u, kind, deadline)) for kind, u in plan]
+        tasks = [asyncio.ensure_future(self._fetch_page(u, kind, deadline, site)) for kind, u in plan]
         for kind, u in plan:
             if progress:
                 progress("reading", u)

@@ -34,6 +34,8 @@ class PageRecord:
     error_message: str = ""
     from_archive: bool = False
     encoding_note: str = ""  # a declared charset that was not used, and why
+    # Why the certificate of a page that was read anyway failed verification (tls_valid False).
+    tls_problem: str = ""
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Site:
     known_sites: dict[str, KnownSite] = field(default_factory=dict)
     # Results of checks' optional outside look-ups, by check id (see checks.base.Check.enrich).
     enrichments: dict[str, object] = field(default_factory=dict)
+    # Hosts whose certificate failed verification in this check: their pages are read without it (GET only).
+    unverified_hosts: set[str] = field(default_factory=set)
 
     @property
     def start_page(self) -> Page | None:

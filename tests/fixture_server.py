@@ -44,7 +44,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass
 
+    def _record(self):
+        # What every request carried, so tests can assert what pharmacheck sends (methods, cookies, bodies).
+        self.server.requests.append((self.command, self.headers.get("Host") or "", self.path, dict(self.headers.items())))
+
+    def do_POST(self):  # pharmacheck never sends data; a test that sees one of these fails
+        self._record()
+        self.send_response(405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
     def do_GET(self):
+        self._record()
         host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
         file = _resolve_file(host, self.path)
         redirects = getattr(self.server, "redirects", {})
@@ -89,6 +102,7 @@ class FixtureSites:
         self.server = ThreadingHTTPServer((self.address, 0), _Handler)
         self.server.daemon_threads = True
         self.server.redirects = {}
+        self.server.requests = []
         self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
