@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -19,8 +20,8 @@ from .fetch import Fetcher, FetchResult
 from .invisible import encode_invisible
 from .known_sites import load_known_sites
 from .netpolicy import FetchError, validate_url
-from .page import Page, bound_site_text, parse_page, run_analysis
-from .report import ErrorOut, PageOut, Report
+from .page import Page, bound_site_text, looks_script_built, parse_page, run_analysis
+from .report import ErrorOut, PageOut, RefusedRequestOut, Report, ScreenshotOut
 from .rules import Rules, load_rules
 from .scoring import build_findings, score_findings
 from .settings import Settings
@@ -60,10 +61,14 @@ class Checker:
     """Holds what is shared across checks (rules, fetcher, known sites) so batches reuse connections."""
 
     def __init__(self, settings: Settings | None = None, rules: Rules | None = None, fetcher: Fetcher | None = None):
+        from .browser import Renderer  # Playwright itself is imported only when a page is rendered
+
         self.settings = settings or Settings()
         self.rules = rules or load_rules(self.settings.rules_path)
         self.known_sites = load_known_sites(self.settings.known_sites_path) if self.settings.known_sites_path else {}
         self.fetcher = fetcher or Fetcher(self.settings)
+        # One browser for every check this Checker runs, started on the first page that needs it.
+        self.renderer = Renderer(self.settings, self.fetcher) if self.settings.render != "off" else None
         self.listeners: list[ReportListener] = []
 
     def add_listener(self, listener: ReportListener) -> None:
@@ -80,7 +85,18 @@ class Checker:
                 log.exception("a report listener failed on %s", site.final_url)
 
     async def aclose(self) -> None:
-        await self.fetcher.aclose()
+        try:
+            if self.renderer is not None:
+                await self.renderer.aclose()
+        finally:
+            await self.fetcher.aclose()
+
+    @property
+    def rendering(self) -> str:
+        """What rendering can do for this Checker: not_needed (ready, used when a page needs it), off, unavailable."""
+        if self.renderer is None:
+            return "off"
+        return "not_needed" if self.renderer.available else "unavailable"
 
     async def __aenter__(self) -> "Checker":
         return self
@@ -140,11 +156,65 @@ class Checker:
             record.error, record.error_message = "parse_error", "The page could not be read as HTML."
             return record, None, result
         record.encoding_note = result.decoded.note
+        if site is not None:
+            page = await self._render_if_script_built(record, page, result, deadline, site)
         # Markup cut at the tag cap is as truncated as a body cut at the byte cap.
         record.truncated = page.truncated
         if page.truncated and record.truncated_by is None:
             record.truncated_by = "size"
         return record, page, result
+
+    async def _render_if_script_built(
+        self, record: PageRecord, page: Page, result: FetchResult, deadline: float | None, site: Site
+    ) -> Page:
+        """The page as a browser builds it, when it looks built by JavaScript (or rendering is asked for every
+        page); otherwise, or when rendering fails, the page as the server sent it."""
+        reason = "rendering was asked for" if self.settings.render == "always" else looks_script_built(page)
+        if not reason:
+            return page
+        if self.renderer is None or not self.renderer.available:
+            why = "rendering is turned off" if self.renderer is None else "no browser is installed where this check ran"
+            record.render_error = "not_rendered"
+            record.render_message = (f"This page looks built by JavaScript ({reason}), but {why}, so only the HTML "
+                                     "the server sent was read; the site may say more than this report shows.")
+            return page
+        until = deadline if deadline is not None else time.monotonic() + self.settings.check_timeout
+        rendered = await self.renderer.render(
+            result, deadline=until, screenshot=self._wants_screenshot(site, record.kind),
+            unverified_hosts=site.unverified_hosts,
+        )
+        self._keep_render_facts(site, rendered)
+        if rendered.error:
+            record.render_error, record.render_message = rendered.error, rendered.error_message
+        if not rendered.html:
+            return page
+        try:
+            built = await asyncio.wait_for(
+                run_analysis(parse_page, rendered.html, result.url, status=result.status, truncated=page.truncated, kind=page.kind),
+                timeout=max(0.1, until - time.monotonic()),
+            )
+        except (asyncio.TimeoutError, RecursionError, MemoryError, ValueError):
+            return page
+        built.rendered = True
+        record.rendered = True
+        site.rendering = "rendered"
+        return built
+
+    def _wants_screenshot(self, site: Site, kind: str) -> bool:
+        return self.settings.screenshots and kind == "start" and site.screenshot is None
+
+    @staticmethod
+    def _keep_render_facts(site: Site, rendered) -> None:
+        site.refused_requests.extend(rendered.refused)
+        if rendered.screenshot and site.screenshot is None:
+            width, height = rendered.screenshot_size or (0, 0)
+            site.screenshot = (rendered.screenshot, width, height)
+
+    async def _screenshot_start_page(self, site: Site, result: FetchResult, deadline: float) -> None:
+        """A picture of a start page that was not rendered (a page the server wrote whole): the browser loads
+        it, through the same interception as a render, only to take the picture."""
+        rendered = await self.renderer.render(result, deadline=deadline, screenshot=True, unverified_hosts=site.unverified_hosts)
+        self._keep_render_facts(site, rendered)
 
     async def _fetch_reading_invalid_tls(self, url: str, deadline: float | None, site: Site | None) -> FetchResult:
         """Fetch `url`; when its certificate fails verification, read it again without the check, so that a
@@ -203,6 +273,7 @@ class Checker:
             domain=registrable_domain(requested),
             host=host_of(requested),
             known_sites=self.known_sites,
+            rendering=self.rendering,
         )
         # Every fetch and wait below already ends by the deadline; this one catches whatever might not (a
         # parsing thread finishing late, a registry look-up), so that the check ends on time with a report.
@@ -254,6 +325,29 @@ class Checker:
             _settle_start(site, slot, record, start_page, result)
         if start_page is None:
             return
+        screenshot = None
+        settled = site.records[slot]
+        # A start page rendered already has its picture, or failed in the browser once: no second render for it.
+        if (result is not None and self.renderer is not None and self.renderer.available and self._wants_screenshot(site, "start")
+                and not settled.rendered and settled.render_error is None):
+            screenshot = asyncio.ensure_future(self._screenshot_start_page(site, result, deadline))
+        try:
+            await self._read_rest(site, start_page, deadline, progress)
+        except BaseException:
+            if screenshot is not None:
+                screenshot.cancel()
+            raise
+        if screenshot is not None:
+            try:
+                await asyncio.wait_for(screenshot, timeout=max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
+            except Exception:  # a picture is never worth the report
+                log.exception("no screenshot of %s", site.final_url)
+
+    async def _read_rest(self, site: Site, start_page: Page, deadline: float, progress: ProgressCallback | None) -> None:
+        """The home page and the crawl plan, after the start page."""
+        requested = site.requested_url
         final_url, domain = site.final_url, site.domain
         seen = {normalise(requested), normalise(final_url)}
         budget = self.page_budget - len(site.records)
@@ -422,6 +516,8 @@ def judge_site(
     findings = build_findings(rules, outcomes)
     scored = score_findings(rules, findings, fetched_anything=bool(site.pages))
     for rec in site.records:
+        if rec.render_error:
+            errors.append(ErrorOut(code=rec.render_error, url=rec.url, message=rec.render_message))
         if rec.error:
             errors.append(ErrorOut(code=rec.error, url=rec.url, message=rec.error_message))
         elif rec.truncated:
@@ -448,7 +544,7 @@ def judge_site(
                 url=r.url, final_url=r.final_url, status=r.status, bytes=r.bytes, elapsed_ms=r.elapsed_ms,
                 https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, truncated_by=r.truncated_by if r.truncated else None,
                 kind=r.kind, error=r.error,
-                encoding_note=r.encoding_note or None,
+                encoding_note=r.encoding_note or None, rendered=r.rendered,
             )
             for r in site.records
         ],
@@ -456,7 +552,17 @@ def judge_site(
         errors=errors,
         from_archive=from_archive,
         elapsed_ms=int((time.monotonic() - started) * 1000) if started else 0,
+        rendering=site.rendering,
+        refused_requests=[RefusedRequestOut(url=encode_invisible(r.url), code=r.code, page=r.page) for r in site.refused_requests],
+        screenshot=screenshot_out(site.screenshot),
     )
+
+
+def screenshot_out(screenshot: tuple[bytes, int, int] | None) -> ScreenshotOut | None:
+    if not screenshot:
+        return None
+    data, width, height = screenshot
+    return ScreenshotOut(sha256=hashlib.sha256(data).hexdigest(), media_type="image/jpeg", width=width, height=height)
 
 
 TRUNCATION_ERRORS = {

@@ -18,6 +18,8 @@ import trustme
 from app.settings import ResolveEntry, Settings
 
 SITES_DIR = Path(__file__).parent / "sites"
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", "": "text/html; charset=utf-8", ".js": "text/javascript",
+                 ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
 
 
 def site_hosts() -> list[str]:
@@ -73,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = file.read_bytes()
             self.send_response(200)
-        ctype = "text/html; charset=utf-8" if file is None or file.suffix in (".html", "") else "application/octet-stream"
+        ctype = CONTENT_TYPES.get(file.suffix if file is not None else ".html", "application/octet-stream")
         self.send_header("Content-Type", ctype)
         extra = file.with_name(file.name + ".headers") if file is not None else None
         if extra is not None and extra.is_file():  # a page that needs its own headers, such as a strict CSP

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints and indexes, so migrations can refer to them the same way on SQLite and PostgreSQL.
@@ -48,3 +48,17 @@ class StoredReport(Base):
         Index("ix_reports_domain_checked_at", "domain", "checked_at"),
         Index("ix_reports_canonical_url_checked_at", "canonical_url", "checked_at"),
     )
+
+
+class StoredScreenshot(Base):
+    """A picture of a site's start page, named by its SHA-256: a report refers to it (Report.screenshot), and an
+    unchanged site checked again refers to the same row."""
+
+    __tablename__ = "screenshots"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
