@@ -12,7 +12,7 @@ from app.cache import ReportCache
 from app.service import make_checker
 from app.settings import Settings
 
-from . import routes_checks, routes_meta, routes_web
+from . import routes_checks, routes_meta, routes_screenshots, routes_web
 from .access import AccessControl
 from .errors import install_error_handlers
 from .head import HeadAsGetMiddleware
@@ -54,5 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_meta.router)
     app.include_router(routes_checks.router)
     app.include_router(routes_web.router)
+    app.include_router(routes_screenshots.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

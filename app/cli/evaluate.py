@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     # A measurement must not leave thousands of reports behind in the user's store, nor be judged by what
     # earlier checks stored there.
-    settings = settings_from_args(args).with_(store_reports=False)
+    settings = settings_from_args(args).with_(store_reports=False, screenshots=False)
     try:
         sites = read_labels(args.labels)
     except LabelsError as exc:
