@@ -49,6 +49,8 @@ FETCHED_TYPES = frozenset({"document", "script", "stylesheet", "xhr", "fetch", "
 QUIET_SECONDS = 0.5
 # How often the page's JavaScript heap is measured against its cap.
 HEAP_POLL_SECONDS = 0.2
+# After a page's time is up: how long reading what it built (its DOM, the picture) and closing it may take.
+RENDER_GRACE = 1.5
 # A browser is replaced after this many renders, so slow leaks inside it cannot build up.
 MAX_RENDERS_PER_BROWSER = 200
 # Refused requests kept per page in the report (all are counted).
@@ -164,20 +166,25 @@ def _parents() -> dict[int, tuple[int, str]]:
     return table
 
 
-def browser_processes_rss(root_pid: int | None = None) -> int:
-    """Resident memory of every Chromium process descended from this process, in bytes (0 when unknown)."""
+def browser_pids(root_pid: int | None = None) -> list[int]:
+    """The Chromium processes descended from this process (or `root_pid`): the browsers it started."""
     table = _parents()
     children: dict[int, list[int]] = {}
     for pid, (ppid, _name) in table.items():
         children.setdefault(ppid, []).append(pid)
-    total, todo, page = 0, [root_pid or os.getpid()], os.sysconf("SC_PAGE_SIZE")
+    found, todo = [], [root_pid or os.getpid()]
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, ()))
-        if not table.get(pid, (0, ""))[1].startswith(("chrom", "headless")):
-            continue
-        total += _memory_of(pid, page)
-    return total
+        if table.get(pid, (0, ""))[1].startswith(("chrom", "headless")):
+            found.append(pid)
+    return found
+
+
+def browser_processes_rss(root_pid: int | None = None) -> int:
+    """Memory of every Chromium process descended from this process, in bytes (0 when unknown)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    return sum(_memory_of(pid, page) for pid in browser_pids(root_pid))
 
 
 def _memory_of(pid: int, page_size: int) -> int:
@@ -210,6 +217,11 @@ class Renderer:
         self._renders = 0
         self._in_flight = 0
         self.restarts = 0
+        self.warming: asyncio.Future | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._browser is not None or (self.warming is not None and not self.warming.done())
 
     @property
     def available(self) -> bool:
@@ -266,6 +278,11 @@ class Renderer:
                     await self._close_browser()
 
     async def aclose(self) -> None:
+        if self.warming is not None:
+            try:
+                await self.warming
+            except BaseException:
+                pass
         await self._close_browser()
         if self._proxy is not None:
             await self._proxy.aclose()
@@ -288,23 +305,37 @@ class Renderer:
         went wrong is in `error`."""
         rendered = Rendered(url=result.url)
         started = time.monotonic()
-        budget = min(self.settings.render_timeout, deadline - started)
-        if budget <= 0.2:
+        if deadline - started <= 0.2:
             rendered.error, rendered.error_message = "render_timeout", "The check ran out of time before this page could be rendered."
             return rendered
+        budget = self.settings.render_timeout
+        crashed = False
+        context = None
+        proxy_seen = len(self._proxy.attempts) if self._proxy else 0
         try:
-            async with asyncio.timeout(budget):
+            # Waiting for a free browser slot and for the browser to start count against the check's deadline,
+            # not against the page's own time: a page is not cut short because the browser was starting.
+            async with asyncio.timeout(deadline - started):
                 async with self._slots:
+                    browser = await self._ensure_browser()
+                    left = deadline - time.monotonic()
+                    budget = max(0.1, min(budget, left - RENDER_GRACE))
                     self._in_flight += 1
                     try:
-                        crashed = await self._render_in_browser(result, rendered, started + budget, screenshot, unverified_hosts)
+                        # The page's own steps stop at `budget`; the grace is for reading what it built by then.
+                        async with asyncio.timeout(min(budget + RENDER_GRACE, left)):
+                            context = await self._new_context(browser, screenshot)
+                            crashed = await self._render_in_browser(
+                                context, result, rendered, time.monotonic() + budget, screenshot, unverified_hosts)
                     finally:
                         self._in_flight -= 1
+                        # Closing takes its own time (seconds on a busy machine): it never costs the page its DOM.
+                        if context is not None and not await self._close_context(context, rendered, proxy_seen):
+                            crashed = True
         except TimeoutError:
             rendered.error = rendered.error or "render_timeout"
             rendered.error_message = rendered.error_message or (
                 f"The page was still building itself after {budget:.1f} seconds; what it showed by then was read.")
-            crashed = False
         except Exception as exc:  # the browser failed (crashed, could not start): the HTML as sent is kept
             log.warning("rendering %s failed: %s", result.url, exc)
             rendered.error, rendered.error_message = "render_failed", "The page could not be rendered in the browser."
@@ -316,81 +347,104 @@ class Renderer:
             log.exception("could not check the browser after a render")
         return rendered
 
-    async def _render_in_browser(
-        self, result: FetchResult, rendered: Rendered, until: float, screenshot: bool, unverified_hosts
-    ) -> bool:
-        browser = await self._ensure_browser()
-        proxy_seen = len(self._proxy.attempts) if self._proxy else 0
+    async def start(self) -> None:
+        """Start the browser ahead of the first page that needs it (a failure shows on that page instead)."""
+        if self.available:
+            try:
+                await self._ensure_browser()
+            except Exception as exc:
+                log.warning("the browser did not start: %s", exc)
+
+    async def _new_context(self, browser, screenshot: bool):
         context = await browser.new_context(
             # Half a device pixel per CSS pixel: the page lays out at full width, the screenshot comes out small.
-            viewport=VIEWPORT, device_scale_factor=SCREENSHOT_SCALE if screenshot else 1, accept_downloads=False, service_workers="block",
-            permissions=[], java_script_enabled=True, user_agent=self.settings.user_agent, bypass_csp=False,
-            ignore_https_errors=False, offline=False,
+            viewport=VIEWPORT, device_scale_factor=SCREENSHOT_SCALE if screenshot else 1, accept_downloads=False,
+            service_workers="block", permissions=[], java_script_enabled=True, user_agent=self.settings.user_agent,
+            bypass_csp=False, ignore_https_errors=False, offline=False,
         )
+        await context.add_init_script(INIT_SCRIPT)
+        return context
+
+    async def _close_context(self, context, rendered: Rendered, proxy_seen: int) -> bool:
+        """Close a page's context; False when the browser did not manage to (it is then restarted)."""
+        closed = True
+        try:
+            await asyncio.wait_for(context.close(), 5)
+        except Exception:
+            closed = False
+        if self._proxy is not None:
+            for attempt in self._proxy.attempts[proxy_seen:]:
+                rendered.refuse(attempt, "direct_connection")
+        return closed
+
+    async def _render_in_browser(
+        self, context, result: FetchResult, rendered: Rendered, until: float, screenshot: bool, unverified_hosts
+    ) -> bool:
         in_flight = 0
         last_activity = time.monotonic()
         crashed = False
-        try:
-            await context.add_init_script(INIT_SCRIPT)
 
-            async def no_websockets(ws):
-                rendered.refuse(ws.url, "not_fetched")
-                await ws.close()
+        async def no_websockets(ws):
+            rendered.refuse(ws.url, "not_fetched")
+            await ws.close()
 
-            await context.route_web_socket("**/*", no_websockets)
+        await context.route_web_socket("**/*", no_websockets)
 
-            async def handle(route):
-                nonlocal in_flight, last_activity
-                request = route.request
-                url = request.url
+        async def handle(route):
+            nonlocal in_flight, last_activity
+            request = route.request
+            if time.monotonic() >= until:
+                # The page's time is up: nothing more is fetched for it, and nothing waits on an answer.
+                return await route.abort("timedout")
+            fetched = request.resource_type in FETCHED_TYPES
+            # Only requests that are answered count as activity: a page retrying refused requests for ever
+            # (an EventSource, a beacon loop) is as built as it will get.
+            if fetched:
                 in_flight += 1
                 last_activity = time.monotonic()
-                try:
-                    await self._answer(route, request, url, result, rendered, until, unverified_hosts)
-                finally:
+            try:
+                await self._answer(route, request, request.url, result, rendered, until, unverified_hosts)
+            finally:
+                if fetched:
                     in_flight -= 1
                     last_activity = time.monotonic()
 
-            await context.route("**/*", handle)
-            page = await context.new_page()
-            page.on("crash", lambda _page: rendered.__setattr__("error", "render_failed"))
-            page.on("download", lambda download: asyncio.ensure_future(download.cancel()))
-            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
-            cdp = await context.new_cdp_session(page)
-            heap_guard = asyncio.ensure_future(self._guard_heap(cdp, page, rendered))
+        await context.route("**/*", handle)
+        page = await context.new_page()
+        page.on("crash", lambda _page: rendered.__setattr__("error", "render_failed"))
+        page.on("download", lambda download: asyncio.ensure_future(download.cancel()))
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
+        cdp = await context.new_cdp_session(page)
+        heap_guard = asyncio.ensure_future(self._guard_heap(cdp, page, rendered))
+        try:
+            remaining = max(0.1, until - time.monotonic())
+            log.debug("render %s: page open after %.2f s", result.url, remaining)
             try:
-                remaining = max(0.1, until - time.monotonic())
-                try:
-                    await page.goto(result.url, wait_until="load", timeout=remaining * 1000)
-                except Exception as exc:
-                    if rendered.error is None and "Timeout" in type(exc).__name__:
-                        rendered.error = "render_timeout"
-                        rendered.error_message = "The page did not finish loading in the browser in time; what it showed by then was read."
-                    elif rendered.error is None:
-                        raise
-                # Scripts keep building after "load": wait for a quiet network, or the time cap.
-                while rendered.error is None and time.monotonic() < until - 0.3:
-                    if in_flight == 0 and time.monotonic() - last_activity >= QUIET_SECONDS:
-                        break
-                    await asyncio.sleep(0.1)
-                if rendered.error in (None, "render_timeout"):
-                    html = await page.content()
-                    rendered.html = html[: self.settings.max_decoded_bytes]
-                    if screenshot and time.monotonic() < until - 0.2:
-                        rendered.screenshot = await self._screenshot(page, until)
-                        if rendered.screenshot:
-                            rendered.screenshot_size = (int(VIEWPORT["width"] * SCREENSHOT_SCALE), int(VIEWPORT["height"] * SCREENSHOT_SCALE))
-            finally:
-                heap_guard.cancel()
-            crashed = rendered.error == "render_failed"
+                await page.goto(result.url, wait_until="domcontentloaded", timeout=remaining * 1000)
+            except Exception as exc:
+                if rendered.error is None and "Timeout" in type(exc).__name__:
+                    rendered.error = "render_timeout"
+                    rendered.error_message = "The page did not finish loading in the browser in time; what it showed by then was read."
+                elif rendered.error is None:
+                    raise
+            log.debug("render %s: loaded, %.2f s left", result.url, until - time.monotonic())
+            # Scripts keep building after "load": wait for a quiet network, or the time cap.
+            while rendered.error is None and time.monotonic() < until - 0.3:
+                if in_flight == 0 and time.monotonic() - last_activity >= QUIET_SECONDS:
+                    break
+                await asyncio.sleep(0.1)
+            log.debug("render %s: settled (%d in flight), %.2f s left", result.url, in_flight, until - time.monotonic())
+            if rendered.error in (None, "render_timeout"):
+                html = await asyncio.wait_for(page.content(), RENDER_GRACE)
+                rendered.html = html[: self.settings.max_decoded_bytes]
+                log.debug("render %s: read %d characters, %.2f s left", result.url, len(html), until - time.monotonic())
+                if screenshot and time.monotonic() < until - 0.2:
+                    rendered.screenshot = await self._screenshot(page, until)
+                    if rendered.screenshot:
+                        rendered.screenshot_size = (int(VIEWPORT["width"] * SCREENSHOT_SCALE), int(VIEWPORT["height"] * SCREENSHOT_SCALE))
         finally:
-            try:
-                await asyncio.wait_for(context.close(), 5)
-            except Exception:
-                crashed = True
-            if self._proxy is not None:
-                for attempt in self._proxy.attempts[proxy_seen:]:
-                    rendered.refuse(attempt, "direct_connection")
+            heap_guard.cancel()
+        crashed = rendered.error == "render_failed"
         return crashed
 
     async def _screenshot(self, page, until: float) -> bytes | None:

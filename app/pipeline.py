@@ -267,6 +267,9 @@ class Checker:
         validate_url(requested, self.settings.allowed_ports, self.settings.resolve)
         if progress:
             progress("fetching", requested)
+        if self.settings.screenshots and self.renderer is not None and self.renderer.available and not self.renderer.started:
+            # Every check will want the browser for its picture: start it while the start page is fetched.
+            self.renderer.warming = asyncio.ensure_future(self.renderer.start())
         site = Site(
             requested_url=requested,
             final_url=requested,
