@@ -114,7 +114,8 @@ class Rendered:
 
     def refuse(self, url: str, code: str) -> None:
         self.refused_count += 1
-        if len(self.refused) < MAX_REFUSED_LISTED:
+        # Past the cap, a kind of refusal not listed yet still is: the list shows everything the page tried.
+        if len(self.refused) < MAX_REFUSED_LISTED or all(r.code != code for r in self.refused):
             self.refused.append(RefusedRequest(url=url[:2048], code=code, page=self.url))
 
 
@@ -418,7 +419,6 @@ class Renderer:
         heap_guard = asyncio.ensure_future(self._guard_heap(cdp, page, rendered))
         try:
             remaining = max(0.1, until - time.monotonic())
-            log.debug("render %s: page open after %.2f s", result.url, remaining)
             try:
                 await page.goto(result.url, wait_until="domcontentloaded", timeout=remaining * 1000)
             except Exception as exc:
@@ -427,17 +427,21 @@ class Renderer:
                     rendered.error_message = "The page did not finish loading in the browser in time; what it showed by then was read."
                 elif rendered.error is None:
                     raise
-            log.debug("render %s: loaded, %.2f s left", result.url, until - time.monotonic())
             # Scripts keep building after "load": wait for a quiet network, or the time cap.
+            settled = False
             while rendered.error is None and time.monotonic() < until - 0.3:
                 if in_flight == 0 and time.monotonic() - last_activity >= QUIET_SECONDS:
+                    settled = True
                     break
                 await asyncio.sleep(0.1)
-            log.debug("render %s: settled (%d in flight), %.2f s left", result.url, in_flight, until - time.monotonic())
+            if rendered.error is None and not settled:
+                rendered.error = "render_timeout"
+                rendered.error_message = (f"The page was still loading after {self.settings.render_timeout:g} "
+                                          "seconds; what it showed by then was read.")
             if rendered.error in (None, "render_timeout"):
-                html = await asyncio.wait_for(page.content(), RENDER_GRACE)
+                # A page busy with its own scripts answers slowly: reading it may use what is left and the grace.
+                html = await asyncio.wait_for(_outer_html(cdp), max(0.5, until + RENDER_GRACE - time.monotonic() - 0.2))
                 rendered.html = html[: self.settings.max_decoded_bytes]
-                log.debug("render %s: read %d characters, %.2f s left", result.url, len(html), until - time.monotonic())
                 if screenshot and time.monotonic() < until - 0.2:
                     rendered.screenshot = await self._screenshot(page, until)
                     if rendered.screenshot:
@@ -512,3 +516,10 @@ class Renderer:
         # no cookies are set in the browser, no caching rules, no redirects it would follow by itself.
         await route.fulfill(status=fetched.status, content_type=fetched.content_type or "application/octet-stream", body=fetched.body)
 
+
+async def _outer_html(cdp) -> str:
+    """The page's DOM as HTML, read by the browser's DevTools protocol rather than by a script in the page, so
+    neither the page's busy scripts nor its own redefinitions of the DOM stand in the way."""
+    document = await cdp.send("DOM.getDocument", {"depth": 0})
+    answer = await cdp.send("DOM.getOuterHTML", {"nodeId": document["root"]["nodeId"]})
+    return answer.get("outerHTML", "")
