@@ -340,7 +340,8 @@ class Renderer:
         except Exception as exc:  # the browser failed (crashed, could not start): the HTML as sent is kept
             log.warning("rendering %s failed: %s", result.url, exc)
             rendered.error, rendered.error_message = "render_failed", "The page could not be rendered in the browser."
-            crashed = True
+            # Only a browser that is gone is restarted; one page the protocol lost track of is that page's failure.
+            crashed = self._browser is None or not self._browser.is_connected()
         rendered.elapsed_ms = int((time.monotonic() - started) * 1000)
         try:
             await self._after_render(crashed)
@@ -440,7 +441,7 @@ class Renderer:
                                           "seconds; what it showed by then was read.")
             if rendered.error in (None, "render_timeout"):
                 # A page busy with its own scripts answers slowly: reading it may use what is left and the grace.
-                html = await asyncio.wait_for(_outer_html(cdp), max(0.5, until + RENDER_GRACE - time.monotonic() - 0.2))
+                html = await asyncio.wait_for(_outer_html(cdp, page), max(0.5, until + RENDER_GRACE - time.monotonic() - 0.2))
                 rendered.html = html[: self.settings.max_decoded_bytes]
                 if screenshot and time.monotonic() < until - 0.2:
                     rendered.screenshot = await self._screenshot(page, until)
@@ -517,9 +518,18 @@ class Renderer:
         await route.fulfill(status=fetched.status, content_type=fetched.content_type or "application/octet-stream", body=fetched.body)
 
 
-async def _outer_html(cdp) -> str:
+async def _outer_html(cdp, page) -> str:
     """The page's DOM as HTML, read by the browser's DevTools protocol rather than by a script in the page, so
-    neither the page's busy scripts nor its own redefinitions of the DOM stand in the way."""
-    document = await cdp.send("DOM.getDocument", {"depth": 0})
-    answer = await cdp.send("DOM.getOuterHTML", {"nodeId": document["root"]["nodeId"]})
-    return answer.get("outerHTML", "")
+    neither the page's busy scripts nor its own redefinitions of the DOM stand in the way. A document replaced
+    while it is read (a script navigating) is read again, then through Playwright."""
+    for _attempt in range(2):
+        try:
+            document = await cdp.send("DOM.getDocument", {"depth": 0})
+            answer = await cdp.send("DOM.getOuterHTML", {"nodeId": document["root"]["nodeId"]})
+            return answer.get("outerHTML", "")
+        except Exception as exc:  # the node went away under us
+            failure = exc
+    try:
+        return await page.content()
+    except Exception:
+        raise failure from None

@@ -158,3 +158,39 @@ def test_without_a_browser_script_built_pages_are_read_as_sent_and_the_report_sa
     (off,), renderer = _check_all(sites.settings(render="off"), [sites.url("script-pills.test")])
     assert renderer is None and off.rendering == "off"
     assert "turned off" in next(e.message for e in off.errors if e.code == "not_rendered")
+
+
+def test_the_start_page_picture_is_kept_in_the_store_and_shown_small_on_the_report_page(sites, tmp_path):
+    _browser_or_skip()
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+    from app.store import ScreenshotStore, open_database
+
+    settings = sites.settings(screenshots=True, data_dir=str(tmp_path), render_timeout=20.0, check_timeout=60.0)
+    app = create_app(settings)
+    app.state.web_first_wait = 90  # the report page waits for the check instead of showing the waiting page
+    with TestClient(app) as client:
+        page = client.get("/report", params={"url": sites.url("good-pharmacy.test")})
+        assert page.status_code == 200, page.text[:300]
+        report = client.get("/report.json", params={"url": sites.url("good-pharmacy.test")}).json()
+        shot = report["screenshot"]
+        assert shot and (shot["width"], shot["height"]) == (640, 400)
+        src = f'/screenshots/{shot["sha256"]}.jpg'
+        assert f'src="{src}"' in page.text and 'width="320"' in page.text
+        image = client.get(src)
+        assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+        assert image.content[:3] == b"\xff\xd8\xff" and image.headers["x-content-type-options"] == "nosniff"
+        assert client.get("/screenshots/" + "0" * 64 + ".jpg").status_code == 404
+        assert client.get("/screenshots/..%2Fsecret.jpg").status_code == 404
+    stored = ScreenshotStore(open_database(settings.effective_database_url)).get(shot["sha256"])
+    assert stored is not None and stored.data == image.content
+
+
+def test_render_asked_for_without_a_browser_is_a_clear_usage_error(sites, monkeypatch, capsys):
+    from app.cli import main
+
+    monkeypatch.setenv("PHARMACHECK_CHROMIUM", "/nonexistent/chromium")
+    code = main(["check", sites.url("script-pills.test"), "--render", *sites.cli_args()])
+    err = capsys.readouterr().err
+    assert code == 2 and "--render" in err and "/nonexistent/chromium" in err and err.count("\n") == 1
