@@ -232,7 +232,9 @@ class Renderer:
 
     async def _ensure_browser(self):
         async with self._lock:
-            if self._browser is not None and self._browser.is_connected() and self._renders < MAX_RENDERS_PER_BROWSER:
+            if self._browser is not None and self._browser.is_connected() and (
+                    self._renders < MAX_RENDERS_PER_BROWSER or self._in_flight > 0):
+                # A browser that has served its share is replaced only between pages, never under one.
                 return self._browser
             await self._close_browser()
             from playwright.async_api import async_playwright
@@ -265,7 +267,7 @@ class Renderer:
                 log.warning("the browser did not close cleanly")
 
     def browser_memory(self) -> int:
-        """Resident memory of the browser processes (one browser per renderer, usually one per process)."""
+        """Memory of the browser processes of this process (proportional set size, summed)."""
         return browser_processes_rss()
 
     async def _after_render(self, crashed: bool) -> None:
