@@ -271,6 +271,7 @@ class Renderer:
         return browser_processes_rss()
 
     async def _after_render(self, crashed: bool) -> None:
+        # Called after every page: a browser that is gone, or that grew past its cap, is replaced.
         self._renders += 1
         over = self.browser_memory() > self.settings.render_max_browser_memory
         if crashed or over:
@@ -333,8 +334,9 @@ class Renderer:
                     finally:
                         self._in_flight -= 1
                         # Closing takes its own time (seconds on a busy machine): it never costs the page its DOM.
+                        # A context that would not close is the browser's problem only if the browser is gone.
                         if context is not None and not await self._close_context(context, rendered, proxy_seen):
-                            crashed = True
+                            crashed = crashed or not browser.is_connected()
         except TimeoutError:
             rendered.error = rendered.error or "render_timeout"
             rendered.error_message = rendered.error_message or (

@@ -552,7 +552,6 @@ APP_ROOT_ATTRIBUTES = ("data-reactroot", "ng-app", "ng-version", "data-v-app", "
 APP_ROOT_EMPTY = 200
 # A page with less visible text than this, and with scripts, shows a visitor next to nothing without them.
 SCRIPT_BUILT_TEXT = 400
-SCRIPT_BUILT_LINKS = 3
 
 
 def _is_app_root(tag: Tag) -> bool:
@@ -570,16 +569,17 @@ def _app_root(soup: BeautifulSoup) -> str:
 
 def looks_script_built(page: Page) -> str:
     """Why the page looks built by JavaScript rather than written by the server ("" when it does not): it has
-    scripts and shows little text, and either has an empty element a framework mounts into or no links to
-    follow. Such a page says next to nothing until its scripts run."""
+    scripts and shows little text, and either has an empty element a framework mounts into or no link at all.
+    Such a page says next to nothing until its scripts run. A short page with links of its own is left alone:
+    the server wrote it."""
     if page.rendered or not (page.scripts or page.inline_scripts):
         return ""
     if len(page.text) >= SCRIPT_BUILT_TEXT:
         return ""
     if page.app_root:
         return f"little text and an empty app root ({page.app_root})"
-    if len(page.links) < SCRIPT_BUILT_LINKS:
-        return "little text and almost no links"
+    if not page.links:
+        return "little text and no links"
     return ""
 
 

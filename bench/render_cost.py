@@ -71,10 +71,13 @@ async def render_costs(rounds: int) -> dict:
         ]
         await renderer.start()
         times: dict[str, list[float]] = {p.url: [] for p in pages}
+        errors: dict[str, int] = {}
         for _ in range(rounds):
             for page in pages:
                 rendered = await renderer.render(page, deadline=time.monotonic() + 30, screenshot=True)
                 times[page.url].append(rendered.elapsed_ms)
+                if rendered.error:
+                    errors[rendered.error] = errors.get(rendered.error, 0) + 1
         everything = [t for ts in times.values() for t in ts]
         # Four at once, sampling the browser's memory every 100 ms.
         peak = 0
@@ -103,6 +106,7 @@ async def render_costs(rounds: int) -> dict:
             "four_in_flight_batch_ms_median": statistics.median(concurrent),
             "peak_browser_memory_mib_four_in_flight": round(peak / 2**20),
             "browser_restarts": renderer.restarts,
+            "errors_alone": errors,
         }
     finally:
         await renderer.aclose()
@@ -118,15 +122,23 @@ async def forgery_with_rendering() -> dict:
 
     hostile, canary = HostileServer(), Canary()
     try:
-        targets = [u for u in forged_urls(canary.port) if u.startswith("http") and "\r" not in u and " " not in u]
+        # Spellings a page can use as a sub-resource (not the over-long ones: those are refused before any page).
+        targets = [u for u in forged_urls(canary.port) if u.startswith("http") and "\r" not in u and " " not in u and len(u) < 300]
         settings = hostile_settings(hostile, canary, max_pages=1, check_timeout=60.0, page_timeout=5.0, render_timeout=30.0)
         refused = 0
         pages = 0
         async with Checker(settings, fetcher=make_fetcher(settings)) as checker:
-            # A page's address holds about a dozen targets (the URL length limit); every forged spelling is
-            # tried on some page.
-            for i in range(0, len(targets), 12):
-                query = "&".join("to=" + quote(u, safe="") for u in targets[i:i + 12])
+            # A page's address holds as many targets as fit under the URL length limit; every forged spelling
+            # is tried on some page.
+            batches: list[list[str]] = [[]]
+            for target in targets:
+                trial = batches[-1] + [target]
+                if batches[-1] and len(hostile.url("/spa/forgery?" + "&".join("to=" + quote(u, safe="") for u in trial))) > 1900:
+                    batches.append([target])
+                else:
+                    batches[-1] = trial
+            for batch in batches:
+                query = "&".join("to=" + quote(u, safe="") for u in batch)
                 report = await checker.check(hostile.url("/spa/forgery?" + query))
                 pages += 1
                 refused += len(report.refused_requests)

@@ -203,7 +203,9 @@ def test_bad_archives_are_clear_errors(tmp_path, capsys):
 def test_api_says_reports_come_from_an_archive(sites, tmp_path):
     warc = tmp_path / "api.warc.gz"
     check(sites.settings(record_path=str(warc)), sites.url("rogue-store.test"))
-    settings = Settings.from_env({"PHARMACHECK_REPLAY": str(warc)}).with_(allowed_ports=(80, 443, sites.port))
+    # Its own data folder: Settings.from_env on a given mapping does not see the one the tests set.
+    settings = Settings.from_env({"PHARMACHECK_REPLAY": str(warc), "PHARMACHECK_DATA_DIR": str(tmp_path)}).with_(
+        allowed_ports=(80, 443, sites.port))
     with TestClient(create_app(settings)) as client:
         report = client.get("/api/v1/checks", params={"url": sites.url("rogue-store.test")}).json()
         assert report["from_archive"] is True and report["verdict"] == "likely_rogue"

@@ -49,7 +49,10 @@ def test_what_looks_script_built():
     shell = parse_page(b'<html><body><div id="root"></div><script src="/app.js"></script></body></html>', "https://x.example/")
     assert "app root (root)" in looks_script_built(shell)
     bare = parse_page(b"<html><body><p>Loading</p><script>start()</script></body></html>", "https://x.example/")
-    assert "almost no links" in looks_script_built(bare)
+    assert "no links" in looks_script_built(bare)
+    # A short page the server wrote, with links of its own and a script, is read as sent.
+    short = b'<html><body><p>Online pharmacy</p><a href="/contact">Contact</a><script>track()</script></body></html>'
+    assert not looks_script_built(parse_page(short, "https://x.example/"))
     # No scripts: nothing to run, whatever little it says. Plenty of text: the server wrote it.
     assert not looks_script_built(parse_page(b'<html><body><div id="root"></div></body></html>', "https://x.example/"))
     wordy = b'<html><body><div id="app"></div><p>' + b"Our pharmacy. " * 60 + b"</p><script>x()</script></body></html>"
