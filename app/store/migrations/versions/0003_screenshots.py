@@ -1,7 +1,7 @@
 """Screenshots: a small picture of each checked site's start page, kept once per distinct image.
 
-Revision ID: 0002_screenshots
-Revises: 0001_reports
+Revision ID: 0003_screenshots
+Revises: 0002_lists_and_identity
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_screenshots"
-down_revision = "0001_reports"
+revision = "0003_screenshots"
+down_revision = "0002_lists_and_identity"
 branch_labels = None
 depends_on = None
 
