@@ -102,13 +102,17 @@ def test_a_rendered_page_that_calls_private_addresses_has_every_request_refused(
 
 def test_a_page_that_never_settles_is_cut_at_the_render_time(hostile):
     _browser_or_skip()
-    settings = hostile_settings(hostile, max_pages=1, check_timeout=30.0, page_timeout=3.0, render_timeout=4.0)
+    settings = hostile_settings(hostile, max_pages=1, check_timeout=30.0, page_timeout=3.0, render_timeout=6.0)
+    started = time.monotonic()
     (busy,), renderer = _check_all(settings, [hostile.url("/spa/busy")])
+    took = time.monotonic() - started
     assert renderer.available
     # What the page built before its time was up is read, and the cut is named.
     assert busy.pages[0].rendered and "prescription.no-prescription-offer" in _ids(busy), busy.errors
     assert [e.code for e in busy.errors if e.code.startswith("render")] == ["render_timeout"]
-    assert busy.pages[0].elapsed_ms < 4000 + 1500
+    # Cut at its own time, not at the check's 30 s: the page's 6 s, the grace for reading it, closing its context
+    # and starting the browser, each seconds at most on a busy machine.
+    assert took < 25, f"the check took {took:.1f} s"
 
 
 def test_a_page_whose_scripts_eat_memory_is_stopped_and_the_browser_serves_the_next(hostile):
