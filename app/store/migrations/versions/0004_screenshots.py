@@ -1,7 +1,7 @@
 """Screenshots: a small picture of each checked site's start page, kept once per distinct image.
 
-Revision ID: 0003_screenshots
-Revises: 0002_lists_and_identity
+Revision ID: 0004_screenshots
+Revises: 0003_jobs
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_screenshots"
-down_revision = "0002_lists_and_identity"
+revision = "0004_screenshots"
+down_revision = "0003_jobs"
 branch_labels = None
 depends_on = None
 
