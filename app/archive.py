@@ -108,8 +108,10 @@ class WarcRecorder:
         warc_headers = {"WARC-Truncated": "length"} if truncated else {}
         if address:  # which machine served the page is evidence too (hosting, shared rogue networks)
             warc_headers["WARC-IP-Address"] = address
-        if response.extensions.get(TLS_VERIFIED) and request.url.scheme == "https":
-            warc_headers[TLS_VERIFIED_HEADER] = "true"
+        verified = response.extensions.get(TLS_VERIFIED)
+        if isinstance(verified, bool) and request.url.scheme == "https":
+            # "false": the page was read although its certificate failed, so a replay still knows it did.
+            warc_headers[TLS_VERIFIED_HEADER] = "true" if verified else "false"
         response_record = self._writer.create_warc_record(
             uri, "response", payload=BytesIO(body), length=len(body),
             http_headers=StatusAndHeaders(status_line, headers, protocol=version),
@@ -339,11 +341,11 @@ class ReplayTransport(httpx.AsyncBaseTransport):
                 headers = [(k, v) for k, v in headers if k.lower() not in ("transfer-encoding", "content-encoding")]
             else:
                 body = record.raw_stream.read(self._max_body)
-            verified = (record.rec_headers.get_header(TLS_VERIFIED_HEADER) or "").strip().lower() == "true"
+            verified = (record.rec_headers.get_header(TLS_VERIFIED_HEADER) or "").strip().lower()
         status = int((http.get_statuscode() or "0").split()[0] or 0)
         extensions = {"http_version": http.protocol.encode("ascii", "replace") if http.protocol else b"HTTP/1.1"}
-        if verified and request.url.scheme == "https":
-            extensions[TLS_VERIFIED] = True
+        if verified in ("true", "false") and request.url.scheme == "https":
+            extensions[TLS_VERIFIED] = verified == "true"
         # A stream, not `content=`: httpx would read `content` at once, and the fetcher reads the raw stream itself.
         return httpx.Response(
             status_code=status,

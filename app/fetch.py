@@ -51,6 +51,9 @@ MAX_CONNECT_ATTEMPTS = 3
 # Set on a response by the transport that answered it: True when its TLS certificate was verified (now, or when
 # an archive recorded it). Absent means nobody checked, as for page texts stored by other tools.
 TLS_VERIFIED = "pharmacheck.tls_verified"
+# Set on a request to read an HTTPS page whose certificate failed verification: the live transport then makes
+# it without checking the certificate. Only the fetcher's own GETs carry it; nothing is ever sent to such a site.
+READ_UNVERIFIED = "pharmacheck.read_unverified"
 # Many registrable domains can name one address (a shared host, or one hostile server under a thousand names),
 # and the per-site limit keys on the domain: at most this many requests go to one address at a time.
 MAX_CONCURRENT_PER_ADDRESS = 4
@@ -70,8 +73,12 @@ class FetchResult:
     elapsed_ms: int
     redirects: list[str] = field(default_factory=list)
     truncated: bool = False
+    # Why only part of the body was read: "size" (a byte cap), "timeout" (the page's deadline cut a stalled or
+    # dripping body) or "incomplete" (the connection ended before the body did). None when nothing was cut.
+    truncated_by: str | None = None
     from_archive: bool = False
     tls_verified: bool | None = None
+    tls_problem: str = ""  # why the certificate failed, when the page was read without it (tls_verified False)
 
     @property
     def https(self) -> bool:
@@ -159,7 +166,11 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
 
 
 class LiveTransport(httpx.AsyncHTTPTransport):
-    """httpx transport that reaches the internet through `PinningBackend` (httpx itself has no resolver hook)."""
+    """httpx transport that reaches the internet through `PinningBackend` (httpx itself has no resolver hook).
+
+    Requests carrying READ_UNVERIFIED go through a second pool, the same backend (the same resolver, address
+    checks and dialer) with certificate verification off, so a site whose certificate fails can still be read.
+    """
 
     from_archive = False
 
@@ -174,22 +185,46 @@ class LiveTransport(httpx.AsyncHTTPTransport):
         ssl_context = ssl_context or make_ssl_context(settings)
         super().__init__(verify=ssl_context, trust_env=False)
         self.backend = PinningBackend(settings, resolver, dialer)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=settings.max_concurrent_fetches,
-            max_keepalive_connections=8,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            network_backend=self.backend,
-        )
+        self._pool = _connection_pool(settings, ssl_context, self.backend)
+        self._unverified = _PooledTransport(_connection_pool(settings, make_unverified_ssl_context(), self.backend))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        https = request.url.scheme == "https"
+        if https and request.extensions.get(READ_UNVERIFIED) is True:
+            response = await self._unverified.handle_async_request(request)
+            response.extensions = {**response.extensions, TLS_VERIFIED: False}
+            return response
         response = await super().handle_async_request(request)
         # The SSL context always verifies, so an HTTPS answer at all means the certificate was valid.
-        if request.url.scheme == "https":
+        if https:
             response.extensions = {**response.extensions, TLS_VERIFIED: True}
         return response
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self._unverified.aclose()
+
+
+class _PooledTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool built here (httpx builds its own with its own backend)."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool):
+        super().__init__(verify=False, trust_env=False)  # its own pool is replaced at once
+        self._pool = pool
+
+
+def _connection_pool(settings: Settings, ssl_context: ssl.SSLContext, backend: PinningBackend) -> httpcore.AsyncConnectionPool:
+    return httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=settings.max_concurrent_fetches,
+        max_keepalive_connections=8,
+        keepalive_expiry=5.0,
+        http1=True,
+        http2=False,
+        network_backend=backend,
+    )
 
 
 PinnedTransport = LiveTransport  # earlier name
@@ -202,6 +237,14 @@ def make_ssl_context(settings: Settings) -> ssl.SSLContext:
             ctx.load_verify_locations(settings.cacert)
         except (OSError, ssl.SSLError) as exc:
             raise FetchError("invalid_option", f"--cacert {settings.cacert}: cannot load CA bundle ({exc}).") from None
+    return ctx
+
+
+def make_unverified_ssl_context() -> ssl.SSLContext:
+    """For reading a site whose certificate failed verification (GET only, nothing sent); never the default."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
     return ctx
 
 
@@ -254,6 +297,14 @@ def _classify(exc: BaseException) -> FetchError:
     if isinstance(exc, (httpx.TransportError, OSError)):
         return FetchError("connect_error", "The connection to the site failed.")
     return FetchError("protocol_error", "The site's response could not be read.")
+
+
+def _tls_verified(url: str, response: httpx.Response) -> bool | None:
+    """True: an HTTPS certificate verified (now or when archived); False: read with a certificate that failed."""
+    if not url.lower().startswith("https://"):
+        return None
+    verified = response.extensions.get(TLS_VERIFIED)
+    return verified if isinstance(verified, bool) else None
 
 
 # --- concurrency -------------------------------------------------------------------------------------------
@@ -355,15 +406,21 @@ class Fetcher:
         budget = self.settings.page_timeout if timeout is None else max(0.0, min(self.settings.page_timeout, timeout))
         return budget, asyncio.get_running_loop().time() + budget
 
-    async def fetch(self, url: str, *, require_html: bool = True, timeout: float | None = None) -> FetchResult:
+    async def fetch(
+        self, url: str, *, require_html: bool = True, timeout: float | None = None, verify_tls: bool = True
+    ) -> FetchResult:
         """Fetch one page, following redirects by hand, within `timeout` seconds when given (never more than
-        page_timeout); raises FetchError with a stable code."""
+        page_timeout); raises FetchError with a stable code.
+
+        `verify_tls=False` reads an HTTPS page whose certificate failed verification, to learn what the site
+        says; the result has tls_verified False. The fetcher only ever sends GET requests with no cookies and no
+        body, so nothing reaches such a site but the request for the page."""
         destination = self.check(url)
         budget, deadline = self._deadline(timeout)
         try:
             async with self._global_slot(deadline):
                 started = time.monotonic()
-                return await self._fetch_following(url, destination, started, deadline, require_html)
+                return await self._fetch_following(url, destination, started, deadline, require_html, verify_tls)
         except FetchError as exc:
             if exc.code == "timeout" and budget < self.settings.page_timeout and exc.message == self._timeout_error().message:
                 raise FetchError("timeout", "The check ran out of time before this page arrived.") from None
@@ -415,12 +472,13 @@ class Fetcher:
         return FetchError("timeout", f"The page did not arrive within {self.settings.page_timeout:g} seconds.")
 
     async def _fetch_following(
-        self, requested: str, destination: Destination, started: float, deadline: float, require_html: bool
+        self, requested: str, destination: Destination, started: float, deadline: float, require_html: bool,
+        verify_tls: bool = True,
     ) -> FetchResult:
         redirects: list[str] = []
         for _hop in range(self.settings.max_redirects + 1):
             async with self._host_slot(destination.host, destination.port, deadline):
-                response = await self._send(destination, deadline)
+                response = await self._send(destination, deadline, verify_tls)
                 try:
                     location = response.headers.get("location")
                     if response.status_code in REDIRECT_CODES and location:
@@ -440,7 +498,7 @@ class Fetcher:
                     mime = content_type.split(";")[0].strip().lower()
                     if require_html and mime and mime not in HTML_TYPES:
                         raise FetchError("not_html", f"The address serves {mime[:60]}, not a web page.")
-                    body, truncated = await self._read_body(response, deadline)
+                    body, truncated_by = await self._read_body(response, deadline)
                 finally:
                     await response.aclose()
             if require_html and looks_binary(body, content_type):
@@ -453,16 +511,19 @@ class Fetcher:
                 body=body,
                 elapsed_ms=int((time.monotonic() - started) * 1000),
                 redirects=redirects,
-                truncated=truncated,
+                truncated=truncated_by is not None,
+                truncated_by=truncated_by,
                 from_archive=self.from_archive,
-                tls_verified=True if destination.url.lower().startswith("https://") and response.extensions.get(TLS_VERIFIED) else None,
+                tls_verified=_tls_verified(destination.url, response),
             )
         raise FetchError("too_many_redirects", f"The site redirected more than {self.settings.max_redirects} times.")
 
-    async def _send(self, destination: Destination, deadline: float) -> httpx.Response:
+    async def _send(self, destination: Destination, deadline: float, verify_tls: bool = True) -> httpx.Response:
         # Straight to the transport: the client would also parse every Location header with its own URL parser
-        # (even when not following it), and only our policy decides what a redirect means.
-        request = self._client.build_request("GET", destination.url)
+        # (even when not following it), and only our policy decides what a redirect means. It also never keeps
+        # a cookie, so no request carries one.
+        extensions = {} if verify_tls else {READ_UNVERIFIED: True}
+        request = self._client.build_request("GET", destination.url, extensions=extensions)
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self.transport.handle_async_request(request)
@@ -476,28 +537,29 @@ class Fetcher:
                 error.url, error.https = destination.url, destination.url.startswith("https://")
             raise error from None
 
-    async def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
-        """Raw bytes, decoded by us within the caps. A body cut by a cap, the deadline or a dropped connection is
-        returned as truncated when part of it arrived."""
+    async def _read_body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
+        """Raw bytes, decoded by us within the caps, and why they were cut short (None: they were not). A body
+        cut by a cap ("size"), the deadline ("timeout") or a dropped connection ("incomplete") is returned when
+        part of it arrived."""
         if response.is_stream_consumed and hasattr(response, "_content"):
             # A transport that built its response from bytes in hand (an archive, a test double): httpx has
             # already read and decoded them, so only the cap is left to apply.
             body = response.content
             cap = self.settings.max_decoded_bytes
-            return (body[:cap], True) if len(body) > cap else (body, False)
+            return (body[:cap], "size") if len(body) > cap else (body, None)
         decoder = BoundedDecoder(parse_content_encoding(response.headers.get("content-encoding")), self.settings.max_decoded_bytes)
         raw = 0
-        truncated = False
+        capped = False
         failure: FetchError | None = None
         try:
             async with asyncio.timeout_at(deadline):
                 async for chunk in response.aiter_raw():
                     room = self.settings.max_bytes - raw
                     if len(chunk) > room:
-                        chunk, truncated = chunk[:room], True
+                        chunk, capped = chunk[:room], True
                     raw += len(chunk)
                     decoder.feed(chunk)
-                    if truncated or decoder.full or decoder.corrupt:
+                    if capped or decoder.full or decoder.corrupt:
                         break
         except TimeoutError:
             failure = self._timeout_error()
@@ -508,8 +570,10 @@ class Fetcher:
         if failure is not None:
             if decoder.size == 0:
                 raise failure
-            truncated = True
-        return decoder.result(), truncated or decoder.full or decoder.corrupt
+            return decoder.result(), "timeout" if failure.code == "timeout" else "incomplete"
+        if capped or decoder.full:
+            return decoder.result(), "size"
+        return decoder.result(), "incomplete" if decoder.corrupt else None
 
     async def probe_redirect(self, url: str, *, timeout: float | None = None) -> str | None:
         """Where one request to `url` redirects to (None when it does not redirect or cannot be reached)."""

@@ -10,7 +10,8 @@ services on the operator's own network). Every URL is checked here twice:
 2. on the addresses a name resolves to (`is_blocked_address`), in the live transport, just before connecting.
 
 The one exception is an operator's explicit `--resolve HOST:PORT:ADDRESS`: an exact name/port/address triple,
-never a range, and never a cloud metadata address.
+never a range, and never a cloud metadata address. A pinned name is never looked up in DNS on any port: on a port
+no pin names, it is refused.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ class FetchError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        # What was learnt before the failure, for the page record: the answer's status, the address that failed.
+        # What was learnt before the failure, for the page record: the answer's status, the address that failed,
+        # and whether the certificate was found invalid on the way (a page read without it that then failed).
         self.status = status
         self.url = url
         self.https = https
+        self.tls_valid: bool | None = None
 
 
 # Refusal messages never name the address a host resolved to or say whether anything answered there: a caller
@@ -334,6 +337,9 @@ def check_url(url: str, allowed_ports=(80, 443), resolve: tuple[ResolveEntry, ..
     if allowed_ports is not None and port not in allowed_ports:
         raise invalid(f"Port {port} is not allowed; only {', '.join(map(str, allowed_ports))}.")
     host, address = normalise_host(raw_host)
+    # A pinned name is never looked up in DNS, on any port: on a port its pins do not name it is refused here,
+    # before anything could ask the system resolver about it.
+    pinned_address(host, port, resolve)
     if address is not None and is_blocked_address(address):
         pinned = pinned_address(host, port, resolve)
         if pinned is None or is_metadata_address(address):
@@ -378,12 +384,31 @@ def _entry_host(entry: ResolveEntry) -> str:
         return entry.host
 
 
+PINNED_ELSEWHERE_MESSAGE = (
+    "This host is pinned by --resolve on other ports only. pharmacheck never looks a pinned name up in DNS, so it "
+    "does not contact it on this port."
+)
+
+
+def pins_for(host: str, resolve: tuple[ResolveEntry, ...]) -> list[ResolveEntry]:
+    """Every --resolve entry naming exactly this host (its canonical spelling; no subdomains, no wildcards)."""
+    host = host.lower().rstrip(".").strip("[]")
+    return [entry for entry in resolve if entry.host.strip("[]") == host or _entry_host(entry) == host]
+
+
 def pinned_address(host: str, port: int, resolve: tuple[ResolveEntry, ...]) -> str | None:
-    """The operator's --resolve address for exactly this host and port (never a metadata address)."""
-    host = host.lower().rstrip(".")
-    for entry in resolve:
-        if entry.port == port and (entry.host == host or _entry_host(entry) == host):
+    """The operator's --resolve address for exactly this host and port (never a metadata address).
+
+    None when no pin names the host. A host pinned on other ports only is refused (blocked_destination): what a
+    pin covers is its name on every port, so such a name is never handed to DNS, and its address only on the
+    port the operator named.
+    """
+    pins = pins_for(host, resolve)
+    if not pins:
+        return None
+    for entry in pins:
+        if entry.port == port:
             if is_metadata_address(entry.address):
                 raise blocked("Cloud metadata addresses can never be contacted, not even through --resolve.")
             return entry.address
-    return None
+    raise blocked(PINNED_ELSEWHERE_MESSAGE)

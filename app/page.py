@@ -158,6 +158,10 @@ class Page:
     article_text: str = ""
     truncated: bool = False
     kind: str = "start"  # which crawl target brought this page in ("start", "contact", "faq", ...)
+    # What tells a page built by JavaScript from one the server wrote (see looks_script_built).
+    inline_scripts: int = 0
+    app_root: str = ""  # the id (or tag) of an element a script framework mounts into, when it is all but empty
+    rendered: bool = False  # the model was read from the DOM after the page's scripts ran (app/browser.py)
     # Analytics, advertising and chat-widget account ids in the page's scripts ("ga:UA-123456", "gtm:GTM-AB12CD"):
     # the operator's own accounts, shared across the sites one operator runs.
     tracking_ids: list[str] = field(default_factory=list)
@@ -508,6 +512,10 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
     scripts = [
         _absolute(base, str(s["src"])) for s in soup.find_all("script", src=True, limit=MAX_SCRIPTS)
     ]
+    inline_scripts = sum(
+        1 for s in soup.find_all("script", src=False, limit=MAX_SCRIPTS)
+        if not re.search(r"json|template", str(s.get("type") or ""), re.I) and (s.string or "").strip()
+    )
 
     refresh = ""
     meta_refresh = soup.find("meta", attrs={"http-equiv": re.compile("^refresh$", re.I)})
@@ -539,7 +547,50 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
         kind=kind,
         tracking_ids=tracking,
         template_fingerprint=fingerprint,
+        inline_scripts=inline_scripts,
+        app_root=_app_root(soup),
     )
+
+
+# Where script frameworks mount a page: React and most others (root, app), Next.js, Nuxt, Gatsby, Angular,
+# Vue CLI, Svelte, Ember, Shopify Hydrogen...
+APP_ROOT_IDS = frozenset({"root", "app", "__next", "__nuxt", "___gatsby", "app-root", "svelte", "main-app", "application",
+                "ember-app", "react-root", "vue-app", "spa-root", "storefront"})
+APP_ROOT_ATTRIBUTES = ("data-reactroot", "ng-app", "ng-version", "data-v-app", "data-server-rendered")
+# An app root with less text than this has not been filled in by the server.
+APP_ROOT_EMPTY = 200
+# A page with less visible text than this, and with scripts, shows a visitor next to nothing without them.
+SCRIPT_BUILT_TEXT = 400
+
+
+def _is_app_root(tag: Tag) -> bool:
+    return (tag.get("id") in APP_ROOT_IDS or tag.name in ("app-root", "my-app")
+            or any(tag.has_attr(a) for a in APP_ROOT_ATTRIBUTES))
+
+
+def _app_root(soup: BeautifulSoup) -> str:
+    # One walk over the tree (bounded by MAX_TAGS), the first few candidates looked into.
+    for node in (soup.body or soup).find_all(_is_app_root, limit=5):
+        if len(_text_of(node, APP_ROOT_EMPTY + 1)) <= APP_ROOT_EMPTY:
+            return str(node.get("id") or node.name)[:40]
+    return ""
+
+
+def looks_script_built(page: Page) -> str:
+    """Why the page looks built by JavaScript rather than written by the server ("" when it does not): it has
+    scripts and shows little text, and either has an empty element a framework mounts into or no link at all.
+    Such a page says next to nothing until its scripts run. A short page with links of its own is left alone:
+    the server wrote it."""
+    if page.rendered or not (page.scripts or page.inline_scripts):
+        return ""
+    if len(page.text) >= SCRIPT_BUILT_TEXT:
+        return ""
+    if page.app_root:
+        return f"little text and an empty app root ({page.app_root})"
+    if not page.links:
+        return "little text and no links"
+    return ""
+
 
 
 MAX_SCRIPT_TEXT = 200_000

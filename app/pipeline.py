@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -20,8 +21,8 @@ from .invisible import encode_invisible
 from .known_sites import known_sites_list, load_known_sites
 from .lists.index import ListIndex, site_hosts
 from .netpolicy import FetchError, validate_url
-from .page import Page, bound_site_text, parse_page, run_analysis
-from .report import ErrorOut, PageOut, Report
+from .page import Page, bound_site_text, looks_script_built, parse_page, run_analysis
+from .report import ErrorOut, PageOut, RefusedRequestOut, Report, ScreenshotOut
 from .rules import Rules, load_rules
 from .scoring import build_findings, score_findings
 from .second_opinion import apply_second_opinion, open_opinions
@@ -43,6 +44,8 @@ CHECK_GRACE = 0.25
 JUDGE_MIN = 1.0
 
 
+INVALID_CERTIFICATE = "The site's HTTPS certificate is not valid."
+
 # "javascript:alert(1)" or "mailto:x@y" name a scheme; "pharmacy.example:8443/" is a host and a port.
 _OTHER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d)", re.I)
 
@@ -60,6 +63,8 @@ class Checker:
     """Holds what is shared across checks (rules, fetcher, lists, identity graph) so batches reuse them."""
 
     def __init__(self, settings: Settings | None = None, rules: Rules | None = None, fetcher: Fetcher | None = None):
+        from .browser import Renderer  # Playwright itself is imported only when a page is rendered
+
         self.settings = settings or Settings()
         self.rules = rules or load_rules(self.settings.rules_path)
         self.known_sites = load_known_sites(self.settings.known_sites_path) if self.settings.known_sites_path else {}
@@ -69,6 +74,8 @@ class Checker:
         # The identity graph (app/graph.py), when the service gives one.
         self.graph = None
         self.fetcher = fetcher or Fetcher(self.settings)
+        # One browser for every check this Checker runs, started on the first page that needs it.
+        self.renderer = Renderer(self.settings, self.fetcher) if self.settings.render != "off" else None
         self.listeners: list[ReportListener] = []
         # Loaded once: the second opinion (a model file, or opinions given in advance for an evaluation).
         self.opinions = open_opinions(self.settings)
@@ -92,7 +99,18 @@ class Checker:
                 log.exception("a report listener failed on %s", site.final_url)
 
     async def aclose(self) -> None:
-        await self.fetcher.aclose()
+        try:
+            if self.renderer is not None:
+                await self.renderer.aclose()
+        finally:
+            await self.fetcher.aclose()
+
+    @property
+    def rendering(self) -> str:
+        """What rendering can do for this Checker: not_needed (ready, used when a page needs it), off, unavailable."""
+        if self.renderer is None:
+            return "off"
+        return "not_needed" if self.renderer.available else "unavailable"
 
     async def __aenter__(self) -> "Checker":
         return self
@@ -105,12 +123,12 @@ class Checker:
         return self.settings.max_pages or self.rules.data.crawl.max_pages
 
     async def _fetch_page(
-        self, url: str, kind: str, deadline: float | None = None
+        self, url: str, kind: str, deadline: float | None = None, site: Site | None = None
     ) -> tuple[PageRecord, Page | None, FetchResult | None]:
         # Links and meta-refresh targets come from the site; the report shows them as the request was made.
         record = PageRecord(url=encode_invisible(url), kind=kind)
         try:
-            result = await self.fetcher.fetch(url, timeout=None if deadline is None else deadline - time.monotonic())
+            result = await self._fetch_reading_invalid_tls(url, deadline, site)
         except FetchError as exc:
             record.error, record.error_message = exc.code, exc.message
             # What the failed attempt did learn stays in the report: a 404 has a status, a refused certificate
@@ -119,20 +137,23 @@ class Checker:
             record.status = exc.status
             failed_at = exc.url or url
             record.https = exc.https if exc.https is not None else failed_at.lower().startswith("https://")
-            if exc.code == "tls_invalid":
+            if exc.code == "tls_invalid" or exc.tls_valid is False:
                 record.tls_valid = False
             elif exc.status is not None and record.https:
                 record.tls_valid = True
             return record, None, None
+        if result.tls_verified is False:
+            record.tls_problem = result.tls_problem or INVALID_CERTIFICATE
         record.final_url = result.url
         record.status = result.status
         record.bytes = len(result.body)
         record.elapsed_ms = result.elapsed_ms
         record.https = result.https
-        # Verified now, or recorded as verified in the archive; otherwise not known (a failed check is a page error).
-        record.tls_valid = True if result.https and result.tls_verified else None
+        # Verified now or recorded as verified (True), read although it failed (False), or not known (None).
+        record.tls_valid = result.tls_verified if result.https else None
         record.content_type = result.content_type
         record.truncated = result.truncated
+        record.truncated_by = result.truncated_by
         record.from_archive = result.from_archive
         # Decoding and parsing are CPU-bound; running them off the event loop keeps one large page from stalling
         # the service.
@@ -149,16 +170,103 @@ class Checker:
             record.error, record.error_message = "parse_error", "The page could not be read as HTML."
             return record, None, result
         record.encoding_note = result.decoded.note
+        if site is not None:
+            page = await self._render_if_script_built(record, page, result, deadline, site)
         # Markup cut at the tag cap is as truncated as a body cut at the byte cap.
         record.truncated = page.truncated
+        if page.truncated and record.truncated_by is None:
+            record.truncated_by = "size"
         return record, page, result
 
-    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult, deadline: float):
+    async def _render_if_script_built(
+        self, record: PageRecord, page: Page, result: FetchResult, deadline: float | None, site: Site
+    ) -> Page:
+        """The page as a browser builds it, when it looks built by JavaScript (or rendering is asked for every
+        page); otherwise, or when rendering fails, the page as the server sent it."""
+        reason = "rendering was asked for" if self.settings.render == "always" else looks_script_built(page)
+        if not reason:
+            return page
+        if self.renderer is None or not self.renderer.available:
+            why = "rendering is turned off" if self.renderer is None else "no browser is installed where this check ran"
+            record.render_error = "not_rendered"
+            record.render_message = (f"This page looks built by JavaScript ({reason}), but {why}, so only the HTML "
+                                     "the server sent was read; the site may say more than this report shows.")
+            return page
+        until = deadline if deadline is not None else time.monotonic() + self.settings.check_timeout
+        rendered = await self.renderer.render(
+            result, deadline=until, screenshot=self._wants_screenshot(site, record.kind),
+            unverified_hosts=site.unverified_hosts,
+        )
+        self._keep_render_facts(site, rendered)
+        if rendered.error:
+            record.render_error, record.render_message = rendered.error, rendered.error_message
+        if not rendered.html:
+            return page
+        try:
+            built = await asyncio.wait_for(
+                run_analysis(parse_page, rendered.html, result.url, status=result.status, truncated=page.truncated, kind=page.kind),
+                timeout=max(0.1, until - time.monotonic()),
+            )
+        except (asyncio.TimeoutError, RecursionError, MemoryError, ValueError):
+            return page
+        built.rendered = True
+        record.rendered = True
+        site.rendering = "rendered"
+        return built
+
+    def _wants_screenshot(self, site: Site, kind: str) -> bool:
+        return self.settings.screenshots and kind == "start" and site.screenshot is None
+
+    @staticmethod
+    def _keep_render_facts(site: Site, rendered) -> None:
+        site.refused_requests.extend(rendered.refused)
+        if rendered.screenshot and site.screenshot is None:
+            width, height = rendered.screenshot_size or (0, 0)
+            site.screenshot = (rendered.screenshot, width, height)
+
+    async def _screenshot_start_page(self, site: Site, result: FetchResult, deadline: float) -> None:
+        """A picture of a start page that was not rendered (a page the server wrote whole): the browser loads
+        it, through the same interception as a render, only to take the picture."""
+        rendered = await self.renderer.render(result, deadline=deadline, screenshot=True, unverified_hosts=site.unverified_hosts)
+        self._keep_render_facts(site, rendered)
+
+    async def _fetch_reading_invalid_tls(self, url: str, deadline: float | None, site: Site | None) -> FetchResult:
+        """Fetch `url`; when its certificate fails verification, read it again without the check, so that a
+        consumer still learns what the site sells. Such a page is only ever asked for with a GET (no cookies, no
+        forms, no body), and its record says the certificate is not valid. A host whose certificate failed once
+        in this check is read unverified from then on, without a second failing handshake per page."""
+
+        def left() -> float | None:
+            return None if deadline is None else deadline - time.monotonic()
+
+        host = host_of(url)
+        if site is not None and host in site.unverified_hosts:
+            return await self.fetcher.fetch(url, timeout=left(), verify_tls=False)
+        try:
+            return await self.fetcher.fetch(url, timeout=left())
+        except FetchError as exc:
+            if exc.code != "tls_invalid":
+                raise
+            try:
+                result = await self.fetcher.fetch(url, timeout=left(), verify_tls=False)
+            except FetchError as second:
+                # Not readable even so: a handshake that fails whatever is checked is the certificate error; an
+                # answer read past it that failed (a 404, a stall) is that failure, on an invalid certificate.
+                if second.code == "tls_invalid":
+                    raise exc from None
+                second.tls_valid = False
+                raise second from None
+            result.tls_problem = exc.message
+            if site is not None:
+                site.unverified_hosts.add(host)
+            return result
+
+    async def _follow_meta_refresh(self, record: PageRecord, page: Page, result: FetchResult, deadline: float, site: Site):
         """A start page that only forwards the visitor (meta refresh) is replaced by the page it forwards to."""
         target = page.meta_refresh
         if not target or len(page.text) > 500 or normalise(target) == normalise(result.url):
             return record, page, result
-        new_record, new_page, new_result = await self._fetch_page(target, "start", deadline)
+        new_record, new_page, new_result = await self._fetch_page(target, "start", deadline, site)
         if new_page is None or new_result is None:
             return record, page, result
         new_result.redirects = [*result.redirects, result.url, *new_result.redirects]
@@ -173,11 +281,15 @@ class Checker:
         validate_url(requested, self.settings.allowed_ports, self.settings.resolve)
         if progress:
             progress("fetching", requested)
+        if self.settings.screenshots and self.renderer is not None and self.renderer.available and not self.renderer.started:
+            # Every check will want the browser for its picture: start it while the start page is fetched.
+            self.renderer.warming = asyncio.ensure_future(self.renderer.start())
         site = Site(
             requested_url=requested,
             final_url=requested,
             domain=registrable_domain(requested),
             host=host_of(requested),
+            rendering=self.rendering,
         )
         # Every fetch and wait below already ends by the deadline; this one catches whatever might not (a
         # parsing thread finishing late, a registry look-up), so that the check ends on time with a report.
@@ -231,7 +343,7 @@ class Checker:
         it has been read, so whatever the check's deadline interrupts is reported as not read in time."""
         requested = site.requested_url
         site.records.append(_unread(requested, "start"))
-        record, start_page, result = await self._fetch_page(requested, "start", deadline)
+        record, start_page, result = await self._fetch_page(requested, "start", deadline, site)
         if record.error in ("invalid_url", "blocked_destination"):
             raise FetchError(record.error, record.error_message)
         _settle_start(site, 0, record, start_page, result)
@@ -244,13 +356,36 @@ class Checker:
                     progress("reading", home)
                 site.records.append(_unread(home, "home"))
                 slot = len(site.records) - 1
-                record, start_page, result = await self._fetch_page(home, "home", deadline)
+                record, start_page, result = await self._fetch_page(home, "home", deadline, site)
                 _settle_start(site, slot, record, start_page, result)
         if start_page is not None and result is not None and start_page.meta_refresh:
-            record, start_page, result = await self._follow_meta_refresh(record, start_page, result, deadline)
+            record, start_page, result = await self._follow_meta_refresh(record, start_page, result, deadline, site)
             _settle_start(site, slot, record, start_page, result)
         if start_page is None:
             return
+        screenshot = None
+        settled = site.records[slot]
+        # A start page rendered already has its picture, or failed in the browser once: no second render for it.
+        if (result is not None and self.renderer is not None and self.renderer.available and self._wants_screenshot(site, "start")
+                and not settled.rendered and settled.render_error is None):
+            screenshot = asyncio.ensure_future(self._screenshot_start_page(site, result, deadline))
+        try:
+            await self._read_rest(site, start_page, deadline, progress)
+        except BaseException:
+            if screenshot is not None:
+                screenshot.cancel()
+            raise
+        if screenshot is not None:
+            try:
+                await asyncio.wait_for(screenshot, timeout=max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
+            except Exception:  # a picture is never worth the report
+                log.exception("no screenshot of %s", site.final_url)
+
+    async def _read_rest(self, site: Site, start_page: Page, deadline: float, progress: ProgressCallback | None) -> None:
+        """The home page and the crawl plan, after the start page."""
+        requested = site.requested_url
         final_url, domain = site.final_url, site.domain
         seen = {normalise(requested), normalise(final_url)}
         budget = self.page_budget - len(site.records)
@@ -262,7 +397,7 @@ class Checker:
             if progress:
                 progress("reading", home)
             site.records.append(_unread(home, "home"))
-            home_record, home_page, _ = await self._fetch_page(home, "home", deadline)
+            home_record, home_page, _ = await self._fetch_page(home, "home", deadline, site)
             site.records[-1] = home_record
             seen.add(normalise(home))
             budget -= 1
@@ -277,7 +412,7 @@ class Checker:
             )
         first = len(site.records)
         site.records.extend(_unread(u, kind) for kind, u in plan)
-        tasks = [asyncio.ensure_future(self._fetch_page(u, kind, deadline)) for kind, u in plan]
+        tasks = [asyncio.ensure_future(self._fetch_page(u, kind, deadline, site)) for kind, u in plan]
         for kind, u in plan:
             if progress:
                 progress("reading", u)
@@ -367,6 +502,7 @@ def _bound_site_text(site: Site) -> None:
     for record in site.records:
         if record.error is None and record.final_url in cut:
             record.truncated = True
+            record.truncated_by = record.truncated_by or "size"
 
 
 def _read_page(result: FetchResult, kind: str) -> Page:
@@ -431,14 +567,14 @@ def judge_site(
         opinion = opinions.opinion_for(site, top=rules.data.second_opinion.shown_features)
         scored, second_opinion = apply_second_opinion(rules, scored, findings, opinion)
     for rec in site.records:
+        if rec.render_error:
+            errors.append(ErrorOut(code=rec.render_error, url=rec.url, message=rec.render_message))
         if rec.error:
             errors.append(ErrorOut(code=rec.error, url=rec.url, message=rec.error_message))
         elif rec.truncated:
-            # Not a failure (what arrived was analysed), but whoever reads the report must know a part was unread.
-            errors.append(ErrorOut(
-                code="too_large", url=rec.url,
-                message="This page is larger than pharmacheck reads; only its beginning was analysed.",
-            ))
+            # Not a failure (what arrived was analysed), but whoever reads the report must know a part was unread,
+            # and why: a stall is named as a stall, not passed off as a large page.
+            errors.append(_truncation_error(rec))
     return Report(
         url=site.requested_url,
         final_url=site.final_url,
@@ -457,8 +593,9 @@ def judge_site(
         pages=[
             PageOut(
                 url=r.url, final_url=r.final_url, status=r.status, bytes=r.bytes, elapsed_ms=r.elapsed_ms,
-                https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, kind=r.kind, error=r.error,
-                encoding_note=r.encoding_note or None,
+                https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, truncated_by=r.truncated_by if r.truncated else None,
+                kind=r.kind, error=r.error,
+                encoding_note=r.encoding_note or None, rendered=r.rendered,
             )
             for r in site.records
         ],
@@ -467,7 +604,30 @@ def judge_site(
         from_archive=from_archive,
         elapsed_ms=int((time.monotonic() - started) * 1000) if started else 0,
         second_opinion=second_opinion,
+        rendering=site.rendering,
+        refused_requests=[RefusedRequestOut(url=encode_invisible(r.url), code=r.code, page=r.page) for r in site.refused_requests],
+        screenshot=screenshot_out(site.screenshot),
     )
+
+
+def screenshot_out(screenshot: tuple[bytes, int, int] | None) -> ScreenshotOut | None:
+    if not screenshot:
+        return None
+    data, width, height = screenshot
+    return ScreenshotOut(sha256=hashlib.sha256(data).hexdigest(), media_type="image/jpeg", width=width, height=height)
+
+
+TRUNCATION_ERRORS = {
+    "timeout": "This page stalled or arrived too slowly and was cut at the page's deadline; only what arrived was analysed.",
+    "incomplete": "The site closed the connection before this page was complete; only what arrived was analysed.",
+    "size": "This page is larger than pharmacheck reads; only its beginning was analysed.",
+}
+TRUNCATION_CODES = {"timeout": "timeout", "incomplete": "incomplete", "size": "too_large"}
+
+
+def _truncation_error(record: PageRecord) -> ErrorOut:
+    reason = record.truncated_by or "size"
+    return ErrorOut(code=TRUNCATION_CODES[reason], url=record.url, message=TRUNCATION_ERRORS[reason])
 
 
 def identify_site(rules: Rules, site: Site) -> list:

@@ -14,6 +14,12 @@ VERDICT_LABELS = {
     "unknown": "UNKNOWN",
 }
 
+RENDERING_NOTES = {
+    "rendered": "Some pages build themselves with JavaScript: they were read as a browser showed them.",
+    "unavailable": "No browser on this machine: pages were read as the server sent them (scripts not run).",
+    "off": "Rendering is off: pages were read as the server sent them (scripts not run).",
+}
+
 SEVERITY_MARKS = {"critical": "!!", "high": "! ", "medium": "- ", "low": "- ", "info": "  ", "positive": "+ "}
 
 
@@ -27,6 +33,8 @@ def render_text(report: Report) -> str:
     lines.append(f"Coverage {int(report.coverage * 100)}% of the checked areas · algorithm {report.algorithm_version}")
     if report.from_archive:
         lines.append("Replayed from an archive: the pages as they were recorded, not as the site is today.")
+    if report.rendering in RENDERING_NOTES:
+        lines.append(RENDERING_NOTES[report.rendering])
     lines.append("")
     for cat in report.categories:
         value = "—" if cat.score is None else str(cat.score)
@@ -62,8 +70,12 @@ def render_text(report: Report) -> str:
     lines.append("")
     lines.append("Pages read")
     for p in report.pages:
-        state = p.error or f"HTTP {p.status}"
+        state = p.error or f"HTTP {p.status}" + (" rendered" if p.rendered else "") + (f" cut:{p.truncated_by}" if p.truncated else "")
         lines.append(f"  {p.kind:<12} {state:<16} {p.url}")
+    if report.refused_requests:
+        lines.append(f"Refused requests of rendered pages ({len(report.refused_requests)} listed)")
+        for r in report.refused_requests[:10]:
+            lines.append(f"  {r.code:<20} {r.url}")
     if report.redirects:
         lines.append("Redirects: " + " -> ".join(report.redirects + [report.final_url]))
     return "\n".join(lines)

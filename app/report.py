@@ -57,15 +57,34 @@ class PageOut(BaseModel):
     https: bool = False
     tls_valid: bool | None = None
     truncated: bool = False
+    truncated_by: str | None = Field(
+        None, description="Why only part of the page was read: size (a cap), timeout (it stalled or dripped past "
+        "the page's deadline) or incomplete (the connection ended early); what arrived was analysed.")
     kind: str = "start"
     error: str | None
     encoding_note: str | None = None
+    rendered: bool = Field(False, description="Read from the page as a browser built it, after its scripts ran.")
 
 
 class ErrorOut(BaseModel):
     code: str
     url: str
     message: str
+
+
+class RefusedRequestOut(BaseModel):
+    url: str
+    code: str = Field(description="Why it was refused: a fetch error code (blocked_destination, invalid_url, ...), "
+                      "method_not_allowed (the browser tried to send data), not_fetched, request_cap, byte_cap or "
+                      "direct_connection (a connection the browser tried to open by itself).")
+    page: str = Field(description="The rendered page that made the request.")
+
+
+class ScreenshotOut(BaseModel):
+    sha256: str
+    media_type: str
+    width: int
+    height: int
 
 
 class AdviceOut(BaseModel):
@@ -112,6 +131,13 @@ class Report(BaseModel):
     elapsed_ms: int = 0
     second_opinion: SecondOpinionOut | None = Field(
         None, description="The learned second opinion: never decides alone, never towards likely_legitimate.")
+    rendering: str = Field("", description="Whether pages were run in a browser: rendered (at least one page), "
+                           "not_needed (none looked built by JavaScript), off (turned off), unavailable (no browser "
+                           "on the machine that checked).")
+    refused_requests: list[RefusedRequestOut] = Field(
+        [], description="Requests a rendered page made that pharmacheck refused (at most 50 per page).")
+    screenshot: ScreenshotOut | None = Field(
+        None, description="A small picture of the start page; the image is at /screenshots/{sha256}.jpg.")
 
 
 class ErrorDetail(BaseModel):

@@ -93,6 +93,9 @@ class OutcomeRule(Strict):
     # False for what every HTTPS site shows (a valid certificate): it moves points but is no evidence about the
     # pharmacy, so it does not make a category count towards coverage and min_categories_for_verdict.
     counts_for_coverage: bool = True
+    # False for a serious sign of poor upkeep rather than of illegal selling (a certificate that fails): it is
+    # shown, costs points and blocks bonuses, but is never the serious finding that makes a site likely rogue.
+    can_accuse: bool = True
     # A site that "sells no medicines" but carries a serious finding or a prescription finding does sell them.
     forces_verdict_unless: ForcesUnless | None = None
     category: str | None = None

@@ -8,6 +8,8 @@ The method is published (GET /api/v1/rules and the README) and deterministic:
   findings listed in its `forces_verdict_unless` say otherwise;
 - undetermined outcomes move nothing and lower coverage; too little coverage gives `unknown`; outcomes with
   `counts_for_coverage: false` (a valid certificate) move points but do not count as coverage;
+- a serious finding with `can_accuse: false` (an invalid certificate) costs points and blocks bonuses, but is
+  never the serious finding a `likely_rogue` verdict on a low score needs;
 - `unknown` and `not_a_pharmacy` (scoring.unscored_verdicts) carry no score or grade.
 """
 
@@ -160,12 +162,13 @@ def score_findings(rules: Rules, findings: list[FindingOut], *, fetched_anything
     score = max(0, min(100, round(scoring.baseline + total)))
     thresholds = scoring.verdicts
     low = score <= thresholds.likely_rogue_max
-    serious = bool(thresholds.likely_rogue_requires_severity) and any(
-        f.severity in thresholds.likely_rogue_requires_severity for f in findings if f.points < 0
-    )
+    def accuses(f: FindingOut) -> bool:
+        return f.points < 0 and f.severity in thresholds.likely_rogue_requires_severity and rules.outcome_rule(f.check, f.outcome).can_accuse
+
+    serious = bool(thresholds.likely_rogue_requires_severity) and any(accuses(f) for f in findings)
 
     critical = [f for f in findings if f.severity == "critical"]
-    serious_findings = [f for f in findings if f.points < 0 and f.severity in thresholds.likely_rogue_requires_severity]
+    serious_findings = [f for f in findings if accuses(f)]
     forcing = {
         verdict: [f for f in findings if (rule := rules.outcome_rule(f.check, f.outcome)).forces_verdict == verdict
                   and not _force_cancelled(rule, f, findings)]
@@ -266,6 +269,7 @@ def scoring_table(rules: Rules) -> dict:
                 "points": rule.points,
                 "determined": rule.determined,
                 "forces_verdict": rule.forces_verdict,
+                "can_accuse": rule.can_accuse,
                 "title": rule.title,
                 "explanation": rule.explanation.strip(),
             }

@@ -48,13 +48,14 @@ def make_fetcher(settings: Settings) -> Fetcher:
 
 def _store_listener(settings: Settings):
     """Keeps every finished report in the store (history, what later checks learn from earlier ones), with the
-    row of the check that made it, and tells whoever started the check (CheckContext) the report's id."""
+    row of the check that made it and the picture of its start page, and tells whoever started the check (CheckContext) the report's id."""
     from .cache import canonical_url
-    from .store import open_database
+    from .store import ScreenshotStore, open_database
     from .store.checks import CURRENT_CHECK, check_row
     from .store.reports import add_report
 
     database = open_database(settings.effective_database_url)
+    pictures = ScreenshotStore(database)
 
     def save(report: Report, key: str, context) -> int:
         finished = datetime.now(timezone.utc)
@@ -68,7 +69,7 @@ def _store_listener(settings: Settings):
             ))
             return report_id
 
-    async def keep(report: Report, _site) -> None:
+    async def keep(report: Report, site) -> None:
         context = CURRENT_CHECK.get()
         if context is not None and not context.keep:
             return
@@ -76,11 +77,47 @@ def _store_listener(settings: Settings):
             key = canonical_url(report.url, settings.allowed_ports, settings.resolve)
         except Exception:
             key = report.url
+        shot = screenshot_of(report, site)
+        if shot is not None:
+            await asyncio.to_thread(pictures.save, shot)
         report_id = await asyncio.to_thread(save, report, key, context)
         if context is not None:
             context.report_id = report_id
 
     return keep
+
+
+def screenshot_of(report: Report, site):
+    """The picture a report refers to, with its bytes from the site that was judged (None: the report has none)."""
+    from .store import Screenshot
+
+    if report.screenshot is None or not getattr(site, "screenshot", None):
+        return None
+    data = site.screenshot[0]
+    meta = report.screenshot
+    return Screenshot(meta.sha256, meta.media_type, meta.width, meta.height, data)
+
+
+class RecentScreenshots:
+    """The pictures of the latest reports in memory, so the report page shows them even when reports are not
+    kept in the store (and without a database read for a report just made)."""
+
+    def __init__(self, limit: int = 256):
+        from collections import OrderedDict
+
+        self.limit = limit
+        self._items: "OrderedDict[str, object]" = OrderedDict()
+
+    def keep(self, report: Report, site) -> None:
+        shot = screenshot_of(report, site)
+        if shot is not None:
+            self._items[shot.sha256] = shot
+            self._items.move_to_end(shot.sha256)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+    def get(self, sha256: str):
+        return self._items.get(sha256)
 
 
 def _metrics_listener(report: Report, _site) -> None:
@@ -129,6 +166,8 @@ def make_checker(settings: Settings) -> Checker:
     settings = _replay_ports(settings)
     transport, recorder = _archive_transport(settings)
     checker = Checker(settings, fetcher=Fetcher(settings, transport=transport))
+    checker.screenshots = RecentScreenshots()
+    checker.add_listener(checker.screenshots.keep)
     attach_store(checker, settings)
     if recorder is not None:
         # Each report is filed in the WARC file beside the exchanges it was built from.

@@ -119,6 +119,20 @@ class Settings:
     database_url: str | None = None
     # Every report is kept in the store (history, graph); off for measurements and throw-away runs.
     store_reports: bool = True
+    # Running a page's JavaScript in Chromium (app/browser.py): "auto" renders pages that look script-built,
+    # "always" every page read, "off" none. Without Playwright and Chromium on the machine rendering is
+    # unavailable whatever this says, and reports say so.
+    render: str = "auto"
+    chromium_path: str | None = None  # default $PHARMACHECK_CHROMIUM or /usr/bin/chromium
+    render_timeout: float = 8.0  # per page, within the check's deadline
+    render_max_requests: int = 200  # sub-resources fetched for one rendered page
+    render_max_bytes: int = 8 * 1024 * 1024  # all of one rendered page's sub-resources together
+    render_max_js_heap: int = 256 * 1024 * 1024  # one page's JavaScript heap
+    render_max_browser_memory: int = 1536 * 1024 * 1024  # every browser process together; restarted past it
+    max_concurrent_renders: int = 4
+    # A small picture of the start page in the report (needs the browser). On for the service and the command
+    # line (PHARMACHECK_SCREENSHOTS), off when Settings are built in code (tests, measurements).
+    screenshots: bool = False
     # Batch jobs (app/jobs). Without redis_url the service checks their items in its own process; with it the
     # service only enqueues, and `pharmacheck worker` processes on any number of machines (sharing one
     # PostgreSQL database) check them, one site at a time across all of them.
@@ -217,6 +231,11 @@ class Settings:
             kwargs["database_url"] = env["PHARMACHECK_DATABASE_URL"]
         if env.get("PHARMACHECK_STORE_REPORTS"):
             kwargs["store_reports"] = _bool(env, "PHARMACHECK_STORE_REPORTS")
+        if env.get("PHARMACHECK_RENDER"):
+            kwargs["render"] = parse_render_mode(env["PHARMACHECK_RENDER"], "PHARMACHECK_RENDER")
+        if env.get("PHARMACHECK_CHROMIUM"):
+            kwargs["chromium_path"] = env["PHARMACHECK_CHROMIUM"]
+        kwargs["screenshots"] = _bool(env, "PHARMACHECK_SCREENSHOTS") if env.get("PHARMACHECK_SCREENSHOTS") else True
         if env.get("PHARMACHECK_REDIS_URL"):
             kwargs["redis_url"] = _redis_url(env["PHARMACHECK_REDIS_URL"])
         for name, key, lo, hi in (
@@ -282,6 +301,14 @@ def _choice(env: dict, name: str, choices: dict[str, str]) -> str:
         allowed = ", ".join(sorted(set(choices.values())))
         raise SettingsError(f"{name}: expected one of {allowed}, got {env[name]!r}")
     return choices[value]
+RENDER_MODES = ("auto", "always", "off")
+
+
+def parse_render_mode(value: str, name: str = "--render") -> str:
+    mode = value.strip().lower()
+    if mode not in RENDER_MODES:
+        raise SettingsError(f"{name}: expected one of {', '.join(RENDER_MODES)}, got {value!r}")
+    return mode
 
 
 def _bool(env: dict, name: str) -> bool:

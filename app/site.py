@@ -29,11 +29,18 @@ class PageRecord:
     tls_valid: bool | None = None
     content_type: str = ""
     truncated: bool = False
+    truncated_by: str | None = None  # "size", "timeout" or "incomplete" (see fetch.FetchResult)
     kind: str = "start"
     error: str | None = None
     error_message: str = ""
     from_archive: bool = False
     encoding_note: str = ""  # a declared charset that was not used, and why
+    # Why the certificate of a page that was read anyway failed verification (tls_valid False).
+    tls_problem: str = ""
+    rendered: bool = False  # read from the DOM a browser built
+    # A page that looked built by JavaScript but was not rendered, or whose rendering failed: the code and why.
+    render_error: str | None = None
+    render_message: str = ""
 
 
 @dataclass
@@ -54,6 +61,13 @@ class Site:
     identity: object | None = None
     # Results of checks' optional outside look-ups, by check id (see checks.base.Check.enrich).
     enrichments: dict[str, object] = field(default_factory=dict)
+    # Hosts whose certificate failed verification in this check: their pages are read without it (GET only).
+    unverified_hosts: set[str] = field(default_factory=set)
+    # Rendering (app/browser.py): "rendered", "not_needed", "off" or "unavailable"; the requests rendered pages
+    # made that were refused; a picture of the start page (JPEG bytes, width, height).
+    rendering: str = ""
+    refused_requests: list = field(default_factory=list)
+    screenshot: tuple[bytes, int, int] | None = None
 
     @property
     def start_page(self) -> Page | None:

@@ -85,7 +85,11 @@ def run(site: Site, config: Config):
             outcomes.append(Outcome("tls-invalid").add(start_record.url, start_record.error_message or "The site's security certificate is not valid."))
         return outcomes
     if start.https:
-        if start_record is not None and start_record.tls_valid is True:
+        if start_record is not None and start_record.tls_valid is False:
+            # Read without the certificate check (GET only, nothing sent), so the rest of the site is judged.
+            problem = start_record.tls_problem or "The site's security certificate is not valid."
+            outcomes.append(Outcome("tls-invalid").add(start.url, f"{problem} The pages were read without sending the site anything."))
+        elif start_record is not None and start_record.tls_valid is True:
             # An archived page was fetched, and its certificate verified, when the archive was recorded.
             outcomes.append(Outcome("https-valid").add(start.url, "Served over HTTPS; the site's security certificate was checked and valid when the page was fetched."))
         elif start_record is None or start_record.tls_valid is None:

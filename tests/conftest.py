@@ -10,6 +10,8 @@ import pytest
 # Whatever the tests check is kept in a store of their own, never in the user's data folder. Set before anything
 # builds Settings, whose default data folder is read from the environment.
 os.environ["PHARMACHECK_DATA_DIR"] = tempfile.mkdtemp(prefix="pharmacheck-test-data-")
+# Start-page pictures cost a browser render per check; the tests that are about them ask for them.
+os.environ.setdefault("PHARMACHECK_SCREENSHOTS", "0")
 
 from app.rules import load_rules
 from tests.fixture_server import FixtureSites

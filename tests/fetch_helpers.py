@@ -63,3 +63,24 @@ def hostile_settings(hostile, canary=None, **changes) -> Settings:
 
 def make_fetcher(settings: Settings, resolver=None, dialer=None) -> Fetcher:
     return Fetcher(settings, transport=LiveTransport(settings, resolver=resolver or FakeResolver({}), dialer=dialer))
+
+
+class RecordingResolver:
+    """A resolver for tests where no look-up is expected: it records every name asked for and answers only the
+    names in `allowed` (anything else is dns_error), so a test asserts `unexpected == []`."""
+
+    def __init__(self, allowed: dict[str, list[str]] | None = None):
+        self.allowed = allowed or {}
+        self.calls: list[str] = []
+
+    @property
+    def unexpected(self) -> list[str]:
+        return [name for name in self.calls if name not in self.allowed]
+
+    async def resolve(self, host: str) -> list[str]:
+        from app.netpolicy import FetchError
+
+        self.calls.append(host)
+        if host not in self.allowed:
+            raise FetchError("dns_error", f"unexpected look-up of {host}")
+        return list(self.allowed[host])

@@ -18,6 +18,8 @@ import trustme
 from app.settings import ResolveEntry, Settings
 
 SITES_DIR = Path(__file__).parent / "sites"
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", "": "text/html; charset=utf-8", ".js": "text/javascript",
+                 ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
 
 
 def site_hosts() -> list[str]:
@@ -44,7 +46,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass
 
+    def _record(self):
+        # What every request carried, so tests can assert what pharmacheck sends (methods, cookies, bodies).
+        self.server.requests.append((self.command, self.headers.get("Host") or "", self.path, dict(self.headers.items())))
+
+    def do_POST(self):  # pharmacheck never sends data; a test that sees one of these fails
+        self._record()
+        self.send_response(405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
     def do_GET(self):
+        self._record()
         host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
         file = _resolve_file(host, self.path)
         redirects = getattr(self.server, "redirects", {})
@@ -60,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = file.read_bytes()
             self.send_response(200)
-        ctype = "text/html; charset=utf-8" if file is None or file.suffix in (".html", "") else "application/octet-stream"
+        ctype = CONTENT_TYPES.get(file.suffix if file is not None else ".html", "application/octet-stream")
         self.send_header("Content-Type", ctype)
         extra = file.with_name(file.name + ".headers") if file is not None else None
         if extra is not None and extra.is_file():  # a page that needs its own headers, such as a strict CSP
@@ -89,6 +104,7 @@ class FixtureSites:
         self.server = ThreadingHTTPServer((self.address, 0), _Handler)
         self.server.daemon_threads = True
         self.server.redirects = {}
+        self.server.requests = []
         self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -100,9 +116,9 @@ class FixtureSites:
     def settings(self, **changes) -> Settings:
         base = Settings(
             cacert=str(self.ca_path),
-            # Port 80 of each host is pinned too, to the same loopback address where nothing listens on 80, so
-            # the plain-HTTP upgrade probe is refused locally instead of asking real DNS.
-            resolve=tuple(ResolveEntry(h, p, self.address) for h in self.hosts for p in (self.port, 80)),
+            # A pinned name is never looked up in DNS on any port, so the plain-HTTP upgrade probe (port 80, not
+            # pinned) is refused before any look-up.
+            resolve=tuple(ResolveEntry(h, self.port, self.address) for h in self.hosts),
             allowed_ports=(80, 443, self.port),
         )
         return base.with_(**changes)
@@ -110,7 +126,7 @@ class FixtureSites:
     def cli_args(self) -> list[str]:
         args = ["--cacert", str(self.ca_path), "--allow-port", str(self.port)]
         for h in self.hosts:
-            args += ["--resolve", f"{h}:{self.port}:{self.address}", "--resolve", f"{h}:80:{self.address}"]
+            args += ["--resolve", f"{h}:{self.port}:{self.address}"]
         return args
 
     def close(self) -> None:

@@ -28,6 +28,41 @@ NORMAL_PAGE = (
 )
 
 
+# What the stalling and dripping servers send first: an offer a check must still find in the part that arrived.
+DRIP_PAGE = (
+    b"<html><head><title>Pill Drip</title></head><body><p>Buy Viagra 100mg online, no prescription needed.</p>"
+)
+
+
+def spa_page(kind: str, query: dict) -> bytes:
+    """Pages that build themselves with JavaScript and misbehave once running in a browser."""
+    shell = '<html><head><title>Shop</title>{head}</head><body><div id="root"></div><script>{script}</script></body></html>'
+    build = ("document.getElementById('root').innerHTML = '<h1>Pill Shop</h1><p>Buy Viagra 100mg online, no "
+             "prescription needed.</p><a href=\"/contact\">Contact us</a>';")
+    if kind == "forgery":
+        # Everything a page can do to reach an internal service, from inside the browser.
+        targets = [t for t in query.get("to", [])]
+        tags = "".join(f'<link rel="preconnect" href="{t}"><link rel="prefetch" href="{t}">' for t in targets[:3])
+        script = build + "".join(
+            f"fetch({t!r}).catch(function(){{}});"
+            f"var i=new Image(); i.src={t!r};"
+            f"try{{new WebSocket({t.replace('http', 'ws')!r});}}catch(e){{}}"
+            f"navigator.sendBeacon && navigator.sendBeacon({t!r}, 'x');"
+            f"var f=document.createElement('iframe'); f.src={t!r}; document.body.appendChild(f);"
+            f"try{{new EventSource({t!r});}}catch(e){{}}"
+            for t in targets
+        ) + ("fetch('/ok', {method: 'POST', body: 'card=4111111111111111'}).catch(function(){});"
+             "var x=new XMLHttpRequest(); x.open('PUT', '/ok'); x.send('x');")
+        return shell.format(head=tags, script=script).encode()
+    if kind == "hog":
+        # Grows its heap without end: the heap cap must stop it.
+        return shell.format(head="", script=build + "var hog=[]; (function grow(){ for (var i=0;i<200;i++) hog.push(new Array(100000).fill(i)); setTimeout(grow, 0); })();").encode()
+    if kind == "busy":
+        # Never lets the network fall quiet: a request every 100 ms for ever.
+        return shell.format(head="", script=build + "setInterval(function(){ fetch('/ok?' + Math.random()).catch(function(){}); }, 100);").encode()
+    return shell.format(head="", script=build).encode()
+
+
 def gzip_bomb(total: int = 1 << 30) -> bytes:
     """A valid gzip stream of `total` zero bytes (1 GiB by default) in about 1 MiB, built in well under a second.
 
@@ -210,6 +245,17 @@ class HostileServer:
         elif path == "/slow-body":
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html><body><p>")
             await self._drip(writer, b"drip " * 20_000, 0.05)
+        elif path == "/stall-body":
+            # Half a page at once, then silence: the connection stays open and nothing more ever comes.
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n" + DRIP_PAGE[:200])
+            await writer.drain()
+            await asyncio.sleep(60)
+        elif path == "/drip-page":
+            # A pharmacy page one byte at a time, 20 a second: its offer arrives before the deadline, the rest never.
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n")
+            await self._drip(writer, DRIP_PAGE + b"<p>" + b"more " * 20_000, float(query.get("every", ["0.05"])[0]))
+        elif path.startswith("/spa/"):
+            writer.write(_response(200, html, spa_page(path[5:], query)))
         elif path == "/never":
             await asyncio.sleep(60)
         elif path == "/endless":

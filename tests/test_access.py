@@ -14,7 +14,7 @@ from app.api.access import PUBLIC_PATHS, is_gated
 from app.api.clients import bucket_of, client_address, parse_networks
 from app.api.main import create_app
 from app.cli import main
-from app.settings import Settings, SettingsError
+from app.settings import ResolveEntry, Settings, SettingsError
 from app.store import Database
 from app.store.keys import ApiKeyStore, hash_key, key_id_of
 
@@ -23,8 +23,11 @@ RATE_HEADERS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ra
 
 
 def _settings(sites, tmp_path, **changes) -> Settings:
-    # A data folder of its own: a key in the store makes the API ask every request for one ("auto").
-    return sites.settings(data_dir=str(tmp_path), **changes)
+    # A data folder of its own: a key in the store makes the API ask every request for one ("auto"). Port 80 of
+    # good-pharmacy.test is pinned to the fixture address, where nothing listens on 80 (see _quick).
+    base = sites.settings(data_dir=str(tmp_path))
+    base = base.with_(resolve=(*base.resolve, ResolveEntry("good-pharmacy.test", 80, sites.address)))
+    return base.with_(**changes)
 
 
 def _store(tmp_path) -> ApiKeyStore:

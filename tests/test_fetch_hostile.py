@@ -45,15 +45,49 @@ def test_servers_that_never_finish_the_headers_are_cut_at_the_deadline(hostile, 
 def test_byte_dripping_body_is_cut_at_the_deadline_and_kept_as_truncated(hostile):
     # One byte every 50 ms never trips an inactivity timeout; only the wall-clock deadline stops it.
     result, code, took = fetch(hostile_settings(hostile, read_timeout=5.0), hostile.url("/slow-body"))
-    assert code is None and result.truncated
+    assert code is None and result.truncated and result.truncated_by == "timeout"
     assert 0 < len(result.body) < 1000
     assert took < PAGE_TIMEOUT + SLACK
+
+
+def test_a_stalled_body_is_cut_and_named_a_timeout(hostile):
+    result, code, took = fetch(hostile_settings(hostile), hostile.url("/stall-body"))
+    assert code is None and result.truncated and result.truncated_by == "timeout"
+    assert b"no prescription needed" in result.body
+    assert took < PAGE_TIMEOUT + SLACK
+
+
+@pytest.mark.parametrize("path", ["/drip-page", "/stall-body"])
+def test_a_check_of_a_dripping_or_stalled_page_names_the_timeout_and_judges_what_arrived(hostile, path):
+    # One byte every 10 ms: the page's offer arrives in about 1.1 s, inside the 1.5 s deadline; the rest never.
+    settings = hostile_settings(hostile, max_pages=1, read_timeout=1.0)
+
+    async def go():
+        checker = Checker(settings, fetcher=make_fetcher(settings))
+        try:
+            return await checker.check(hostile.url(path + "?every=0.01"))
+        finally:
+            await checker.aclose()
+
+    started = time.monotonic()
+    report = asyncio.run(go())
+    assert time.monotonic() - started < settings.check_timeout + SLACK
+    start = report.pages[0]
+    assert start.error is None and start.truncated and start.truncated_by == "timeout" and start.bytes > 0
+    assert [(e.code, e.url) for e in report.errors] == [("timeout", start.url)]
+    assert "deadline" in report.errors[0].message
+    assert "prescription.no-prescription-offer" in {f.id for f in report.findings}
+
+
+def test_a_body_cut_by_the_connection_is_named_incomplete(hostile):
+    result, code, _ = fetch(hostile_settings(hostile), hostile.url("/lying-length-short"))
+    assert code is None and result.truncated_by == "incomplete"
 
 
 def test_endless_body_stops_at_the_raw_cap(hostile):
     settings = hostile_settings(hostile, max_bytes=256 * 1024, page_timeout=5.0)
     result, code, took = fetch(settings, hostile.url("/endless"))
-    assert code is None and result.truncated
+    assert code is None and result.truncated and result.truncated_by == "size"
     assert len(result.body) == 256 * 1024
     assert took < 5.0
 

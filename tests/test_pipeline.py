@@ -66,11 +66,12 @@ def test_a_missing_start_page_keeps_its_status_and_the_site_is_judged_from_its_h
 def test_a_bad_certificate_is_https_with_an_invalid_certificate(sites):
     from app.settings import ResolveEntry
 
-    # The fixture certificate does not name this host, so the handshake fails verification.
+    # The fixture certificate does not name this host, so the handshake fails verification; read past it, the
+    # server has no such site (404), and the record keeps both.
     stranger = (ResolveEntry("stranger.test", sites.port, sites.address),)
     report = _check(sites, "stranger.test", resolve=sites.settings().resolve + stranger)
     start = report.pages[0]
-    assert (start.error, start.https, start.tls_valid) == ("tls_invalid", True, False)
+    assert (start.error, start.status, start.https, start.tls_valid) == ("http_error", 404, True, False)
     assert report.verdict == "unknown"
 
 

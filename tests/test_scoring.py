@@ -226,3 +226,16 @@ def test_a_serious_sign_short_of_critical_does_not_accuse_a_site_nabp_vouches_fo
     assert self_written.verdict == "likely_rogue"
     critical = _score(rules, ("prescription", "no-prescription-offer"), ("accreditation", "pharmacy-tld"))
     assert critical.verdict == "likely_rogue"
+
+
+def test_an_invalid_certificate_costs_points_and_bonuses_but_never_accuses_on_its_own(rules):
+    # A legitimate pharmacy whose certificate lapsed, with small gaps: the score falls low, but poor upkeep is no
+    # evidence of illegal selling, so the verdict stays at caution.
+    gaps = (("contact", "address-withheld"), ("contact", "phone-withheld"), ("contact", "email-free-mail-only"))
+    scored = _score(rules, ("transport", "tls-invalid"), ("prescription", "required-with-verification"), *gaps)
+    assert scored.score <= rules.data.scoring.verdicts.likely_rogue_max
+    assert scored.verdict == "caution" and scored.verdict_rule == "low-score-without-serious-finding"
+    assert all(f.counted_points == 0 for f in scored.findings if f.points > 0)
+    # Beside a finding that does accuse, the low score makes the site likely rogue as before.
+    worse = _score(rules, ("transport", "tls-invalid"), ("payment", "red-flag-only"), *gaps)
+    assert worse.verdict == "likely_rogue"

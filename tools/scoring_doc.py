@@ -95,6 +95,8 @@ def render(rules: Rules) -> str:
             category = f"; category `{rule.category}`" if rule.category else ""
             if rule.determined and not rule.counts_for_coverage:
                 category += "; does not count as coverage"
+            if not rule.can_accuse:
+                category += "; never on its own the serious finding a `likely_rogue` verdict needs"
             w(f"- **Severity**: {rule.severity}; {points}{extra}{category}")
             w(f"- **What it means**: {' '.join(rule.explanation.split())}")
             if rule.advice.strip():

@@ -15,7 +15,7 @@ from app.settings import Settings
 from app.store import ReportStore, open_database
 from app.store.jobs import JobStore
 
-from . import routes_checks, routes_jobs, routes_meta, routes_sites, routes_usage, routes_web
+from . import routes_checks, routes_jobs, routes_meta, routes_screenshots, routes_sites, routes_usage, routes_web
 from .access import AccessControl, AccessMiddleware
 from .errors import install_error_handlers
 from .head import HeadAsGetMiddleware
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_sites.router)
     app.include_router(routes_usage.router)
     app.include_router(routes_web.router)
+    app.include_router(routes_screenshots.router)
     install_openapi(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

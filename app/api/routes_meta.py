@@ -17,8 +17,9 @@ router = APIRouter()
 
 @router.get("/healthz", tags=["meta"])
 async def healthz(checker: Checker = Depends(get_checker)) -> dict:
-    """Whether the service is up, with the algorithm version of its rules."""
-    return {"status": "ok", "algorithm_version": checker.algorithm_version, "from_archive": checker.fetcher.from_archive}
+    """Whether the service is up, with the algorithm version of its rules and whether it can render pages."""
+    return {"status": "ok", "algorithm_version": checker.algorithm_version, "from_archive": checker.fetcher.from_archive,
+            "rendering": checker.rendering}
 
 
 @router.get("/api/v1/rules", tags=["meta"])

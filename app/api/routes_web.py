@@ -82,6 +82,14 @@ PAGE_ERRORS = {
 }
 
 
+# A page read only in part, and why.
+PAGE_READ_NOTES = {
+    "timeout": ", in part: it stopped arriving before it was complete",
+    "incomplete": ", in part: the site broke off before the page was complete",
+    "size": ", in part: it is longer than we read",
+}
+
+
 def plain_page_error(code: str | None, status: int | None = None) -> str:
     if code == "http_error" and status:
         return f"The site answered with an error (code {status}) instead of the page."
@@ -467,6 +475,11 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
             state = "not read: " + plain_page_error(p.error, p.status)
         else:
             state = "read" if p.status and p.status < 400 else f"answered with status {p.status}"
+            state += PAGE_READ_NOTES.get(p.truncated_by if p.truncated else None, "")
+            if p.rendered:
+                state += ", in a browser (the page builds itself with JavaScript)"
+            if p.https and p.tls_valid is False:
+                state += ", although its security certificate is not valid"
         pages.append({"kind": PAGE_KINDS.get(p.kind, p.kind.replace("_", " ").capitalize() + " page"), "url": p.url, "state": state})
     if report.verdict == "not_a_pharmacy":
         no_score_reason = "the pharmacy checks do not apply to this site."
@@ -477,7 +490,8 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
     bonus_blocked = any(f.severity in rules.data.scoring.bonus_blocked_by for f in report.findings)
     return {
         "label": label, "light": light, "areas": areas, "why": _why(report, rules), "registry_links": registry_links,
-        "pages": pages, "problems": [e for e in report.errors if e.code == "check_error"],
+        "pages": pages, "problems": [e for e in report.errors if e.code in ("check_error", "not_rendered", "render_failed",
+                                                                            "render_timeout", "render_memory")],
         "severity_labels": SEVERITY_LABELS, "checked_at": _when(report.checked_at),
         # The kept report itself: the API would count against a quota and could start a fresh check that no
         # longer matches the page. Left out by report_page when keys are required.
@@ -486,4 +500,7 @@ def report_view(report: Report, rules: Rules, key: str) -> dict:
         "nothing_read": not any(p.error is None and p.status is not None for p in report.pages),
         "no_score_reason": no_score_reason, "bonus_blocked": bonus_blocked, "scored": report.score is not None,
         "second_opinion": report.second_opinion,
+        "tls_invalid": any(f.id == "transport.tls-invalid" for f in report.findings),
+        "screenshot": {"src": f"/screenshots/{report.screenshot.sha256}.jpg", "width": report.screenshot.width,
+                       "height": report.screenshot.height} if report.screenshot else None,
     }

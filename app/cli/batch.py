@@ -8,7 +8,7 @@ import json
 import sys
 from collections import Counter
 
-from .common import EXIT_OK, UsageError, positive_int, read_urls, settings_from_args, shared_options
+from .common import EXIT_OK, UsageError, positive_int, read_urls, command_line_settings, shared_options
 
 
 def register(sub) -> None:
@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_batch(settings_from_args(args), args))
+    return asyncio.run(_batch(command_line_settings(args), args))
 
 
 async def _batch(settings, args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from .common import EXIT_OK, settings_from_args, shared_options
+from .common import EXIT_OK, command_line_settings, shared_options
 
 
 def register(sub) -> None:
@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_check_one(settings_from_args(args), args.url, args.json))
+    return asyncio.run(_check_one(command_line_settings(args), args.url, args.json))
 
 
 async def _check_one(settings, url: str, as_json: bool) -> int:

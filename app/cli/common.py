@@ -82,6 +82,18 @@ def shared_options(p: argparse.ArgumentParser) -> None:
                    help="ask each registry a site claims (LegitScript, GPhC, ...) whether it lists the site")
     p.add_argument("--replay", action="append", default=[], metavar="WARC",
                    help="answer every fetch from this WARC file or folder of WARC files; nothing touches the network")
+    rendering = p.add_mutually_exclusive_group()
+    rendering.add_argument("--render", dest="render", action="store_const", const="always",
+                           help="run every page's JavaScript in the browser before reading it (default: only pages "
+                                "that look built by JavaScript; PHARMACHECK_RENDER=auto|always|off)")
+    rendering.add_argument("--no-render", dest="render", action="store_const", const="off",
+                           help="never run a page's JavaScript: read only the HTML the server sends")
+    pictures = p.add_mutually_exclusive_group()
+    pictures.add_argument("--screenshot", dest="screenshots", action="store_const", const=True, default=None,
+                          help="keep a small picture of the start page with the report (needs the browser; the "
+                               "service does by default, check and batch do not)")
+    pictures.add_argument("--no-screenshot", dest="screenshots", action="store_const", const=False,
+                          help="never take a picture of the start page")
     data_options(p)
 
 
@@ -91,6 +103,13 @@ def data_options(p: argparse.ArgumentParser) -> None:
                                                      "or ~/.local/share/pharmacheck)")
     p.add_argument("--database-url", metavar="URL", help="database to use instead of the embedded SQLite file "
                                                          "(e.g. postgresql://user@host/pharmacheck)")
+
+
+def command_line_settings(args: argparse.Namespace) -> Settings:
+    """Settings for a command that checks sites and prints what it found (check, batch): like the service's,
+    but a start-page picture only when --screenshot asks for one (it costs a browser render per site)."""
+    settings = settings_from_args(args)
+    return settings.with_(screenshots=False) if getattr(args, "screenshots", None) is None else settings
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -112,7 +131,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         record_path=getattr(args, "record", None),
         replay_paths=tuple(getattr(args, "replay", []) or []) or base.replay_paths,
         confirm_registries=getattr(args, "confirm_registries", False) or base.confirm_registries,
+        render=getattr(args, "render", None) or base.render,
+        screenshots=base.screenshots if getattr(args, "screenshots", None) is None else args.screenshots,
     )
+    if settings.render == "always" and getattr(args, "render", None) == "always":
+        from app.browser import unavailable_reason
+
+        problem = unavailable_reason(settings)
+        if problem:
+            raise UsageError("invalid_option", f"--render: pages cannot be rendered here: {problem}")
     if getattr(args, "data_dir", None):
         settings = settings.with_data_dir(args.data_dir)
     if getattr(args, "database_url", None):

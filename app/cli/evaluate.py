@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     # A measurement must not leave thousands of reports behind in the user's store, nor be judged by what
     # earlier checks stored there.
-    settings = settings_from_args(args).with_(store_reports=False, identity_graph=args.graph,
+    settings = settings_from_args(args).with_(store_reports=False, screenshots=False, identity_graph=args.graph,
                                               record_identities=args.graph,
                                               lists_leave_out_own=args.leave_one_site_out)
     try:

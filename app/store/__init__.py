@@ -7,6 +7,6 @@ Alembic migrations (app/store/migrations), applied when a database is opened.
 
 from .db import Database, StoreError, open_database
 from .models import Base
-from .reports import ReportStore, StoredReportSummary
+from .reports import ReportStore, Screenshot, ScreenshotStore, StoredReportSummary
 
-__all__ = ["Base", "Database", "ReportStore", "StoreError", "StoredReportSummary", "open_database"]
+__all__ = ["Base", "Database", "ReportStore", "Screenshot", "ScreenshotStore", "StoreError", "StoredReportSummary", "open_database"]

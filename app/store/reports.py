@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.domains import registrable_domain
 from app.report import Report
 
 from .db import Database
-from .models import StoredReport
+from .models import StoredReport, StoredScreenshot
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,39 @@ class ReportStore:
         query = query.order_by(StoredReport.id.desc()).limit(max(1, min(limit, 1000)))
         with self.database.session() as session:
             return [StoredReportSummary.of(row) for row in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    """A start-page picture: JPEG bytes and what the report says about them."""
+
+    sha256: str
+    media_type: str
+    width: int
+    height: int
+    data: bytes
+
+
+class ScreenshotStore:
+    """Start-page pictures by SHA-256, each kept once however many reports show it. Calls block."""
+
+    def __init__(self, database: Database):
+        self.database = database
+
+    def save(self, shot: Screenshot) -> None:
+        try:
+            with self.database.session() as session:
+                if session.get(StoredScreenshot, shot.sha256) is None:
+                    session.add(StoredScreenshot(
+                        sha256=shot.sha256, media_type=shot.media_type, width=shot.width, height=shot.height,
+                        data=shot.data, created_at=datetime.now(timezone.utc),
+                    ))
+        except IntegrityError:  # the same picture kept by another check at the same moment
+            pass
+
+    def get(self, sha256: str) -> Screenshot | None:
+        with self.database.session() as session:
+            row = session.get(StoredScreenshot, sha256)
+            if row is None:
+                return None
+            return Screenshot(row.sha256, row.media_type, row.width, row.height, bytes(row.data))
