@@ -15,6 +15,8 @@ from app.site import Site
 from app.textmatch import PhraseSet
 
 from . import _context as ctx
+from . import _qa as qa
+from ._qa import Localised
 from .base import Check, Outcome
 from .domain import domain_words
 
@@ -55,8 +57,8 @@ class Config(ConfigModel):
     destination_kinds: list[str] = []
     # A page that never names a medicine is still a pharmacy's when the address says so ("...pharmacy.com").
     pharmacy_domain_terms: list[str] = []
-    warning_context: list[str]
-    refusal_context: list[str]
+    warning_context: Localised
+    refusal_context: Localised
 
 
 OUTCOMES = (
@@ -121,8 +123,8 @@ def _of_a_supplement(text: str, end: int, supplements: PhraseSet) -> bool:
 
 
 def run(site: Site, config: Config):
-    warning = PhraseSet(tuple(config.warning_context))
-    refusal = PhraseSet(tuple(config.refusal_context))
+    warning = PhraseSet(qa.phrases_for(config.warning_context, ""))
+    refusal = PhraseSet(qa.phrases_for(config.refusal_context, ""))
     supplements = PhraseSet(tuple(config.supplement_words))
     outcomes = []
     for outcome in OUTCOMES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -9,6 +10,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.cache import ReportCache
+from app.language import warm_up
+from app.page import run_analysis
 from app.service import make_checker
 from app.settings import Settings
 
@@ -29,7 +32,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # The language model takes a second or two to load; loaded in the analysis pool while the service starts
+        # answering, not inside the first check.
+        warming = asyncio.ensure_future(run_analysis(warm_up))
         yield
+        warming.cancel()
         await reports.aclose()
         await checker.aclose()
 
