@@ -449,6 +449,29 @@ def _offered(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, st
     return found
 
 
+def _offered_on(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, str]]:
+    """`_offered`, worked out once per page (the contact check asks too)."""
+    key = ("offered", id(c.config), status)
+    hit = page.derived.get(key)
+    if hit is None or hit[0] is not c.config:
+        hit = page.derived[key] = (c.config, _offered(c, page, sents, status))
+    return hit[1]
+
+
+def offered_medicines(site: Site, config: Config) -> list[tuple[str, str, str]]:
+    """(page url, drug, evidence) for every prescription-only, controlled or unlicensed medicine the site offers
+    for sale (named with a price, a cart button or on a product page), whatever it says about prescriptions."""
+    found: list[tuple[str, str, str]] = []
+    for page in site.pages:
+        if page.status >= 400 or not page.text:
+            continue
+        c = _compiled(config, page.language)
+        sents = ctx.sentences(page.text)
+        for status in ("controlled", "unlicensed", "rx"):
+            found += [(page.url, drug, snip) for drug, snip in _offered_on(c, page, sents, status)]
+    return found
+
+
 def run(site: Site, config: Config):
     if not site.pages:
         return []
@@ -502,7 +525,7 @@ def run(site: Site, config: Config):
             else:
                 requirement = (requirement or Outcome("required-stated")).add(page.url, evidence[:240])
         for status in offered:
-            offered[status] += [(page.url, drug, snip) for drug, snip in _offered(c, page, sents, status)]
+            offered[status] += [(page.url, drug, snip) for drug, snip in _offered_on(c, page, sents, status)]
 
     outcomes: list[Outcome] = []
     if offers:
