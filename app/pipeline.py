@@ -135,6 +135,7 @@ class Checker:
             record.error, record.error_message = "parse_error", "The page could not be read as HTML."
             return record, None, result
         record.encoding_note = result.decoded.note
+        record.language = page.language
         # Markup cut at the tag cap is as truncated as a body cut at the byte cap.
         record.truncated = page.truncated
         return record, page, result
@@ -410,7 +411,7 @@ def judge_site(
             PageOut(
                 url=r.url, final_url=r.final_url, status=r.status, bytes=r.bytes, elapsed_ms=r.elapsed_ms,
                 https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, kind=r.kind, error=r.error,
-                encoding_note=r.encoding_note or None,
+                encoding_note=r.encoding_note or None, language=r.language or None,
             )
             for r in site.records
         ],
@@ -429,6 +430,7 @@ def site_from_pages(url: str, pages: list[Page], known_sites=None) -> Site:
         domain=registrable_domain(url),
         host=host_of(url),
         pages=pages,
-        records=[PageRecord(url=p.url, final_url=p.url, status=p.status, https=p.https, kind=p.kind) for p in pages],
+        records=[PageRecord(url=p.url, final_url=p.url, status=p.status, https=p.https, kind=p.kind, language=p.language)
+                 for p in pages],
         known_sites=known_sites or {},
     )

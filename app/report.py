@@ -60,6 +60,8 @@ class PageOut(BaseModel):
     kind: str = "start"
     error: str | None
     encoding_note: str | None = None
+    # The language the page was read in (ISO 639-1), when it could be told.
+    language: str | None = None
 
 
 class ErrorOut(BaseModel):

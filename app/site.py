@@ -33,6 +33,7 @@ class PageRecord:
     error_message: str = ""
     from_archive: bool = False
     encoding_note: str = ""  # a declared charset that was not used, and why
+    language: str = ""  # the language the page was read in
 
 
 @dataclass

@@ -78,6 +78,8 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--austria", "AT"),
         ("address-street--switzerland", "CH"),
         ("address-street--france", "FR"),
+        ("address-street--italy", "IT"),
+        ("address-street--spain", "ES"),
         ("address-street--netherlands", "NL"),
         ("address-street--australia", "AU"),
         ("address-street--australia-split-across-lines", "AU"),
