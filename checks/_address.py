@@ -426,6 +426,11 @@ def find_addresses(
             result.append(a)
             continue
         b = result[same[0]]
+        if a.kind == b.kind == STREET and a.country and not b.country and a.start == b.start:
+            # Two readings of one street: the one that knows its country ("Via Torino 15, 20123 Milano" is
+            # Italian; the same street with a Swiss-shaped four digits from the phone line after it is not).
+            result[same[0]] = a
+            continue
         if a.kind == LOCALITY and b.kind == PO_BOX and a.country and not b.country:
             # The postcode after the box says the country the box itself does not.
             result[same[0]] = FoundAddress(PO_BOX, a.country, b.text, b.url, b.source, b.postal_code or a.postal_code, b.start)

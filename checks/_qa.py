@@ -156,9 +156,12 @@ class _Vocabulary:
         self.sentences = config.answer_sentences
 
     def reply(self, answer: str) -> int:
+        # "Of course not" before "Of course", and "No problem" before a bare "No".
+        if self.no is not None and self.no.match(answer):
+            return -1
         if self.yes is not None and self.yes.match(answer):
             return 1
-        if (self.no is not None and self.no.match(answer)) or (self.bare_no is not None and self.bare_no.match(answer)):
+        if self.bare_no is not None and self.bare_no.match(answer):
             return -1
         return 0
 
@@ -232,8 +235,10 @@ def _is_question(vocab: _Vocabulary, text: str, *, markup: bool) -> bool:
     text = text.strip()
     if _QUESTION_MARK.search(text) or text.startswith("¿"):
         return True
-    # A heading, a term or an accordion label is often a question without its mark.
-    return markup and len(text.split()) <= 20 and vocab.openings is not None and bool(vocab.openings.match(text))
+    # A heading, a term or an accordion label is often a question without its mark; "Do not buy..." is not one.
+    if not markup or len(text.split()) > 20 or vocab.openings is None or not vocab.openings.match(text):
+        return False
+    return vocab.negations.search(" ".join(text.split()[:3])) is None
 
 
 def _closed(vocab: _Vocabulary, question: str) -> bool:

@@ -497,6 +497,12 @@ def run(site: Site, config: Config):
             ):
                 offers = (offers or Outcome("no-prescription-offer")).add(page.url, f"Page address: {page.url}")
         lowered = text.lower()
+        # Questions with their answers first: the pair is the clearest evidence of what the site says.
+        for kind, evidence in _pair_findings(c, vocab, reading):
+            if kind == "no-prescription-offer":
+                offers = (offers or Outcome("no-prescription-offer")).add(page.url, evidence[:240])
+            else:
+                requirement = (requirement or Outcome("required-stated")).add(page.url, evidence[:240])
         if sents:
             for phrases, weak in ((ctx.narrowed(c.no_rx, lowered), False), (ctx.narrowed(c.without_rx, lowered), True)):
                 for m in phrases.finditer(text, limit=30):
@@ -519,11 +525,6 @@ def run(site: Site, config: Config):
                 m = c.mention.search(text)
                 if m:
                     mention = Outcome("mentioned-only").add(page.url, m.snippet)
-        for kind, evidence in _pair_findings(c, vocab, reading):
-            if kind == "no-prescription-offer":
-                offers = (offers or Outcome("no-prescription-offer")).add(page.url, evidence[:240])
-            else:
-                requirement = (requirement or Outcome("required-stated")).add(page.url, evidence[:240])
         for status in offered:
             offered[status] += [(page.url, drug, snip) for drug, snip in _offered_on(c, page, sents, status)]
 
