@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from app.rules import ConfigModel, Field
 from app.site import Site
@@ -111,6 +112,10 @@ def run(site: Site, config: Config):
         sign = _selling_sign(site, config, bool([t for t in found if t.startswith("address: ")]))
         if sign is not None:
             return [Outcome("sells-medicines", facts={"terms": sorted(found)[:20], "sign": sign[1]}).add(*first).add(*sign)]
+        # No shop on one deep page (an FAQ, a policy) says little: the cart and the pharmacy's name are on its home
+        # page. Only with the home page, or the about or contact page, read does their absence mean something.
+        if not _front_read(site):
+            return [Outcome("sells-medicines", facts={"terms": sorted(found)[:20], "sign": ""}).add(*first)]
         # Medicines spoken of, none sold or dispensed: an article, a blog, a health information site.
         outcome = Outcome("not-a-pharmacy", facts={"terms": sorted(found)[:20], "pages_read": site.pages_read})
         outcome.add(*first)
@@ -128,6 +133,16 @@ def run(site: Site, config: Config):
     for page in site.pages[:3]:
         outcome.add(page.url, page.title or page.text[:120])
     return [outcome]
+
+
+def _front_read(site: Site) -> bool:
+    """Whether the pages that show what a site is were read: its home page, or its about or contact page."""
+    for page in site.pages:
+        if page.status >= 400:
+            continue
+        if page.kind in ("home", "about", "contact") or urlsplit(page.url).path in ("", "/"):
+            return True
+    return False
 
 
 def _drug_on_offer(page, config: Config, candidates: PhraseSet):
