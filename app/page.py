@@ -274,7 +274,7 @@ def bound_markup(html: str | bytes, max_tags: int = MAX_TAGS) -> tuple[str | byt
     return html, False
 
 
-def _visible_text(soup: BeautifulSoup) -> tuple[str, bool]:
+def _visible_text(soup: BeautifulSoup, faq: "_FaqMarkup | None" = None) -> tuple[str, bool]:
     # One iterative walk (no recursion, so deeply nested markup cannot overflow the stack); block elements
     # start a new line so that addresses and phone numbers split across tags stay apart from their neighbours.
     # Skipped elements (scripts, styles...) are jumped over whole, so no node looks at its ancestors.
@@ -299,6 +299,9 @@ def _visible_text(soup: BeautifulSoup) -> tuple[str, bool]:
             if node.name in SKIPPED_TAGS:
                 node = node._last_descendant().next_element if node.contents else node.next_element
                 continue
+            if faq is not None:
+                # Question-and-answer markup is collected in this same walk, not in one of its own.
+                _note_faq_markup(faq, node)
             if node.name in BLOCK_TAGS:
                 out.append("\n")
                 size += 1
@@ -479,25 +482,15 @@ def _microdata_faq(scopes: list[Tag]) -> list[QAPair]:
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
-def _holds_heading(node: Tag) -> bool:
-    return node.name in _HEADINGS or node.find(_HEADINGS) is not None
-
-
-def _holds_question(node: Tag) -> bool:
-    """Another question's markup (a term list, an accordion) ends the text a heading introduces."""
-    if node.name in ("dt", "summary", "dl", "details") or node.has_attr("aria-controls"):
-        return True
-    return node.find(["dl", "details"]) is not None or node.find(attrs={"aria-controls": True}) is not None
-
-
-def _text_after(node: Tag) -> str:
-    """The text of the siblings after `node`, up to the next heading: what a heading or a term introduces."""
+def _text_after(node: Tag, holders: set[int]) -> str:
+    """The text of the siblings after `node`, up to the next heading or question markup: what a heading or a
+    term introduces. `holders` are the elements that hold such markup (see _FaqMarkup)."""
     parts: list[str] = []
     size = 0
     for sibling in node.find_next_siblings(limit=MAX_ANSWER_SIBLINGS):
         if not isinstance(sibling, Tag) or sibling.name in SKIPPED_TAGS:
             continue
-        if _holds_heading(sibling) or _holds_question(sibling):
+        if id(sibling) in holders:
             break
         piece = _text_of(sibling, MAX_ANSWER - size)
         if piece:
@@ -518,31 +511,43 @@ class _FaqMarkup:
     headings: list[Tag] = field(default_factory=list)
     questions: list[Tag] = field(default_factory=list)  # schema.org Question microdata scopes
     by_id: dict[str, Tag] = field(default_factory=dict)
+    # Every element that is, or holds, a heading, a term, a summary or an accordion control: where the text a
+    # heading introduces ends.
+    holders: set[int] = field(default_factory=set)
+
+    def mark(self, node: Tag) -> None:
+        steps = 0
+        while node is not None and steps < MAX_ANCESTOR_STEPS and id(node) not in self.holders:
+            self.holders.add(id(node))
+            node, steps = node.parent, steps + 1
 
 
 _CONTROL_ATTRIBUTES = ("aria-controls", "data-bs-target", "data-target")
 
 
-def _faq_markup(soup: BeautifulSoup) -> _FaqMarkup:
-    found = _FaqMarkup()
-    for node in soup.descendants:
-        if not isinstance(node, Tag):
-            continue
-        name, attrs = node.name, node.attrs
+def _note_faq_markup(found: _FaqMarkup, node: Tag) -> None:
+    """Collect `node` if question-and-answer markup is made of it (called for every element, once)."""
+    name = node.name
+    if name in _FAQ_TAGS:
         if name == "dl":
             found.lists.append(node)
         elif name == "details":
             found.details.append(node)
         elif name in _HEADINGS:
             found.headings.append(node)
-        if attrs:
-            if any(a in attrs for a in _CONTROL_ATTRIBUTES):
-                found.controls.append(node)
-            if "id" in attrs and len(found.by_id) < 10_000:
-                found.by_id.setdefault(str(attrs["id"]), node)
-            if "itemscope" in attrs and str(attrs.get("itemtype") or "").rstrip().lower().endswith("question"):
-                found.questions.append(node)
-    return found
+        found.mark(node)
+    attrs = node.attrs
+    if attrs:
+        if "aria-controls" in attrs or "data-bs-target" in attrs or "data-target" in attrs:
+            found.controls.append(node)
+            found.mark(node)
+        if "id" in attrs and len(found.by_id) < 10_000:
+            found.by_id.setdefault(str(attrs["id"]), node)
+        if "itemscope" in attrs and str(attrs.get("itemtype") or "").rstrip().lower().endswith("question"):
+            found.questions.append(node)
+
+
+_FAQ_TAGS = {"dl", "details", "dt", "summary", *_HEADINGS}
 
 
 def _layout_faq(found: _FaqMarkup) -> list[QAPair]:
@@ -581,21 +586,20 @@ def _layout_faq(found: _FaqMarkup) -> list[QAPair]:
         if isinstance(target, Tag) and target is not control and _ancestor(target, lambda t: t is control) is None:
             add(control, _text_of(target, MAX_ANSWER), "aria")
     for heading in found.headings[:MAX_QA_PAIRS]:
-        answer = _text_after(heading)
+        answer = _text_after(heading, found.holders)
         holder = heading.parent
         # A heading alone in its wrapper (<div class="q"><h3>...</h3></div><div class="a">...</div>, or a heading
         # inside an accordion's button) introduces what follows the wrapper.
         if not answer and isinstance(holder, Tag) and holder.name not in ("body", "html", "[document]", "main", "article", "section"):
-            answer = _text_after(holder)
+            answer = _text_after(holder, found.holders)
         add(heading, answer, "heading")
     return pairs
 
 
-def _qa_pairs(soup: BeautifulSoup, nodes: list[dict]) -> list[QAPair]:
+def _qa_pairs(found: _FaqMarkup, nodes: list[dict]) -> list[QAPair]:
     # Declared FAQ data first: when the same question is laid out on the page too, the declaration is kept.
     seen: set[str] = set()
     out: list[QAPair] = []
-    found = _faq_markup(soup)
     for pair in _jsonld_faq(nodes) + _microdata_faq(found.questions[:MAX_QA_PAIRS]) + _layout_faq(found):
         key = re.sub(r"\W+", "", pair.question.lower())
         if key and key not in seen and len(out) < MAX_QA_PAIRS:
@@ -732,7 +736,8 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
 
     jsonld = _jsonld_nodes(soup)
     organizations = _jsonld_orgs(jsonld) + _microdata_orgs(soup)
-    text, text_cut = _visible_text(soup)
+    faq = _FaqMarkup()
+    text, text_cut = _visible_text(soup, faq)
     declared = _lang(soup)
 
     return Page(
@@ -751,7 +756,7 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
         # Text cut at its cap is as unread as markup cut at the tag cap.
         truncated=truncated or text_cut,
         kind=kind,
-        qa_pairs=_qa_pairs(soup, jsonld),
+        qa_pairs=_qa_pairs(faq, jsonld),
         language=detect_language(text, declared),
     )
 
