@@ -198,12 +198,23 @@ class Evaluation:
                           "(a legit/rogue tie counts one half); sites without a score (verdict unknown or not "
                           "checked) are left out and counted here",
             },
+            "rogue_caught_by": self._caught_by(rogue),
             "findings": {
                 fid: {label: counts.get(label, 0) for label in LABELS}
                 for fid, counts in sorted(self.finding_counts.items(), key=lambda kv: -sum(kv[1].values()))
             },
             "misses": listed,
         }
+
+    def _caught_by(self, rogue: list[SiteResult]) -> dict:
+        from .attribution import caught_by
+
+        counts = {"list": 0, "graph": 0, "page": 0}
+        for r in rogue:
+            if r.report is not None:
+                for kind in caught_by(r.report, self.rules):
+                    counts[kind] += 1
+        return {**counts, "of": len(rogue)}
 
     def _miss(self, r: SiteResult) -> dict:
         item = {"url": r.url, "label": r.label, "verdict": r.verdict, "score": r.score}
@@ -215,8 +226,26 @@ class Evaluation:
         return item
 
 
-async def evaluate(settings: Settings, sites: list[LabelledSite], *, concurrency: int = 8, progress=None) -> Evaluation:
+async def _prime(settings: Settings, sites: list[LabelledSite], concurrency: int) -> None:
+    """Read every site once, recording its identity facts, so the measured pass sees each with all the others."""
+    async with open_checker(settings) as checker:
+        semaphore = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(url: str) -> None:
+            async with semaphore:
+                try:
+                    await checker.check(url)
+                except FetchError:
+                    pass
+
+        await asyncio.gather(*(one(s.url) for s in sites))
+
+
+async def evaluate(settings: Settings, sites: list[LabelledSite], *, concurrency: int = 8, progress=None,
+                   prime: bool = False) -> Evaluation:
     started = time.monotonic()
+    if prime:
+        await _prime(settings, sites, concurrency)
     results: list[SiteResult | None] = [None] * len(sites)
     finding_counts: dict[str, Counter] = {}
     async with open_checker(settings) as checker:
@@ -277,6 +306,10 @@ def render_summary(summary: dict, top_findings: int = 15) -> str:
         f"rogue passed (rogue called likely_legitimate): {_pct(summary['rogue_passed'])}",
         f"red flag (a finding that took points off):     legit {_pct(summary['red_flagged']['legit'])}, "
         f"rogue {_pct(summary['red_flagged']['rogue'])}",
+        "rogue caught by evidence kind:                 " + (
+            f"list {summary['rogue_caught_by']['list']}, graph {summary['rogue_caught_by']['graph']}, "
+            f"page {summary['rogue_caught_by']['page']} (of {summary['rogue_caught_by']['of']}; app/attribution.py)"
+            if "rogue_caught_by" in summary else "n/a"),
         f"ROC AUC of the score (higher = more legit):    {auc_text} over {auc['legit_scored']} legit and "
         f"{auc['rogue_scored']} rogue scored sites; {auc['unscored_left_out']} unscored left out; ties count one half",
     ]

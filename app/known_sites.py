@@ -1,18 +1,24 @@
-"""An optional list of known sites (CSV `domain,label,source`) given at run time.
+"""An optional list of known sites (CSV `domain,label,source`) given at run time with --known-sites FILE.
 
-The list is the user's own (a regulator's list, an organisation's reports); pharmacheck ships none.
+The list is the user's own (a regulator's list, an organisation's reports); pharmacheck ships none. It is an
+ad-hoc reputation list: matched like the stored lists (the site's address, its registrable domain, a redirect
+target), held in memory for the run, never written to the store (`pharmacheck lists import user:NAME FILE`
+keeps one). A row's domain stands for its whole registrable domain, as it always has.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .domains import registrable_domain
+from .lists.model import ListEntry, ListInfo
 from .site import KnownSite
 
 VALID_LABELS = {"legit", "rogue"}
+ADHOC_LIST_ID = -1
 
 
 class KnownSitesError(ValueError):
@@ -45,3 +51,14 @@ def load_known_sites(path: str) -> dict[str, KnownSite]:
             key = registrable_domain(domain)
             sites[key] = KnownSite(key, label, (row.get("source") or p.name).strip())
     return sites
+
+
+def known_sites_list(sites: dict[str, KnownSite], origin: str) -> tuple[ListInfo, list[ListEntry]]:
+    """The known sites as an ad-hoc list for the in-memory index."""
+    labels = {s.label for s in sites.values()}
+    info = ListInfo(
+        id=ADHOC_LIST_ID, source=f"known-sites:{Path(origin).name}", title=f"your known-sites file {Path(origin).name}",
+        label=labels.pop() if len(labels) == 1 else "mixed", origin=origin, method="adhoc",
+        loaded_at=datetime.now(timezone.utc), snapshot_date=None, fresh_days=None, entry_count=len(sites),
+    )
+    return info, [ListEntry(s.domain, s.label, note=s.source) for s in sites.values()]

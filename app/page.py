@@ -189,6 +189,11 @@ class Page:
     language: str = ""
     # What checks work out once per page and share (the question-and-answer reading, say); not part of the model.
     derived: dict = field(default_factory=dict, repr=False, compare=False)
+    # Analytics, advertising and chat-widget account ids in the page's scripts ("ga:UA-123456", "gtm:GTM-AB12CD"):
+    # the operator's own accounts, shared across the sites one operator runs.
+    tracking_ids: list[str] = field(default_factory=list)
+    # A hash of the page's markup skeleton (tags and their classes, not the words): pages built from one template.
+    template_fingerprint: str = ""
 
     @property
     def https(self) -> bool:
@@ -736,6 +741,8 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
 
     jsonld = _jsonld_nodes(soup)
     organizations = _jsonld_orgs(jsonld) + _microdata_orgs(soup)
+    tracking = tracking_ids(soup, scripts)
+    fingerprint = template_fingerprint(soup)
     faq = _FaqMarkup()
     text, text_cut = _visible_text(soup, faq)
     declared = _lang(soup)
@@ -758,7 +765,77 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
         kind=kind,
         qa_pairs=_qa_pairs(faq, jsonld),
         language=detect_language(text, declared),
+        tracking_ids=tracking,
+        template_fingerprint=fingerprint,
     )
+
+
+MAX_SCRIPT_TEXT = 200_000
+MAX_TRACKING_IDS = 20
+# (kind, pattern whose first group is the account id). Universal Analytics ids name the account before the
+# property number (UA-123456-2): the account is what one operator shares across sites.
+_TRACKERS = (
+    ("ga", re.compile(r"\b(UA-\d{4,10})-\d{1,4}\b")),
+    ("ga4", re.compile(r"(?:[?&]id=|config['\"]\s*,\s*['\"])(G-[A-Z0-9]{6,12})\b")),
+    ("gtm", re.compile(r"\b(GTM-[A-Z0-9]{4,9})\b")),
+    ("yandex", re.compile(r"(?:\bym\(\s*|yaCounter|mc\.yandex\.ru/watch/|mc\.yandex\.ru/metrika/tag\.js\?id=)(\d{5,10})")),
+    ("fbpixel", re.compile(r"fbq\(\s*['\"]init['\"]\s*,\s*['\"](\d{10,20})")),
+    ("adsense", re.compile(r"\b(ca-pub-\d{10,20})\b")),
+    ("tawk", re.compile(r"embed\.tawk\.to/([0-9a-f]{24})", re.I)),
+    ("jivo", re.compile(r"jivosite\.com/(?:widget|script/widget)/([A-Za-z0-9]{6,16})")),
+    ("liveinternet", re.compile(r"counter\.yadro\.ru/hit;([A-Za-z0-9_-]{3,40})")),
+)
+
+
+def tracking_ids(soup: BeautifulSoup, script_urls: list[str]) -> list[str]:
+    """The analytics and widget account ids in the page's inline scripts, script addresses and noscript tags."""
+    parts: list[str] = list(script_urls)
+    size = 0
+    for tag in soup.find_all(["script", "noscript"], limit=MAX_SCRIPTS):
+        if isinstance(tag, Tag) and tag.name == "script" and tag.get("src"):
+            continue
+        piece = (tag.string or tag.decode_contents() if tag.name == "noscript" else tag.string or "")[: MAX_SCRIPT_TEXT - size]
+        parts.append(piece)
+        size += len(piece)
+        if size >= MAX_SCRIPT_TEXT:
+            break
+    for img in soup.find_all(["img", "iframe"], src=True, limit=MAX_IMAGES):
+        src = str(img.get("src") or "")
+        if "yandex" in src or "googletagmanager" in src or "facebook.com/tr" in src or "yadro.ru" in src:
+            parts.append(src)
+    blob = "\n".join(parts)
+    found: list[str] = []
+    for kind, pattern in _TRACKERS:
+        for m in pattern.finditer(blob):
+            value = f"{kind}:{m.group(1)}"
+            if value not in found:
+                found.append(value)
+            if len(found) >= MAX_TRACKING_IDS:
+                return found
+    return found
+
+
+MIN_TEMPLATE_TOKENS = 20
+
+
+def template_fingerprint(soup: BeautifulSoup) -> str:
+    """A hash of the distinct tag-and-class pairs of the page body, or "" for pages too plain to tell apart.
+
+    Words, images and product counts change from page to page; the skeleton a theme builds does not, so two
+    shops built from one kit share it. Common kits share it too, which is why the graph weighs a template by how
+    many sites in the store have it."""
+    import hashlib
+
+    root = soup.body or soup
+    tokens: set[str] = set()
+    for tag in root.find_all(True, limit=MAX_TAGS):
+        classes = tag.get("class") or []
+        if isinstance(classes, str):
+            classes = classes.split()
+        tokens.add(tag.name + "." + ".".join(sorted(str(c) for c in classes))[:80])
+    if len(tokens) < MIN_TEMPLATE_TOKENS:
+        return ""
+    return hashlib.sha256("\n".join(sorted(tokens)).encode("utf-8", "replace")).hexdigest()[:20]
 
 
 def bound_site_text(pages: list[Page], limit: int = MAX_SITE_TEXT) -> list[Page]:

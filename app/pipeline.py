@@ -17,7 +17,8 @@ from .crawl import choose_pages, normalise
 from .domains import host_of, registrable_domain
 from .fetch import Fetcher, FetchResult
 from .invisible import encode_invisible
-from .known_sites import load_known_sites
+from .known_sites import known_sites_list, load_known_sites
+from .lists.index import ListIndex, site_hosts
 from .netpolicy import FetchError, validate_url
 from .page import Page, bound_site_text, parse_page, run_analysis
 from .report import ErrorOut, PageOut, Report
@@ -55,12 +56,17 @@ def normalise_input_url(url: str) -> str:
 
 
 class Checker:
-    """Holds what is shared across checks (rules, fetcher, known sites) so batches reuse connections."""
+    """Holds what is shared across checks (rules, fetcher, lists, identity graph) so batches reuse them."""
 
     def __init__(self, settings: Settings | None = None, rules: Rules | None = None, fetcher: Fetcher | None = None):
         self.settings = settings or Settings()
         self.rules = rules or load_rules(self.settings.rules_path)
         self.known_sites = load_known_sites(self.settings.known_sites_path) if self.settings.known_sites_path else {}
+        self.adhoc_lists = [known_sites_list(self.known_sites, self.settings.known_sites_path)] if self.known_sites else []
+        # Reputation lists: only the --known-sites file unless the service gives a store (app/service.py).
+        self.lists = ListIndex(adhoc=self.adhoc_lists)
+        # The identity graph (app/graph.py), when the service gives one.
+        self.graph = None
         self.fetcher = fetcher or Fetcher(self.settings)
         self.listeners: list[ReportListener] = []
 
@@ -165,7 +171,6 @@ class Checker:
             final_url=requested,
             domain=registrable_domain(requested),
             host=host_of(requested),
-            known_sites=self.known_sites,
         )
         # Every fetch and wait below already ends by the deadline; this one catches whatever might not (a
         # parsing thread finishing late, a registry look-up), so that the check ends on time with a report.
@@ -175,6 +180,9 @@ class Checker:
             async with wall:
                 await self._read_site(site, deadline, progress)
                 _bound_site_text(site)
+                await self._consult_lists(site)
+                if self.graph is not None and site.pages:
+                    await self._consult_graph(site, lookup_errors)
                 if self.settings.confirm_registries and site.pages:
                     if progress:
                         progress("confirming", site.final_url)
@@ -191,6 +199,25 @@ class Checker:
         report = await run_analysis(self.judge, site, started=started, deadline=judge_by, errors=lookup_errors)
         await self._tell_listeners(report, site)
         return report
+
+    async def _consult_lists(self, site: Site) -> None:
+        """Match the site against the reputation lists in memory; reload them first when the store changed."""
+        if self.lists.refresh_due():
+            await asyncio.to_thread(self.lists.refresh)
+        site.list_matches, site.lists_consulted = self.lists.match(
+            site_hosts(site.requested_url, site.final_url, site.redirects),
+            leave_out_own=self.settings.lists_leave_out_own,
+        )
+
+    async def _consult_graph(self, site: Site, errors: list[ErrorOut]) -> None:
+        """What the checks find of the site's operator, and the other sites the store knows sharing it."""
+        try:
+            facts = await run_analysis(identify_site, self.rules, site)
+            site.identity = await asyncio.to_thread(self.graph.context, site, facts, self.lists)
+        except Exception:  # the graph must never cost the user the report
+            log.exception("identity graph look-up failed on %s", site.final_url)
+            errors.append(ErrorOut(code="graph_error", url=site.final_url,
+                                   message="Other sites sharing this site's identity could not be looked up."))
 
     async def _read_site(self, site: Site, deadline: float, progress: ProgressCallback | None) -> None:
         """Read the start page, the home page and the crawl plan into `site`. A page is listed as `timeout` until
@@ -422,9 +449,22 @@ def judge_site(
     )
 
 
-def site_from_pages(url: str, pages: list[Page], known_sites=None) -> Site:
-    """A site built from pages already in hand (page texts for evaluation, tests of single fixtures)."""
-    return Site(
+def identify_site(rules: Rules, site: Site) -> list:
+    """Every check's identity facts about the site (Check.identify), for the identity graph."""
+    facts: list = []
+    for check in ALL_CHECKS:
+        if check.identify is not None:
+            try:
+                facts.extend(check.identify(site, rules))
+            except Exception:  # one broken extractor costs only its own facts
+                log.exception("identity facts of %s failed on %s", check.id, site.final_url)
+    return facts
+
+
+def site_from_pages(url: str, pages: list[Page], known_sites=None, lists: ListIndex | None = None) -> Site:
+    """A site built from pages already in hand (page texts for evaluation, tests of single fixtures), matched
+    against `lists` or the `known_sites` given."""
+    site = Site(
         requested_url=url,
         final_url=url,
         domain=registrable_domain(url),
@@ -432,5 +472,9 @@ def site_from_pages(url: str, pages: list[Page], known_sites=None) -> Site:
         pages=pages,
         records=[PageRecord(url=p.url, final_url=p.url, status=p.status, https=p.https, kind=p.kind, language=p.language)
                  for p in pages],
-        known_sites=known_sites or {},
     )
+    if lists is None and known_sites:
+        lists = ListIndex(adhoc=[known_sites_list(known_sites, "known-sites.csv")])
+    if lists is not None:
+        site.list_matches, site.lists_consulted = lists.match(site_hosts(url, url, []))
+    return site

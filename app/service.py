@@ -62,12 +62,45 @@ def _store_listener(settings: Settings):
     return keep
 
 
+def attach_store(checker: Checker, settings: Settings) -> None:
+    """Give the checker the store's reputation lists (loaded now, refreshed as they change) and identity graph."""
+    from .graph import GraphStore, graph_listener
+    from .lists.index import ListIndex
+    from .lists.store import ListStore
+    from .store import open_database
+
+    if not (settings.use_lists or settings.identity_graph):
+        return
+    writes = settings.store_reports or (settings.identity_graph and settings.record_identities)
+    if not writes and not _database_exists(settings):
+        return  # nothing to read, and no reason to create a database to find that out
+    database = open_database(settings.effective_database_url)
+    if settings.use_lists:
+        checker.lists = ListIndex(ListStore(database), refresh_interval=settings.lists_refresh_interval,
+                                  adhoc=checker.adhoc_lists)
+        checker.lists.refresh(force=True)
+    if settings.identity_graph:
+        checker.graph = GraphStore(database)
+        if settings.record_identities:
+            checker.add_listener(graph_listener(checker.graph))
+
+
+def _database_exists(settings: Settings) -> bool:
+    from pathlib import Path
+
+    url = settings.effective_database_url
+    if not url.startswith("sqlite:///"):
+        return True
+    return Path(url[len("sqlite:///"):]).exists()
+
+
 def make_checker(settings: Settings) -> Checker:
     """The Checker for `settings`: live or from archives, recording when asked, keeping reports in the store.
     Opens (and migrates) the store now, so a database that cannot be used stops start-up with a clear message."""
     settings = _replay_ports(settings)
     transport, recorder = _archive_transport(settings)
     checker = Checker(settings, fetcher=Fetcher(settings, transport=transport))
+    attach_store(checker, settings)
     if recorder is not None:
         # Each report is filed in the WARC file beside the exchanges it was built from.
         checker.add_listener(lambda report, _site: recorder.write_report(report))

@@ -98,6 +98,17 @@ class Settings:
     database_url: str | None = None
     # Every report is kept in the store (history, graph); off for measurements and throw-away runs.
     store_reports: bool = True
+    # Reputation lists loaded in the store (`pharmacheck lists`) are consulted on every check; how often (seconds)
+    # a running service looks whether another process changed them.
+    use_lists: bool = True
+    lists_refresh_interval: float = 5.0
+    # Evaluation only: a site's own list entries are left out when it is judged (leave-one-site-out), so a
+    # measure says what the lists and the graph catch about sites they do not list.
+    lists_leave_out_own: bool = False
+    # The identity graph: look up other sites sharing this one's phones, ids, numbers...; and record each
+    # checked site's facts (record_identities) so later checks see them.
+    identity_graph: bool = True
+    record_identities: bool = True
     extra: dict = field(default_factory=dict)
 
     def with_(self, **changes) -> "Settings":
@@ -150,6 +161,12 @@ class Settings:
             kwargs["database_url"] = env["PHARMACHECK_DATABASE_URL"]
         if env.get("PHARMACHECK_STORE_REPORTS"):
             kwargs["store_reports"] = _bool(env, "PHARMACHECK_STORE_REPORTS")
+        for name, key in (("PHARMACHECK_LISTS", "use_lists"), ("PHARMACHECK_IDENTITY_GRAPH", "identity_graph"),
+                          ("PHARMACHECK_RECORD_IDENTITIES", "record_identities")):
+            if env.get(name):
+                kwargs[key] = _bool(env, name)
+        if env.get("PHARMACHECK_LISTS_REFRESH"):
+            kwargs["lists_refresh_interval"] = float(_int(env, "PHARMACHECK_LISTS_REFRESH", 0, 86_400))
         return cls(**kwargs)
 
 

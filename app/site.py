@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from .lists.model import ListMatch, ListsConsulted
 from .page import Page
 
 
@@ -47,7 +48,11 @@ class Site:
     redirects: list[str] = field(default_factory=list)
     # Whether the plain-HTTP address of the site was seen redirecting to HTTPS (None: not observed).
     http_upgrades_to_https: bool | None = None
-    known_sites: dict[str, KnownSite] = field(default_factory=dict)
+    # Every list entry for this site (stored lists and a --known-sites file), and which lists were consulted.
+    list_matches: list[ListMatch] = field(default_factory=list)
+    lists_consulted: ListsConsulted = field(default_factory=ListsConsulted)
+    # What the identity graph knows of sites sharing this one's identity facts (app/graph.py); None: not asked.
+    identity: object | None = None
     # Results of checks' optional outside look-ups, by check id (see checks.base.Check.enrich).
     enrichments: dict[str, object] = field(default_factory=dict)
 

@@ -1,6 +1,7 @@
 """One module per check. Each exposes `CHECK`; the order here is the order checks run and report."""
 
-from . import accreditation, contact, domain, known_sites, marketing, payment, pharmacist, prescription, storefront, transport
+from . import (accreditation, contact, domain, graph, known_sites, lists, marketing, payment, pharmacist, prescription,
+               storefront, transport)
 
 ALL_CHECKS = [
     storefront.CHECK,
@@ -13,4 +14,6 @@ ALL_CHECKS = [
     domain.CHECK,
     marketing.CHECK,
     known_sites.CHECK,
+    lists.CHECK,
+    graph.CHECK,
 ]

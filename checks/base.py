@@ -53,6 +53,10 @@ class Check:
     # Optional look-up outside the site (a registry, say), run before `run` only when the user asks for live
     # confirmation: enrich(site, fetcher, config) -> anything; the result is stored in site.enrichments[id].
     enrich: Callable[[Site, Any, Any], Awaitable[Any]] | None = None
+    # Optional: what the site shows of the business behind it (phones, analytics ids, registration numbers...),
+    # for the identity graph kept across checks: identify(site, rules) -> list[app.graph.Fact]. The pipeline
+    # looks up the other sites sharing these before the checks run, and stores them after.
+    identify: Callable[[Site, Any], list] | None = None
 
     def __post_init__(self) -> None:
         if len(set(self.outcomes)) != len(self.outcomes):

@@ -1,4 +1,8 @@
-"""Known sites: the site is on a list the user supplied at run time (`--known-sites FILE`)."""
+"""Known sites: the site is on a list the user supplied at run time (`--known-sites FILE`).
+
+The file is an ad-hoc reputation list (app/known_sites.py): matched like the stored lists, by the site's address,
+its registrable domain or an address it redirected through. Stored lists are reported by the `lists` check.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,17 @@ OUTCOMES = ("listed-rogue", "listed-legit")
 
 
 def run(site: Site, config: Config):
-    entry = site.known_sites.get(site.domain) if site.known_sites else None
-    if entry is None:
-        return []
-    outcome = "listed-rogue" if entry.label == "rogue" else "listed-legit"
-    return [
-        Outcome(outcome, facts={"source": entry.source}).add(
-            site.final_url, f"{entry.domain} is listed as {entry.label} in {entry.source}"
-        )
-    ]
+    outcomes: dict[str, Outcome] = {}
+    for match in site.list_matches:
+        if not match.list.adhoc:
+            continue
+        entry = match.entry
+        source = entry.note or match.list.title
+        outcome_id = "listed-rogue" if entry.label == "rogue" else "listed-legit"
+        outcome = outcomes.setdefault(outcome_id, Outcome(outcome_id, facts={"source": source}))
+        where = "" if match.matched_on != "redirect" else f" (the address {match.host} it redirected through)"
+        outcome.add(site.final_url, f"{entry.domain} is listed as {entry.label} in {source}{where}")
+    return [outcomes[o] for o in OUTCOMES if o in outcomes]
 
 
 CHECK = Check(id="known_sites", outcomes=OUTCOMES, config_model=Config, run=run)

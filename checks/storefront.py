@@ -99,9 +99,10 @@ def run(site: Site, config: Config):
                     )
                 ]
             if candidates and text is page.text and (offered := _drug_on_offer(page, config, candidates)):
-                return [
-                    Outcome("sells-medicines", facts={"terms": [offered.phrase.lower()]}).add(page.url, offered.snippet)
-                ]
+                outcome = Outcome("sells-medicines", facts={"terms": [offered.phrase.lower()]})
+                if first:  # what named it a pharmacy before (its title, say) comes first
+                    outcome.add(*first)
+                return [outcome.add(page.url, offered.snippet)]
             for phrases in (ctx.narrowed(terms, lowered), candidates):
                 for match in phrases.finditer(text, limit=100):
                     found.add(" ".join(match.phrase.lower().split()))

@@ -21,13 +21,16 @@ DOC_PATH = ROOT / "docs" / "scoring.md"
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
-def fixtures_for(outcome: str) -> list[str]:
-    found = [
-        p.relative_to(ROOT).as_posix()
-        for p in sorted(FIXTURES.rglob("*"))
-        if p.is_file() and (p.stem == outcome or p.stem.startswith(outcome + "--"))
-    ]
-    return found
+def fixtures_for(outcome: str, check_id: str | None = None) -> list[str]:
+    """Fixtures named after the outcome: in the check's own folder when it has one (two checks may share an
+    outcome name), else anywhere."""
+    def named(paths) -> list[str]:
+        return [p.relative_to(ROOT).as_posix() for p in sorted(paths)
+                if p.is_file() and (p.stem == outcome or p.stem.startswith(outcome + "--"))]
+
+    if check_id and (FIXTURES / check_id).is_dir():
+        return named((FIXTURES / check_id).rglob("*"))
+    return named(FIXTURES.rglob("*"))
 
 
 def render(rules: Rules) -> str:
@@ -87,7 +90,7 @@ def render(rules: Rules) -> str:
             w(f"- **What it means**: {' '.join(rule.explanation.split())}")
             if rule.advice.strip():
                 w(f"- **What to do**: {' '.join(rule.advice.split())}")
-            fixtures = fixtures_for(name)
+            fixtures = fixtures_for(name, check.id)
             if fixtures:
                 w("- **Fixture**: " + ", ".join(f"`{f}`" for f in fixtures))
             else:

@@ -16,11 +16,11 @@ from app.netpolicy import FetchError
 from app.rules import RulesError
 from app.settings import SettingsError
 
-from . import batch, check, db, evaluate, rules, serve
+from . import batch, check, db, evaluate, graph, lists, rules, serve
 from .common import EXIT_OK, EXIT_USAGE, Parser, UsageError, read_urls, settings_from_args
 
 # In the order `pharmacheck --help` lists them.
-COMMANDS = [check, batch, evaluate, serve, rules, db]
+COMMANDS = [check, batch, evaluate, serve, rules, db, lists, graph]
 
 __all__ = ["main", "build_parser", "settings_from_args", "UsageError", "EXIT_OK", "EXIT_USAGE"]
 _read_urls = read_urls  # earlier name, kept for callers

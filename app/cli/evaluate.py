@@ -19,6 +19,13 @@ def register(sub) -> None:
                           help="list at most N of each kind of unconfident answer (errors are always listed in full)")
     evaluate.add_argument("--max-false-accusations", type=count, default=None, metavar="N",
                           help="exit with status 1 when more than N legit sites are called likely_rogue")
+    evaluate.add_argument("--graph", action="store_true",
+                          help="use the identity graph and record every site's identity facts in the data folder "
+                               "(give a throw-away --data-dir); with --leave-one-site-out every site is read once "
+                               "before the measured pass, so each is judged with all the others in the graph")
+    evaluate.add_argument("--leave-one-site-out", action="store_true",
+                          help="judge each site with its own reputation-list entries left out, so the measures say "
+                               "what the lists and the graph catch about sites they do not list")
     shared_options(evaluate)
     evaluate.set_defaults(handler=run)
 
@@ -28,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
     # A measurement must not leave thousands of reports behind in the user's store, nor be judged by what
     # earlier checks stored there.
-    settings = settings_from_args(args).with_(store_reports=False)
+    settings = settings_from_args(args).with_(store_reports=False, identity_graph=args.graph,
+                                              record_identities=args.graph,
+                                              lists_leave_out_own=args.leave_one_site_out)
     try:
         sites = read_labels(args.labels)
     except LabelsError as exc:
@@ -42,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
     async def measure() -> dict:
         evaluation = await evaluate(settings, sites, concurrency=args.concurrency,
-                                    progress=progress if sys.stderr.isatty() else None)
+                                    progress=progress if sys.stderr.isatty() else None,
+                                    prime=args.graph and args.leave_one_site_out)
         return evaluation.summary(show_misses=args.show_misses)
 
     # asyncio.run formats its main task, result included, when it puts back the Ctrl-C handler (CPython 3.11's
