@@ -1,9 +1,12 @@
 """Recent reports kept by address, and the checks running right now.
 
 A report is named by the address that was checked: the web page, a shared report link, the bookmarklet and the
-JSON API all ask for `?url=...`. The same address asked for again within the time-to-live gets the same report
-without the site being fetched again, and an address asked for while its check is running joins that check
-instead of starting a second one. Everything lives in this process; a restart starts with an empty cache.
+JSON API all ask for `?url=...`. The same address asked for again within the time-to-live (or the caller's own
+max_age) gets the same report without the site being fetched again, and an address asked for while its check
+is running joins that check instead of starting a second one.
+
+Recent reports are held in memory in front of the store: a report not in memory is looked up among the kept
+reports (app/store), so a restart, or another process sharing the database, loses nothing that is fresh.
 """
 
 from __future__ import annotations
@@ -13,12 +16,17 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit, urlunsplit
 
+from . import metrics
 from .netpolicy import FetchError, validate_url
 from .pipeline import Checker, normalise_input_url
 from .report import Report
+
+if TYPE_CHECKING:
+    from .store import ReportStore
 
 log = logging.getLogger("pharmacheck.cache")
 
@@ -55,12 +63,39 @@ def canonical_url(url: str, allowed_ports: tuple[int, ...] = (80, 443), resolve:
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
+def read_nothing(report: Report) -> bool:
+    """No page of the site could be read: the report says only that the site was down at that moment."""
+    return not any(p.error is None and p.status is not None for p in report.pages)
+
+
+def report_age(report: Report, now: datetime | None = None) -> float:
+    try:
+        checked = datetime.fromisoformat(report.checked_at)
+    except ValueError:
+        return float("inf")
+    if checked.tzinfo is None:
+        checked = checked.replace(tzinfo=timezone.utc)
+    return max(0.0, ((now or datetime.now(timezone.utc)) - checked).total_seconds())
+
+
+def fresh_from_store(store: "ReportStore", key: str, newer_than: datetime) -> tuple[int, Report] | None:
+    """The newest kept report for `key` checked after `newer_than`, unless it read nothing and is older than
+    UNREACHABLE_TTL (a site that was down is asked about again soon). Blocking: call it in a thread."""
+    found = store.latest(key, newer_than=newer_than)
+    if found is None:
+        return None
+    if read_nothing(found[1]) and report_age(found[1]) > UNREACHABLE_TTL:
+        return None
+    return found
+
+
 @dataclass
 class CheckJob:
     """One check in progress: what it is doing now, for the page that shows the wait."""
 
     key: str
     loop: asyncio.AbstractEventLoop
+    origin: str = "web"
     state: str = "running"  # running | done | failed
     stage: str = "queued"  # queued | fetching | reading | scoring, as reported by Checker.check
     current_url: str = ""
@@ -101,38 +136,78 @@ class ReportCache:
         max_entries: int = 1000,
         max_running: int = 16,
         clock: Callable[[], float] = time.monotonic,
+        store: "ReportStore | None" = None,
     ):
         self.checker = checker
         self.ttl = ttl
         self.max_entries = max_entries
         self.max_running = max_running
         self.clock = clock
+        self.store = store
         self._reports: OrderedDict[str, _Entry] = OrderedDict()
         self._jobs: dict[str, CheckJob] = {}
+        # "Check again": kept reports of these addresses made before this moment no longer answer.
+        self._not_before: OrderedDict[str, datetime] = OrderedDict()
 
     def canonical(self, url: str) -> str:
         return canonical_url(url, self.checker.settings.allowed_ports, self.checker.settings.resolve)
 
     # Finished reports
 
-    def get(self, key: str) -> Report | None:
+    def get(self, key: str, max_age: float | None = None) -> Report | None:
+        """The report held in memory for `key`, if it is younger than the time-to-live and `max_age`."""
         entry = self._reports.get(key)
         if entry is None:
             return None
-        if entry.expires <= self.clock():
+        now = self.clock()
+        if entry.expires <= now:
             del self._reports[key]
+            return None
+        if max_age is not None and now - entry.stored > max_age:
             return None
         self._reports.move_to_end(key)
         return entry.report
 
-    def put(self, key: str, report: Report) -> None:
+    async def lookup(self, key: str, max_age: float | None = None) -> Report | None:
+        """The freshest report for `key` no older than `max_age` (default: the time-to-live): held in memory,
+        or kept in the store by an earlier run or another process. Never starts a check."""
+        # A caller's max_age may be longer than the time-to-live: the store keeps every report.
+        limit = self.ttl if max_age is None else max_age
+        report = self.get(key, limit)
+        if report is not None:
+            metrics.CACHE_LOOKUPS.labels("memory").inc()
+            return report
+        if self.store is None or limit <= 0:
+            metrics.CACHE_LOOKUPS.labels("miss").inc()
+            return None
+        newer_than = datetime.now(timezone.utc) - timedelta(seconds=limit)
+        not_before = self._not_before.get(key)
+        if not_before is not None and not_before > newer_than:
+            newer_than = not_before
+        try:
+            found = await asyncio.to_thread(fresh_from_store, self.store, key, newer_than)
+        except Exception:
+            log.warning("could not read kept reports for %s", key, exc_info=True)
+            found = None
+        if found is None:
+            metrics.CACHE_LOOKUPS.labels("miss").inc()
+            return None
+        metrics.CACHE_LOOKUPS.labels("store").inc()
+        report = found[1]
+        self.put(key, report, age=report_age(report))
+        return report
+
+    def put(self, key: str, report: Report, *, age: float = 0.0) -> None:
         if self.ttl <= 0:
             return
         ttl = self.ttl
-        if not any(p.error is None and p.status is not None for p in report.pages):
+        if read_nothing(report):
             ttl = min(ttl, UNREACHABLE_TTL)
         now = self.clock()
-        self._reports[key] = _Entry(report, now, now + ttl)
+        stored = now - age
+        if stored + ttl <= now:
+            return
+        self._reports[key] = _Entry(report, stored, stored + ttl)
         self._reports.move_to_end(key)
         while len(self._reports) > self.max_entries:
             self._reports.popitem(last=False)
@@ -148,6 +223,11 @@ class ReportCache:
         job = self._jobs.get(key)
         if job is not None and job.state != "running":
             del self._jobs[key]
+        # The same report is kept in the store too; from now on only a newer one answers.
+        self._not_before[key] = datetime.now(timezone.utc)
+        self._not_before.move_to_end(key)
+        while len(self._not_before) > self.max_entries:
+            self._not_before.popitem(last=False)
         return True
 
     def __len__(self) -> int:
@@ -170,7 +250,7 @@ class ReportCache:
     def running(self) -> int:
         return sum(1 for j in self._jobs.values() if j.state == "running" and j.usable)
 
-    def start(self, key: str) -> CheckJob:
+    def start(self, key: str, origin: str = "web") -> CheckJob:
         """The check for `key`: the one running or just finished, or a new one started now.
 
         Must be called on the event loop that serves requests. Raises CheckerBusy when too many other sites
@@ -183,12 +263,16 @@ class ReportCache:
             return job
         if self.running() >= self.max_running:
             raise CheckerBusy(f"{self.max_running} sites are being checked right now; try again in a few seconds.")
-        job = CheckJob(key=key, loop=asyncio.get_running_loop(), started=self.clock())
+        job = CheckJob(key=key, loop=asyncio.get_running_loop(), started=self.clock(), origin=origin)
         self._jobs[key] = job
         job.task = asyncio.create_task(self._run(job), name=f"check {key}")
         return job
 
     async def _run(self, job: CheckJob) -> None:
+        from .store.checks import CURRENT_CHECK, CheckContext
+
+        CURRENT_CHECK.set(CheckContext(origin=job.origin))  # this task's own context: seen by the listeners
+        started_at = datetime.now(timezone.utc)
         try:
             report = await self.checker.check(job.key, progress=job.progress)
         except FetchError as exc:
@@ -205,6 +289,21 @@ class ReportCache:
             job.report, job.state = report, "done"
         finally:
             job.finished = self.clock()
+        if job.state == "failed" and job.error_code != "cancelled":
+            metrics.count_failure(job.origin, job.error_code)
+            await self._record_failure(job, started_at)
+
+    async def _record_failure(self, job: CheckJob, started_at: datetime) -> None:
+        if self.store is None:
+            return
+        from .store.checks import CheckStore
+
+        try:
+            await asyncio.to_thread(CheckStore(self.store.database).record_failure, url=job.key, canonical_url=job.key,
+                                    origin=job.origin, started_at=started_at, code=job.error_code,
+                                    message=job.error_message)
+        except Exception:
+            log.warning("could not record the failed check of %s", job.key, exc_info=True)
 
     async def wait(self, job: CheckJob, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the job to finish; True when it has. Never cancels the job."""
@@ -214,13 +313,18 @@ class ReportCache:
             await asyncio.wait({job.task}, timeout=timeout)
         return job.state != "running"
 
-    async def check(self, url: str) -> Report:
-        """The report for `url`: kept, joined, or checked now. Raises FetchError for refused addresses."""
+    async def check(self, url: str, *, max_age: float | None = None, origin: str = "api") -> Report:
+        """The report for `url`: kept (no older than `max_age`, default the time-to-live), joined, or checked
+        now. Raises FetchError for refused addresses."""
         key = self.canonical(url)
-        report = self.get(key)
+        report = await self.lookup(key, max_age)
         if report is not None:
             return report
-        job = self.start(key)
+        finished = self._jobs.get(key)
+        if (finished is not None and finished.state != "running" and max_age is not None
+                and finished.finished is not None and self.clock() - finished.finished > max_age):
+            del self._jobs[key]  # a check that ended before what the caller accepts is not joined
+        job = self.start(key, origin)
         if job.task is not None and not job.task.done():
             # Shielded: a caller that goes away must not cancel a check others may be waiting for.
             try:

@@ -526,3 +526,29 @@ class Fetcher:
         except FetchError:
             return None
         return None
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float | None = None) -> int:
+        """POST `body` to `url` under the same destination policy as every fetch (webhooks); returns the status.
+        Redirects are not followed (a webhook that moved answers 3xx, which is not a delivery); the answer's
+        body is read up to 64 KiB and dropped. Raises FetchError with a stable code."""
+        destination = self.check(url)
+        _, deadline = self._deadline(timeout)
+        async with self._global_slot(deadline):
+            async with self._host_slot(destination.host, destination.port, deadline):
+                request = self._client.build_request("POST", destination.url, content=body, headers=headers)
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        response = await self.transport.handle_async_request(request)
+                        try:
+                            read = 0
+                            async for chunk in response.aiter_raw():
+                                read += len(chunk)
+                                if read > 64 * 1024:
+                                    break
+                        finally:
+                            await response.aclose()
+                except TimeoutError:
+                    raise self._timeout_error() from None
+                except (httpx.HTTPError, httpx.StreamError, OSError, ssl.SSLError, httpcore.ConnectError) as exc:
+                    raise _classify(exc) from None
+        return response.status_code

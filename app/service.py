@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
 
 import httpx
 
@@ -46,20 +47,48 @@ def make_fetcher(settings: Settings) -> Fetcher:
 
 
 def _store_listener(settings: Settings):
-    """Keeps every finished report in the store (history, what later checks learn from earlier ones)."""
+    """Keeps every finished report in the store (history, what later checks learn from earlier ones), with the
+    row of the check that made it, and tells whoever started the check (CheckContext) the report's id."""
     from .cache import canonical_url
-    from .store import ReportStore, open_database
+    from .store import open_database
+    from .store.checks import CURRENT_CHECK, check_row
+    from .store.reports import add_report
 
-    store = ReportStore(open_database(settings.effective_database_url))
+    database = open_database(settings.effective_database_url)
+
+    def save(report: Report, key: str, context) -> int:
+        finished = datetime.now(timezone.utc)
+        with database.session() as session:
+            report_id = add_report(session, report, key)
+            session.add(check_row(
+                url=report.url, canonical_url=key, origin=context.origin if context else "cli",
+                started_at=finished - timedelta(milliseconds=report.elapsed_ms), finished_at=finished,
+                report_id=report_id, job_id=context.job_id if context else None,
+                worker=context.worker if context else None,
+            ))
+            return report_id
 
     async def keep(report: Report, _site) -> None:
+        context = CURRENT_CHECK.get()
+        if context is not None and not context.keep:
+            return
         try:
             key = canonical_url(report.url, settings.allowed_ports, settings.resolve)
         except Exception:
             key = report.url
-        await asyncio.to_thread(store.save, report, key)
+        report_id = await asyncio.to_thread(save, report, key, context)
+        if context is not None:
+            context.report_id = report_id
 
     return keep
+
+
+def _metrics_listener(report: Report, _site) -> None:
+    from . import metrics
+    from .store.checks import CURRENT_CHECK
+
+    context = CURRENT_CHECK.get()
+    metrics.count_report(report, context.origin if context else "cli")
 
 
 def attach_store(checker: Checker, settings: Settings) -> None:
@@ -106,6 +135,7 @@ def make_checker(settings: Settings) -> Checker:
         checker.add_listener(lambda report, _site: recorder.write_report(report))
     if settings.store_reports:
         checker.add_listener(_store_listener(settings))
+    checker.add_listener(_metrics_listener)
     return checker
 
 

@@ -98,6 +98,25 @@ class Settings:
     database_url: str | None = None
     # Every report is kept in the store (history, graph); off for measurements and throw-away runs.
     store_reports: bool = True
+    # Batch jobs (app/jobs). Without redis_url the service checks their items in its own process; with it the
+    # service only enqueues, and `pharmacheck worker` processes on any number of machines (sharing one
+    # PostgreSQL database) check them, one site at a time across all of them.
+    redis_url: str | None = None
+    # Names the queue and every key pharmacheck keeps in Redis, so several installations can share one server.
+    queue_name: str = "pharmacheck"
+    job_concurrency: int = 4  # sites checked at once per process (the service's own runner or one worker)
+    max_job_urls: int = 100_000
+    # A job's body may be much larger than other requests: 100,000 addresses take a few megabytes.
+    max_job_request_bytes: int = 32 * 1024 * 1024
+    # A worker holds an item this long and renews the hold while it checks; a dead worker's items go back in
+    # the queue when their hold runs out.
+    job_lease_seconds: int = 60
+    # Checks of one item that may be started before it is given up as `attempts_exhausted` (a site that makes
+    # workers crash must not hold the queue for ever).
+    job_max_attempts: int = 3
+    webhook_max_attempts: int = 8
+    webhook_timeout: float = 10.0
+    metrics_enabled: bool = True
     # Reputation lists loaded in the store (`pharmacheck lists`) are consulted on every check; how often (seconds)
     # a running service looks whether another process changed them.
     use_lists: bool = True
@@ -161,6 +180,24 @@ class Settings:
             kwargs["database_url"] = env["PHARMACHECK_DATABASE_URL"]
         if env.get("PHARMACHECK_STORE_REPORTS"):
             kwargs["store_reports"] = _bool(env, "PHARMACHECK_STORE_REPORTS")
+        if env.get("PHARMACHECK_REDIS_URL"):
+            kwargs["redis_url"] = _redis_url(env["PHARMACHECK_REDIS_URL"])
+        for name, key, lo, hi in (
+            ("PHARMACHECK_JOB_CONCURRENCY", "job_concurrency", 1, 256),
+            ("PHARMACHECK_MAX_JOB_URLS", "max_job_urls", 1, 1_000_000),
+            ("PHARMACHECK_MAX_JOB_REQUEST_BYTES", "max_job_request_bytes", 1024, 1024 * 1024 * 1024),
+            ("PHARMACHECK_JOB_LEASE_SECONDS", "job_lease_seconds", 2, 3600),
+            ("PHARMACHECK_JOB_MAX_ATTEMPTS", "job_max_attempts", 1, 100),
+            ("PHARMACHECK_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts", 1, 50),
+        ):
+            if env.get(name):
+                kwargs[key] = _int(env, name, lo, hi)
+        if env.get("PHARMACHECK_CHECK_TIMEOUT"):
+            kwargs["check_timeout"] = float(_int(env, "PHARMACHECK_CHECK_TIMEOUT", 2, 600))
+        if env.get("PHARMACHECK_QUEUE_NAME"):
+            kwargs["queue_name"] = _name(env, "PHARMACHECK_QUEUE_NAME")
+        if env.get("PHARMACHECK_METRICS"):
+            kwargs["metrics_enabled"] = _bool(env, "PHARMACHECK_METRICS")
         for name, key in (("PHARMACHECK_LISTS", "use_lists"), ("PHARMACHECK_IDENTITY_GRAPH", "identity_graph"),
                           ("PHARMACHECK_RECORD_IDENTITIES", "record_identities")):
             if env.get(name):
@@ -202,6 +239,24 @@ def _public_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise SettingsError(f"PHARMACHECK_PUBLIC_URL: expected an http(s) origin such as https://pharmacheck.example, got {value!r}")
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+def _name(env: dict, name: str) -> str:
+    import re
+
+    value = env[name].strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+        raise SettingsError(f"{name}: letters, digits and _ . : - only (at most 64), got {env[name]!r}")
+    return value
+
+
+def _redis_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"PHARMACHECK_REDIS_URL: expected redis://HOST:PORT/DB (or rediss:// for TLS), got {value!r}")
+    return value
+
+
 def _rate(env: dict, name: str) -> str:
     from limits import parse
 

@@ -69,15 +69,37 @@ def test_malformed_requests_are_4xx_with_error_object(client):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-def test_batch_streams_one_line_per_url(client, sites):
+def test_batch_streams_one_line_per_url_with_its_input_index(client, sites):
     urls = [sites.url("rogue-store.test"), sites.url("good-pharmacy.test"), "ftp://nope.example/"]
     response = client.post("/api/v1/batches", json={"urls": urls})
     assert response.status_code == 200
     lines = [json.loads(line) for line in response.text.splitlines()]
     assert len(lines) == 3
-    by_url = {line["url"]: line for line in lines}
-    assert by_url[urls[0]]["verdict"] == "likely_rogue"
-    assert by_url["ftp://nope.example/"]["error"]["code"] == "invalid_url"
+    by_index = {line["index"]: line for line in lines}
+    assert sorted(by_index) == [0, 1, 2] and [by_index[i]["input_url"] for i in range(3)] == urls
+    assert by_index[0]["state"] == "done" and by_index[0]["report"]["verdict"] == "likely_rogue"
+    assert by_index[0]["verdict"] == "likely_rogue"
+    assert by_index[2]["state"] == "failed" and by_index[2]["error"]["code"] == "invalid_url"
+    assert by_index[2]["report"] is None
+
+
+def test_batch_spellings_of_one_site_cost_one_check(sites, tmp_path, monkeypatch):
+    app = create_app(sites.settings(data_dir=str(tmp_path)))
+    checked = []
+    real_check = app.state.checker.check
+
+    async def counting(url, *args, **kwargs):
+        checked.append(url)
+        return await real_check(url, *args, **kwargs)
+
+    monkeypatch.setattr(app.state.checker, "check", counting)
+    base = sites.url("uk-chemist.test")
+    spellings = [base, base.replace("https://uk-chemist", "https://UK-Chemist"), base.rstrip("/") + "#top"]
+    with TestClient(app) as c:
+        lines = [json.loads(line) for line in c.post("/api/v1/batches", json={"urls": spellings}).text.splitlines()]
+    assert len(checked) == 1
+    assert sorted(line["index"] for line in lines) == [0, 1, 2]
+    assert {line["report"]["checked_at"] for line in lines} == {lines[0]["report"]["checked_at"]}
 
 
 def test_batch_size_is_bounded(sites):

@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import __version__
+from app import __version__, metrics
 from app.cache import ReportCache
 from app.language import warm_up
 from app.page import run_analysis
 from app.service import make_checker
 from app.settings import Settings
+from app.store import ReportStore, open_database
+from app.store.jobs import JobStore
 
-from . import routes_checks, routes_meta, routes_web
+from . import routes_checks, routes_jobs, routes_meta, routes_sites, routes_web
 from .access import AccessControl
 from .errors import install_error_handlers
 from .head import HeadAsGetMiddleware
@@ -28,15 +30,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     # Built eagerly so that a broken rules file stops start-up with a clear message instead of failing requests.
     checker = make_checker(settings)
-    reports = ReportCache(checker, settings.cache_ttl)
+    database = open_database(settings.effective_database_url)
+    reports = ReportCache(checker, settings.cache_ttl, store=ReportStore(database) if settings.store_reports else None)
+    jobs = JobStore(database)
+    metrics.STORE.jobs = jobs
+    queue = _job_queue(settings, checker, jobs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+<<<<<<< HEAD
         # The language model takes a second or two to load; loaded in the analysis pool while the service starts
         # answering, not inside the first check.
         warming = asyncio.ensure_future(run_analysis(warm_up))
         yield
         warming.cancel()
+=======
+        queue.start()
+        yield
+        await queue.aclose()
+>>>>>>> main
         await reports.aclose()
         await checker.aclose()
 
@@ -52,14 +64,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.checker = checker
     app.state.settings = settings
     app.state.reports = reports
+    app.state.jobs = jobs
+    app.state.queue = queue
     app.state.access = AccessControl(settings)
     install_error_handlers(app)
     app.add_middleware(HeadAsGetMiddleware)
     install_security_headers(app)
+    app.add_middleware(metrics.HTTPMetricsMiddleware)
     # Added last, so it runs first: an oversized body is refused before any other layer reads it.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes,
+                       per_path={"/api/v1/jobs": max(settings.max_job_request_bytes, settings.max_request_bytes)})
     app.include_router(routes_meta.router)
     app.include_router(routes_checks.router)
+    app.include_router(routes_jobs.router)
+    app.include_router(routes_sites.router)
     app.include_router(routes_web.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _job_queue(settings: Settings, checker, jobs: JobStore):
+    """Where batch jobs are checked: Redis and `pharmacheck worker` processes when a Redis URL is set, else
+    this process itself."""
+    if settings.redis_url:
+        from app.jobs.redisq import RedisJobQueue
+
+        return RedisJobQueue(settings)
+    from app.jobs.local import LocalJobQueue
+
+    return LocalJobQueue(checker, jobs, settings)

@@ -219,13 +219,13 @@ async def report_page(request: Request, url: str | None = None, again: str | Non
         # One address per report, so the link in the address bar is the one to share.
         return RedirectResponse(_report_url(key), status_code=303)
 
-    report = reports.get(key)
+    report = await reports.lookup(key)
     if report is None:
         if reports.job(key) is None and (retry_after := _over_limit(request)) is not None:
             return _error(request, 429, "Too many checks", f"You have started many checks in a short time. Try again in {retry_after} seconds.",
                           headers={"Retry-After": str(retry_after)})
         try:
-            job = reports.start(key)
+            job = reports.start(key, "web")
         except CheckerBusy as exc:
             return _busy(request, exc)
         await reports.wait(job, getattr(request.app.state, "web_first_wait", FIRST_WAIT_SECONDS))
@@ -256,7 +256,7 @@ async def report_json(request: Request, url: str | None = None) -> Response:
         key = reports.canonical(url or "")
     except FetchError as exc:
         return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=400)
-    report = reports.get(key)
+    report = await reports.lookup(key)
     if report is None:
         job = reports.job(key)
         report = job.report if job is not None else None
@@ -279,7 +279,7 @@ async def report_status(request: Request, url: str | None = None) -> Response:
         return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=400, headers=headers)
     body: dict = {"url": key, "report_url": _report_url(key)}
     job = reports.job(key)
-    if reports.get(key) is not None:
+    if await reports.lookup(key) is not None:
         body["state"] = "done"
     elif job is None:
         body["state"] = "none"

@@ -1,4 +1,5 @@
-"""The `pharmacheck` command: check one site, check a list, serve the API and web page, manage the store.
+"""The `pharmacheck` command: check one site, check a list, serve the API and web page, run queue workers,
+manage the store.
 
 Each command is a module of this package with `register(subparsers)`, which adds its parser and sets
 `handler`; main() parses, runs the handler and turns every input error into one line and exit status 2.
@@ -16,11 +17,11 @@ from app.netpolicy import FetchError
 from app.rules import RulesError
 from app.settings import SettingsError
 
-from . import batch, check, db, evaluate, graph, lists, rules, serve
+from . import batch, check, db, evaluate, graph, lists, rules, serve, worker
 from .common import EXIT_OK, EXIT_USAGE, Parser, UsageError, read_urls, settings_from_args
 
 # In the order `pharmacheck --help` lists them.
-COMMANDS = [check, batch, evaluate, serve, rules, db, lists, graph]
+COMMANDS = [check, batch, evaluate, serve, worker, rules, db, lists, graph]
 
 __all__ = ["main", "build_parser", "settings_from_args", "UsageError", "EXIT_OK", "EXIT_USAGE"]
 _read_urls = read_urls  # earlier name, kept for callers

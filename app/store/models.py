@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints and indexes, so migrations can refer to them the same way on SQLite and PostgreSQL.
@@ -47,6 +47,115 @@ class StoredReport(Base):
     __table_args__ = (
         Index("ix_reports_domain_checked_at", "domain", "checked_at"),
         Index("ix_reports_canonical_url_checked_at", "canonical_url", "checked_at"),
+    )
+
+
+class CheckRun(Base):
+    """One check of a site that ran to an end: what was asked, by whom (web, api, batch, job, cli), how it ended
+    and how long it took. A report answered from what was kept is not a check; a check that failed is one."""
+
+    __tablename__ = "checks"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    canonical_url: Mapped[str] = mapped_column(String(2048))
+    domain: Mapped[str] = mapped_column(String(255))
+    origin: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))  # done | failed
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    elapsed_ms: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_checks_domain_finished_at", "domain", "finished_at"),
+        Index("ix_checks_job_id", "job_id"),
+    )
+
+
+class Job(Base):
+    """A batch job: a list of addresses checked by workers, its results read back page by page."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Who may read it back: a digest of the API identity that created it (None: anyone holding the id).
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued | running | done | cancelled
+    source: Mapped[str] = mapped_column(String(8))  # json | csv | txt
+    total: Mapped[int] = mapped_column(Integer)
+    unique_urls: Mapped[int] = mapped_column(Integer)
+    # A kept report at most this old answers an item; `force` takes only reports made after the job was created.
+    max_age: Mapped[int] = mapped_column(Integer)
+    force: Mapped[bool] = mapped_column(Boolean)
+    webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    webhook_items: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_jobs_state_created_at", "state", "created_at"),)
+
+
+class JobItem(Base):
+    """One address of a job, in the order it was given. Items of one job with the same canonical address are
+    one unit of work: leased, checked and finished together."""
+
+    __tablename__ = "job_items"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    input_index: Mapped[int] = mapped_column(Integer)
+    input_url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    domain: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed | cancelled
+    attempts: Mapped[int] = mapped_column(Integer)
+    # A worker holds a running item until lease_expires_at and renews it while it checks; an expired lease
+    # (the worker died) puts the item back in the queue.
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), nullable=True)
+    from_cache: Mapped[bool] = mapped_column(Boolean)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("job_id", "input_index", name="uq_job_items_job_id_input_index"),
+        Index("ix_job_items_job_id_canonical_url", "job_id", "canonical_url"),
+        Index("ix_job_items_job_id_state", "job_id", "state"),
+        Index("ix_job_items_state_available_at", "state", "available_at"),
+    )
+
+
+class WebhookDelivery(Base):
+    """A signed webhook call waiting to be made, or made: written in the same transaction as what it reports,
+    so no event is lost or sent for something that did not happen; retried with back-off until answered 2xx."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_job_id", "job_id"),
     )
 
 

@@ -46,6 +46,25 @@ def _checked_at(report: Report) -> datetime:
         return datetime.now(timezone.utc)
 
 
+def add_report(session, report: Report, canonical_url: str | None = None) -> int:
+    """Add `report` to the session's transaction (with whatever else must be kept with it); returns its id."""
+    row = StoredReport(
+        url=report.url[:2048],
+        canonical_url=(canonical_url or report.url)[:2048],
+        final_url=(report.final_url or report.url)[:2048],
+        domain=(registrable_domain(report.final_url or report.url) or "")[:255],
+        algorithm_version=report.algorithm_version,
+        verdict=report.verdict,
+        score=report.score,
+        checked_at=_checked_at(report),
+        from_archive=report.from_archive,
+        report_json=report.model_dump_json(),
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
 class ReportStore:
     """Reports by id, by canonical address and by site (registrable domain). Calls block: from async code, run
     them in a thread (asyncio.to_thread)."""
@@ -55,27 +74,18 @@ class ReportStore:
 
     def save(self, report: Report, canonical_url: str | None = None) -> int:
         """Keep `report`; returns its id. `canonical_url` is the spelling it is found by (default: its URL)."""
-        row = StoredReport(
-            url=report.url[:2048],
-            canonical_url=(canonical_url or report.url)[:2048],
-            final_url=(report.final_url or report.url)[:2048],
-            domain=(registrable_domain(report.final_url or report.url) or "")[:255],
-            algorithm_version=report.algorithm_version,
-            verdict=report.verdict,
-            score=report.score,
-            checked_at=_checked_at(report),
-            from_archive=report.from_archive,
-            report_json=report.model_dump_json(),
-        )
         with self.database.session() as session:
-            session.add(row)
-            session.flush()
-            return row.id
+            return add_report(session, report, canonical_url)
 
     def get(self, report_id: int) -> Report | None:
         with self.database.session() as session:
             row = session.get(StoredReport, report_id)
             return Report.model_validate_json(row.report_json) if row is not None else None
+
+    def get_with_time(self, report_id: int) -> tuple[Report, datetime] | None:
+        with self.database.session() as session:
+            row = session.get(StoredReport, report_id)
+            return (Report.model_validate_json(row.report_json), _aware(row.checked_at)) if row is not None else None
 
     def latest(self, canonical_url: str, *, newer_than: datetime | None = None) -> tuple[int, Report] | None:
         """The newest report kept for this address (checked after `newer_than`, when given)."""
