@@ -38,17 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-<<<<<<< HEAD
         # The language model takes a second or two to load; loaded in the analysis pool while the service starts
         # answering, not inside the first check.
         warming = asyncio.ensure_future(run_analysis(warm_up))
-        yield
-        warming.cancel()
-=======
         queue.start()
         yield
+        warming.cancel()
         await queue.aclose()
->>>>>>> main
         await reports.aclose()
         await checker.aclose()
 
