@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import html as html_lib
 import json
 import re
 import unicodedata
@@ -19,6 +20,7 @@ from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, ProcessingInst
 from bs4.element import Script, Stylesheet, TemplateString
 
 from .invisible import INVISIBLE as _INVISIBLE  # controls, format characters and other invisible code points
+from .language import detect_language
 
 _NOT_TEXT = (Comment, Doctype, ProcessingInstruction, Script, Stylesheet, TemplateString)
 
@@ -44,12 +46,15 @@ MAX_TAGS = 25_000
 # Bounds on walks up and into the tree, so deeply nested markup costs linear time, not quadratic.
 MAX_ANCESTOR_STEPS = 64
 MAX_NODE_TEXT_STEPS = 2_000
+BLOCK_END_STEPS = 8
 
 SKIPPED_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
 BLOCK_TAGS = {
     "p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header", "footer",
     "nav", "aside", "main", "h1", "h2", "h3", "h4", "h5", "h6", "address", "dd", "dt", "dl", "form", "fieldset",
     "blockquote", "pre", "hr", "option", "label", "figcaption", "caption", "tbody", "thead", "body",
+    # An accordion's question (summary) and its answer stand on lines of their own, like any FAQ heading.
+    "details", "summary",
 }
 
 # Inline elements that stand for separate items when nothing separates them in the markup: address parts in
@@ -140,6 +145,25 @@ class StructuredOrg:
         return ", ".join(p for p in (self.street, self.locality, self.region, self.postal_code, self.country) if p)
 
 
+MAX_QA_PAIRS = 300
+MAX_QUESTION = 300
+MAX_ANSWER = 1_500
+# Siblings read after a heading for the text it introduces: FAQ answers are a paragraph or a short list.
+MAX_ANSWER_SIBLINGS = 6
+
+
+@dataclass(frozen=True)
+class QAPair:
+    """A question (or a heading, a term, an accordion's label) and the text that answers it, as the markup pairs
+    them. Which pairs really are questions, and what their answers say, is for the checks' reader to decide."""
+
+    question: str
+    answer: str
+    # "faq-json-ld" and "faq-microdata" (schema.org FAQPage: declared questions), "dl" (dt/dd), "details"
+    # (details/summary), "aria" (aria-controls accordions), "heading" (a heading and what follows it).
+    source: str
+
+
 @dataclass
 class Page:
     url: str
@@ -162,6 +186,13 @@ class Page:
     inline_scripts: int = 0
     app_root: str = ""  # the id (or tag) of an element a script framework mounts into, when it is all but empty
     rendered: bool = False  # the model was read from the DOM after the page's scripts ran (app/browser.py)
+    # Question-and-answer pairs the markup declares or lays out (see QAPair).
+    qa_pairs: list[QAPair] = field(default_factory=list)
+    # The language the page is written in (ISO 639-1, "" when unknown): detected from its text, or the one it
+    # declares when the text is too short to tell (app/language.py).
+    language: str = ""
+    # What checks work out once per page and share (the question-and-answer reading, say); not part of the model.
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
     # Analytics, advertising and chat-widget account ids in the page's scripts ("ga:UA-123456", "gtm:GTM-AB12CD"):
     # the operator's own accounts, shared across the sites one operator runs.
     tracking_ids: list[str] = field(default_factory=list)
@@ -252,7 +283,7 @@ def bound_markup(html: str | bytes, max_tags: int = MAX_TAGS) -> tuple[str | byt
     return html, False
 
 
-def _visible_text(soup: BeautifulSoup) -> tuple[str, bool]:
+def _visible_text(soup: BeautifulSoup, faq: "_FaqMarkup | None" = None) -> tuple[str, bool]:
     # One iterative walk (no recursion, so deeply nested markup cannot overflow the stack); block elements
     # start a new line so that addresses and phone numbers split across tags stay apart from their neighbours.
     # Skipped elements (scripts, styles...) are jumped over whole, so no node looks at its ancestors.
@@ -265,14 +296,29 @@ def _visible_text(soup: BeautifulSoup) -> tuple[str, bool]:
     # Set at the start or end of a separating inline element; the next text gets a space if it and the text
     # before would otherwise fuse into one word ("120 Main Street" + "Springfield").
     boundary = False
+    # The first node after each block element: text there starts a new line too ("<summary>Question?</summary>
+    # Answer" is two lines, not "Question?Answer"). Found through next siblings, a few levels up at most, so
+    # deeply nested markup stays linear.
+    after_block: set[int] = set()
     while node is not None and node is not end:
+        if id(node) in after_block:
+            out.append("\n")
+            size += 1
         if isinstance(node, Tag):
             if node.name in SKIPPED_TAGS:
                 node = node._last_descendant().next_element if node.contents else node.next_element
                 continue
+            if faq is not None:
+                # Question-and-answer markup is collected in this same walk, not in one of its own.
+                _note_faq_markup(faq, node)
             if node.name in BLOCK_TAGS:
                 out.append("\n")
                 size += 1
+                holder, steps = node, 0
+                while holder is not None and holder.next_sibling is None and steps < BLOCK_END_STEPS:
+                    holder, steps = holder.parent, steps + 1
+                if holder is not None and holder.next_sibling is not None:
+                    after_block.add(id(holder.next_sibling))
             elif node.name in SEPARATING_INLINE_TAGS:
                 boundary = True
         elif isinstance(node, NavigableString) and not isinstance(node, (Comment, Doctype, ProcessingInstruction)):
@@ -375,8 +421,9 @@ def _org_from_mapping(node: dict, source: str) -> StructuredOrg | None:
     return org
 
 
-def _jsonld_orgs(soup: BeautifulSoup) -> list[StructuredOrg]:
-    orgs: list[StructuredOrg] = []
+def _jsonld_nodes(soup: BeautifulSoup) -> list[dict]:
+    """Every JSON-LD object on the page (graphs, publishers and main entities flattened), each block parsed once."""
+    nodes: list[dict] = []
     for script in soup.find_all("script", attrs={"type": re.compile(r"ld\+json", re.I)}, limit=50):
         raw = script.string or script.get_text() or ""
         if len(raw) > MAX_JSONLD_BYTES:
@@ -385,13 +432,189 @@ def _jsonld_orgs(soup: BeautifulSoup) -> list[StructuredOrg]:
             data = json.loads(raw, strict=False)
         except (ValueError, RecursionError):
             continue
-        nodes: list[dict] = []
         _flatten_jsonld(data, nodes)
-        for node in nodes:
-            org = _org_from_mapping(node, "json-ld")
-            if org:
-                orgs.append(org)
+    return nodes
+
+
+def _jsonld_orgs(nodes: list[dict]) -> list[StructuredOrg]:
+    orgs: list[StructuredOrg] = []
+    for node in nodes:
+        org = _org_from_mapping(node, "json-ld")
+        if org:
+            orgs.append(org)
     return orgs
+
+
+_MARKUP = re.compile(r"<[^>]{0,500}>")
+
+
+def _markup_free(value) -> str:
+    """schema.org answer text, which may itself be HTML ("<p>No.</p>"), as plain text."""
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value[:5] if isinstance(v, (str, int, float)))
+    if isinstance(value, dict):
+        value = value.get("text") or value.get("name") or ""
+    if not isinstance(value, str):
+        return ""
+    return html_lib.unescape(_MARKUP.sub(" ", value[: MAX_ANSWER * 4]))
+
+
+def _jsonld_faq(nodes: list[dict]) -> list[QAPair]:
+    pairs: list[QAPair] = []
+    for node in nodes:
+        if "question" not in _types_of(node):
+            continue
+        question = clean_text(_markup_free(node.get("name") or node.get("text")), MAX_QUESTION)
+        answer_node = node.get("acceptedAnswer") or node.get("suggestedAnswer") or {}
+        if isinstance(answer_node, list):
+            answer_node = answer_node[0] if answer_node else {}
+        answer = clean_text(_markup_free(answer_node), MAX_ANSWER)
+        if question and answer:
+            pairs.append(QAPair(question, answer, "faq-json-ld"))
+    return pairs
+
+
+def _microdata_faq(scopes: list[Tag]) -> list[QAPair]:
+    pairs: list[QAPair] = []
+    for scope in scopes:
+        name = scope.find(attrs={"itemprop": re.compile(r"^\s*name\s*$")})
+        answer_scope = scope.find(attrs={"itemprop": re.compile(r"acceptedAnswer|suggestedAnswer")})
+        text = answer_scope.find(attrs={"itemprop": re.compile(r"^\s*text\s*$")}) if isinstance(answer_scope, Tag) else None
+        if isinstance(name, Tag) and isinstance(text, Tag):
+            question = clean_text(str(name.get("content") or _text_of(name, MAX_QUESTION)), MAX_QUESTION)
+            answer = clean_text(str(text.get("content") or _text_of(text, MAX_ANSWER)), MAX_ANSWER)
+            if question and answer:
+                pairs.append(QAPair(question, answer, "faq-microdata"))
+    return pairs
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _text_after(node: Tag, holders: set[int]) -> str:
+    """The text of the siblings after `node`, up to the next heading or question markup: what a heading or a
+    term introduces. `holders` are the elements that hold such markup (see _FaqMarkup)."""
+    parts: list[str] = []
+    size = 0
+    for sibling in node.find_next_siblings(limit=MAX_ANSWER_SIBLINGS):
+        if not isinstance(sibling, Tag) or sibling.name in SKIPPED_TAGS:
+            continue
+        if id(sibling) in holders:
+            break
+        piece = _text_of(sibling, MAX_ANSWER - size)
+        if piece:
+            parts.append(piece)
+            size += len(piece)
+        if size >= MAX_ANSWER:
+            break
+    return " ".join(parts)
+
+
+@dataclass
+class _FaqMarkup:
+    """The elements question-and-answer markup is made of, collected in one walk over the document."""
+
+    lists: list[Tag] = field(default_factory=list)
+    details: list[Tag] = field(default_factory=list)
+    controls: list[Tag] = field(default_factory=list)
+    headings: list[Tag] = field(default_factory=list)
+    questions: list[Tag] = field(default_factory=list)  # schema.org Question microdata scopes
+    by_id: dict[str, Tag] = field(default_factory=dict)
+    # Every element that is, or holds, a heading, a term, a summary or an accordion control: where the text a
+    # heading introduces ends.
+    holders: set[int] = field(default_factory=set)
+
+    def mark(self, node: Tag) -> None:
+        steps = 0
+        while node is not None and steps < MAX_ANCESTOR_STEPS and id(node) not in self.holders:
+            self.holders.add(id(node))
+            node, steps = node.parent, steps + 1
+
+
+_CONTROL_ATTRIBUTES = ("aria-controls", "data-bs-target", "data-target")
+
+
+def _note_faq_markup(found: _FaqMarkup, node: Tag) -> None:
+    """Collect `node` if question-and-answer markup is made of it (called for every element, once)."""
+    name = node.name
+    if name in _FAQ_TAGS:
+        if name == "dl":
+            found.lists.append(node)
+        elif name == "details":
+            found.details.append(node)
+        elif name in _HEADINGS:
+            found.headings.append(node)
+        found.mark(node)
+    attrs = node.attrs
+    if attrs:
+        if "aria-controls" in attrs or "data-bs-target" in attrs or "data-target" in attrs:
+            found.controls.append(node)
+            found.mark(node)
+        if "id" in attrs and len(found.by_id) < 10_000:
+            found.by_id.setdefault(str(attrs["id"]), node)
+        if "itemscope" in attrs and str(attrs.get("itemtype") or "").rstrip().lower().endswith("question"):
+            found.questions.append(node)
+
+
+_FAQ_TAGS = {"dl", "details", "dt", "summary", *_HEADINGS}
+
+
+def _layout_faq(found: _FaqMarkup) -> list[QAPair]:
+    """Questions laid out in markup: terms and definitions, details/summary, ARIA accordions, headings."""
+    pairs: list[QAPair] = []
+
+    def add(question_node: Tag, answer: str, source: str) -> None:
+        question = clean_text(_text_of(question_node, MAX_QUESTION), MAX_QUESTION)
+        answer = clean_text(answer, MAX_ANSWER)
+        if question and answer and len(pairs) < MAX_QA_PAIRS:
+            pairs.append(QAPair(question, answer, source))
+
+    for dl in found.lists[:100]:
+        term: Tag | None = None
+        answer: list[str] = []
+        for child in dl.find_all(["dt", "dd"], limit=2 * MAX_QA_PAIRS):
+            if _ancestor(child, lambda t: t.name == "dl") is not dl:
+                continue  # a nested list's terms are its own
+            if child.name == "dt":
+                if term is not None:
+                    add(term, " ".join(answer), "dl")
+                term, answer = child, []
+            elif term is not None:
+                answer.append(_text_of(child, MAX_ANSWER))
+        if term is not None:
+            add(term, " ".join(answer), "dl")
+    for details in found.details[:MAX_QA_PAIRS]:
+        summary = details.find("summary")
+        if isinstance(summary, Tag):
+            rest = [_text_of(c, MAX_ANSWER) if isinstance(c, Tag) else str(c).strip()
+                    for c in details.children if c is not summary and not isinstance(c, _NOT_TEXT)]
+            add(summary, " ".join(p for p in rest if p), "details")
+    for control in found.controls[:MAX_QA_PAIRS]:
+        ref = next((str(control.get(a) or "") for a in _CONTROL_ATTRIBUTES if control.get(a)), "")
+        target = found.by_id.get(ref.split()[0].lstrip("#")) if ref.split() else None
+        if isinstance(target, Tag) and target is not control and _ancestor(target, lambda t: t is control) is None:
+            add(control, _text_of(target, MAX_ANSWER), "aria")
+    for heading in found.headings[:MAX_QA_PAIRS]:
+        answer = _text_after(heading, found.holders)
+        holder = heading.parent
+        # A heading alone in its wrapper (<div class="q"><h3>...</h3></div><div class="a">...</div>, or a heading
+        # inside an accordion's button) introduces what follows the wrapper.
+        if not answer and isinstance(holder, Tag) and holder.name not in ("body", "html", "[document]", "main", "article", "section"):
+            answer = _text_after(holder, found.holders)
+        add(heading, answer, "heading")
+    return pairs
+
+
+def _qa_pairs(found: _FaqMarkup, nodes: list[dict]) -> list[QAPair]:
+    # Declared FAQ data first: when the same question is laid out on the page too, the declaration is kept.
+    seen: set[str] = set()
+    out: list[QAPair] = []
+    for pair in _jsonld_faq(nodes) + _microdata_faq(found.questions[:MAX_QA_PAIRS]) + _layout_faq(found):
+        key = re.sub(r"\W+", "", pair.question.lower())
+        if key and key not in seen and len(out) < MAX_QA_PAIRS:
+            seen.add(key)
+            out.append(pair)
+    return out
 
 
 def _microdata_orgs(soup: BeautifulSoup) -> list[StructuredOrg]:
@@ -524,16 +747,19 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
         if m:
             refresh = _absolute(base, m.group(1))
 
-    organizations = _jsonld_orgs(soup) + _microdata_orgs(soup)
+    jsonld = _jsonld_nodes(soup)
+    organizations = _jsonld_orgs(jsonld) + _microdata_orgs(soup)
     tracking = tracking_ids(soup, scripts)
     fingerprint = template_fingerprint(soup)
-    text, text_cut = _visible_text(soup)
+    faq = _FaqMarkup()
+    text, text_cut = _visible_text(soup, faq)
+    declared = _lang(soup)
 
     return Page(
         url=url,
         status=status,
         title=title,
-        lang=_lang(soup),
+        lang=declared,
         text=text,
         links=links,
         forms=forms,
@@ -545,6 +771,8 @@ def parse_page(html: str | bytes, url: str, *, status: int = 200, truncated: boo
         # Text cut at its cap is as unread as markup cut at the tag cap.
         truncated=truncated or text_cut,
         kind=kind,
+        qa_pairs=_qa_pairs(faq, jsonld),
+        language=detect_language(text, declared),
         tracking_ids=tracking,
         template_fingerprint=fingerprint,
         inline_scripts=inline_scripts,
@@ -678,5 +906,5 @@ def bound_site_text(pages: list[Page], limit: int = MAX_SITE_TEXT) -> list[Page]
 
 def page_from_text(text: str, url: str, kind: str = "start") -> Page:
     """A page that only has text (for evaluating extracted page texts with no markup)."""
-    normalized = unicodedata.normalize("NFC", text)
-    return Page(url=url, text=_INVISIBLE.sub("", normalized), kind=kind)
+    normalized = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    return Page(url=url, text=normalized, kind=kind, language=detect_language(normalized))

@@ -172,6 +172,7 @@ class Checker:
         record.encoding_note = result.decoded.note
         if site is not None:
             page = await self._render_if_script_built(record, page, result, deadline, site)
+        record.language = page.language
         # Markup cut at the tag cap is as truncated as a body cut at the byte cap.
         record.truncated = page.truncated
         if page.truncated and record.truncated_by is None:
@@ -595,7 +596,7 @@ def judge_site(
                 url=r.url, final_url=r.final_url, status=r.status, bytes=r.bytes, elapsed_ms=r.elapsed_ms,
                 https=r.https, tls_valid=r.tls_valid, truncated=r.truncated, truncated_by=r.truncated_by if r.truncated else None,
                 kind=r.kind, error=r.error,
-                encoding_note=r.encoding_note or None, rendered=r.rendered,
+                encoding_note=r.encoding_note or None, rendered=r.rendered, language=r.language or None,
             )
             for r in site.records
         ],
@@ -651,7 +652,8 @@ def site_from_pages(url: str, pages: list[Page], known_sites=None, lists: ListIn
         domain=registrable_domain(url),
         host=host_of(url),
         pages=pages,
-        records=[PageRecord(url=p.url, final_url=p.url, status=p.status, https=p.https, kind=p.kind) for p in pages],
+        records=[PageRecord(url=p.url, final_url=p.url, status=p.status, https=p.https, kind=p.kind, language=p.language)
+                 for p in pages],
     )
     if lists is None and known_sites:
         lists = ListIndex(adhoc=[known_sites_list(known_sites, "known-sites.csv")])

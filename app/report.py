@@ -64,6 +64,8 @@ class PageOut(BaseModel):
     error: str | None
     encoding_note: str | None = None
     rendered: bool = Field(False, description="Read from the page as a browser built it, after its scripts ran.")
+    # The language the page was read in (ISO 639-1), when it could be told.
+    language: str | None = None
 
 
 class ErrorOut(BaseModel):

@@ -79,6 +79,8 @@ class ForcesUnless(Strict):
 
     severities: list[Severity] = []
     categories: list[str] = []
+    # Findings that do not cancel it although they are in one of `categories` ("prescriptions are mentioned").
+    except_outcomes: list[str] = []
 
 
 class OutcomeRule(Strict):
@@ -408,6 +410,14 @@ def load_rules(path: str | os.PathLike | None = None, checks: list | None = None
     for ref in data.second_opinion.never_when_any:
         if ref not in all_outcomes:
             problems.append(f"{rules_path}: at second_opinion.never_when_any: unknown finding '{ref}'")
+    for check_id, section in data.checks.items():
+        for name, outcome in section.outcomes.items():
+            for ref in outcome.forces_verdict_unless.except_outcomes if outcome.forces_verdict_unless else ():
+                if ref not in all_outcomes:
+                    problems.append(
+                        f"{rules_path}: at checks.{check_id}.outcomes.{name}.forces_verdict_unless.except_outcomes: "
+                        f"unknown finding '{ref}'"
+                    )
     for advice in data.consumer_advice:
         for ref in advice.when_outcomes:
             if ref not in all_outcomes:

@@ -108,6 +108,7 @@ def _force_cancelled(rule, forcing: FindingOut, findings: list[FindingOut]) -> b
         return False
     return any(
         f is not forcing
+        and f.id not in unless.except_outcomes
         and (f.severity in unless.severities or (f.determined and f.category in unless.categories))
         for f in findings
     )

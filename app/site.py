@@ -41,6 +41,7 @@ class PageRecord:
     # A page that looked built by JavaScript but was not rendered, or whose rendering failed: the code and why.
     render_error: str | None = None
     render_message: str = ""
+    language: str = ""  # the language the page was read in
 
 
 @dataclass

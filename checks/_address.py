@@ -100,7 +100,7 @@ def _words(words) -> str:
 def _patterns(street_words_key: tuple) -> dict:
     """Per-country (street, locality) patterns built from the street words in rules.yaml."""
     words = dict(street_words_key)
-    en, de, fr, it, nl, ind = (words.get(k, ()) for k in ("en", "de", "fr", "it", "nl", "in"))
+    en, de, fr, it, nl, ind, es = (words.get(k, ()) for k in ("en", "de", "fr", "it", "nl", "in", "es"))
     num = r"\d{1,5}(?:\s?[a-zA-Z](?![a-zA-Z]))?(?:\s?[-/]\s?\d{1,5}[a-zA-Z]?)?"
     # "Queen St W", "Dundas Street East": North American streets often end in a direction.
     direction = r"(?:\s+(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|Ouest|Est)\b\.?)?"
@@ -118,6 +118,16 @@ def _patterns(street_words_key: tuple) -> dict:
     # only right before a Dutch postcode, which has letters and is hard to mistake for anything else.
     nl_street = rf"[A-Z][\w'’\-]*(?: [A-Za-z][\w'’\-]*){{0,3}} {num}"
     in_street = rf"(?:[\w/,.\-#]+\s+){{0,6}}(?i:{_words(ind)})\b"
+    # Italy and Spain write the street first, then a five-digit postcode: "Via Roma 10, 00185 Roma",
+    # "Calle Mayor, 12, 28013 Madrid", "C/ Alcalá 45". The street word is capitalised, as in a real address.
+    def street_first(street_words) -> str:
+        titled = sorted({v for w in street_words for v in (w.title(), w.upper(), w)} - {""}, key=len, reverse=True)
+        titled = [w for w in titled if w[:1].isupper() or not w[:1].isalpha()]
+        if not titled:
+            return r"(?!x)x"
+        return (rf"(?<!\w)(?:{'|'.join(map(re.escape, titled))})\.?(?:\s+[A-Za-zÀ-ÿ'’][\w'’.\-]*){{1,5}}?,?\s+"
+                rf"(?:n[º°o]\.?\s*)?\d{{1,4}}[a-zA-Z]?(?:/[a-zA-Z0-9]+)?(?!\w)")
+    it_street, es_street = street_first(it), street_first(es)
     return {
         "IE": (
             rf"(?:{num},?\s+)?(?:[A-Z][\w'’.\-]*\s+){{1,4}}(?i:{_words(en)})\b",
@@ -139,6 +149,8 @@ def _patterns(street_words_key: tuple) -> dict:
         ),
         "FR": (fr_street, re.compile(rf"\b(?:F\s?-\s?)?(\d{{5}})\s+{_TOWN}(?:\s+(?i:cedex)(?:\s+\d{{1,2}})?)?")),
         "NL": (nl_street, re.compile(rf"\b(\d{{4}}\s?(?!SA|SD|SS)[A-Z]{{2}})\s+{_TOWN}")),
+        "IT": (it_street, re.compile(rf"\b(?:I\s?-\s?)?(\d{{5}})\s+{_TOWN}(?:\s+\(?[A-Z]{{2}}\)?(?!\w))?")),
+        "ES": (es_street, re.compile(rf"\b(?:E\s?-\s?)?(\d{{5}})\s+{_TOWN}")),
         # A town's second word stays on its line, so the street's "Road" and the town below are never one town.
         "AU": (en_street, re.compile(rf"{_TOWN}(?:[ \t]+{_TOWN})?,?\s+(?:{'|'.join(AU_STATES)})\s+(\d{{4}})\b")),
         "IN": (
@@ -414,6 +426,11 @@ def find_addresses(
             result.append(a)
             continue
         b = result[same[0]]
+        if a.kind == b.kind == STREET and a.country and not b.country and a.start == b.start:
+            # Two readings of one street: the one that knows its country ("Via Torino 15, 20123 Milano" is
+            # Italian; the same street with a Swiss-shaped four digits from the phone line after it is not).
+            result[same[0]] = a
+            continue
         if a.kind == LOCALITY and b.kind == PO_BOX and a.country and not b.country:
             # The postcode after the box says the country the box itself does not.
             result[same[0]] = FoundAddress(PO_BOX, a.country, b.text, b.url, b.source, b.postal_code or a.postal_code, b.start)

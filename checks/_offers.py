@@ -20,11 +20,15 @@ WINDOW_AFTER = 50
 _SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
 _NEGATION = re.compile(
     r"(?i)(?<!\w)(?:no|not|never|don't|do not|does not|doesn't|cannot|can't|unable to|avoid|avoiding|beware|"
-    r"won't|will not|no longer|neither|nor|refuse|refuses|scam|scams|fraudulent|warning)(?!\w)"
+    r"won't|will not|no longer|neither|nor|refuse|refuses|scam|scams|fraudulent|warning|"
+    # German, French, Spanish, Dutch, Italian: "keine Kreditkarten", "jamais par Western Union", "nunca", "geen".
+    r"nicht|kein|keine|keinen|niemals|nie|pas|jamais|aucun|aucune|nunca|ningún|ninguna|niet|geen|nooit|non|mai|"
+    r"nessun|nessuna)(?!\w)"
 )
 _RESTART = re.compile(
     r"(?i)(?<!\w)(?:but|however|instead|we accept|we also accept|we take|we offer|you can pay|you can use|"
-    r"accepted payment methods|payment methods)(?!\w)"
+    r"accepted payment methods|payment methods|aber|sondern|wir akzeptieren|mais|nous acceptons|pero|sino|"
+    r"aceptamos|maar|wij accepteren|we accepteren|accettiamo)(?!\w)"
 )
 # "... are not accepted", "... payments are temporarily unavailable", also after the rest of a list of the same
 # kind ("Visa and Mastercard are not accepted at this time").
@@ -33,6 +37,18 @@ _NEGATED_AFTER = re.compile(
     r"(?:(?:is|are)\s+)?(?:currently\s+|temporarily\s+|still\s+)?"
     r"(?:(?:not|no\s+longer)\s+(?:be\s+)?(?:accepted|available|supported|possible|an\s+option|taken|offered)"
     r"|unavailable|suspended|disabled|out\s+of\s+service)(?!\w)"
+)
+# "Kreditkarten werden derzeit nicht akzeptiert", "les cartes ne sont pas acceptées", "no se aceptan tarjetas"
+# (after or before the phrase), "non accettiamo", "worden niet geaccepteerd".
+_NEGATED_AFTER_OTHER = re.compile(
+    r"(?i)^[^.!?\n]{0,40}?(?<!\w)(?:nicht|keine?|pas|non|niet|geen|no)(?!\w)[^.!?\n]{0,25}?"
+    r"(?:akzeptiert|angenommen|möglich|verfügbar|accepté|acceptée|acceptés|acceptées|possible|disponible|aceptad[oa]s?|"
+    r"aceptan|aceptamos|accettat[aeio]|accettiamo|disponibil[ei]|geaccepteerd|mogelijk|beschikbaar)"
+)
+_REFUSED_BEFORE_OTHER = re.compile(
+    r"(?i)(?<!\w)(?:no\s+(?:se\s+)?aceptamos|no\s+se\s+aceptan|non\s+accettiamo|non\s+si\s+accettano|"
+    r"nous\s+n'acceptons\s+pas|wir\s+akzeptieren\s+keine|wir\s+nehmen\s+keine|wij\s+accepteren\s+geen|"
+    r"we\s+accepteren\s+geen)(?!\w)[^.!?\n]*$"
 )
 _REFUSAL = re.compile(
     r"(?i)(?<!\w)(?:no|not|cannot|can't|unable to|don't|do not|does not|doesn't|no longer|won't|will not)"
@@ -143,7 +159,8 @@ def negated(text: str, start: int, end: int) -> bool:
     cues = list(_NEGATION.finditer(before))
     if cues and not _RESTART.search(before, cues[-1].end()):
         return True
-    return bool(_NEGATED_AFTER.search(_after(text, start, end)))
+    after = _after(text, start, end)
+    return bool(_NEGATED_AFTER.search(after) or _NEGATED_AFTER_OTHER.search(after))
 
 
 def refused(text: str, start: int, end: int) -> bool:
@@ -156,4 +173,7 @@ def refused(text: str, start: int, end: int) -> bool:
     cues = list(_REFUSAL.finditer(before))
     if cues and not _RESTART.search(before, cues[-1].end()):
         return True
-    return bool(_NEGATED_AFTER.search(_after(text, start, end)))
+    if _REFUSED_BEFORE_OTHER.search(before):
+        return True
+    after = _after(text, start, end)
+    return bool(_NEGATED_AFTER.search(after) or _NEGATED_AFTER_OTHER.search(after))

@@ -182,8 +182,20 @@ class LiveStatus(ConfigModel):
     no_result_pattern: str = ""
 
 
+class GenericSeals(ConfigModel):
+    """A seal that names no register ("Verified pharmacy seal", "Certified Online Pharmacy"): a claim nothing can
+    back, since there is no register to look it up in."""
+
+    # In an image's alt text, title or file name, a claim word and a pharmacy word together make it a seal.
+    claim_words: list[str] = []
+    subject_words: list[str] = []
+    # Registers where the consumer can look the pharmacy up instead (their look-up links go with the finding).
+    lookup_registries: list[str] = []
+
+
 class Config(ConfigModel):
     claim_context: ClaimContext
+    generic_seals: GenericSeals = GenericSeals()
     registries: list[Registry]
     eu_logo: EuLogo
     register_names: RegisterNames
@@ -264,8 +276,15 @@ class EuLogoSeen:
     flag_named: bool = False  # the flag was named in words, not only guessed from a country code in a file name
 
 
+@dataclass(frozen=True)
+class GenericSeal:
+    page_url: str
+    label: str
+
+
 @dataclass
 class Findings:
+    generic_seals: list[GenericSeal] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     links: list[RegistryLink] = field(default_factory=list)
     wrong_hosts: list[WrongHostLink] = field(default_factory=list)
@@ -644,12 +663,26 @@ class Scanner:
                 self._eu_logo(page, img, file_name)
                 continue
             registry = self._registry_for_marker(src_and_text)
+            if registry is None and img.link:
+                # A seal whose words name no registry is still that registry's when it links there.
+                host = _hostname(img.link)
+                registry = next((r for r in self.config.registries if host_matches(host, r.hosts)), None)
             if registry is None:
+                if self._generic_seal(img.alt, img.title, file_name):
+                    label = img.alt or img.title or file_name
+                    self.findings.generic_seals.append(GenericSeal(page.url, f"Seal image: {label}"[:240]))
                 continue
             label = img.alt or img.title or img.src
             self.findings.claims.append(Claim(registry.id, "image", page.url, f"Seal image: {label}"[:240]))
             if img.link:
                 self._classify_link(page, img.link, registry, seal=True, text=f"{img.alt} {img.title}")
+
+    def _generic_seal(self, *texts: str) -> bool:
+        seals = self.config.generic_seals
+        words = " ".join(re.sub(r"\.(?:png|jpe?g|gif|svg|webp|avif)$", "", t, flags=re.I).replace("-", " ").replace("_", " ")
+                         for t in texts)
+        return (_phrases(tuple(seals.claim_words)).search(words) is not None
+                and _phrases(tuple(seals.subject_words)).search(words) is not None)
 
     def _eu_logo(self, page: Page, img, file_name: str) -> None:
         flag, named = self._logo_flag(img, file_name)

@@ -138,6 +138,16 @@ def judge(site: Site, config: Config, found: Findings, lookups: list | None = No
             out.add("fake-register-name", real.id if real else "", bad.page_url,
                     f"Names a register that does not exist ({bad.name}): {bad.snippet}", links)
 
+    # A seal that names no register: nothing can back it, unless the site is backed by a register it does name.
+    backed = {"pharmacy-tld", "verified-link", "registry-entry-link", "number-given", "registry-confirms",
+              "registry-confirms-number"}
+    if found.generic_seals and not backed & set(out.outcomes):
+        links = [link for rid in config.generic_seals.lookup_registries if (r := config.registry(rid))
+                 for link in verification_links(r, site)]
+        for seal in dict.fromkeys(found.generic_seals):
+            out.add("unbacked-claim", "", seal.page_url,
+                    f"{seal.label} (a seal that names no register, so no register can confirm it)", links)
+
     for result in lookups or []:
         registry = config.registry(result.registry)
         links = [_registry_lookup.lookup_link(registry, result)] if registry else []

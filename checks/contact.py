@@ -29,8 +29,11 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
+from . import _qa as qa
+from . import prescription as rx
 from ._offers import cue_pattern, warned
 from ._address import LOCALITY, PO_BOX, STREET, FoundAddress, address_from_org, find_addresses
+from ._qa import Localised, QAConfig
 from .base import Check, Outcome
 
 MAX_PHONE_TEXT = 300_000
@@ -56,13 +59,20 @@ class Config(ConfigModel):
     # ...and not one about a maker or supplier ("made by Novo Nordisk, headquartered in Denmark").
     location_third_party_cues: list[str] = []
     mail_forwarding_phrases: list[str]
-    address_withheld_phrases: list[str]
-    phone_withheld_phrases: list[str]
+    # By language (checks/_qa.py, `Localised`).
+    address_withheld_phrases: Localised
+    phone_withheld_phrases: Localised
+    # What a question about the address or the phone line names; answered "No", the site withholds it.
+    address_questions: Localised = []
+    phone_questions: Localised = []
+    qa: QAConfig | None = None
+    # The prescription check's section: whether the site offers prescription medicines for sale.
+    prescription: rx.Config | None = None
     # Words that make the email after them an example of what to type ("e.g. john.doe@gmail.com").
     email_example_cues: list[str] = []
     # Safety advice lists the same signs ("warning signs include no physical address"): said of other sites,
     # not the site's own statement.
-    warning_cues: list[str] = []
+    warning_cues: Localised = []
     # "yahoo.*" matches yahoo.com, yahoo.co.uk and every other yahoo domain.
     free_mail_domains: list[str]
     # Words too common in pharmacy names to tell two businesses apart.
@@ -94,6 +104,7 @@ OUTCOMES = (
     "email-free-mail-only",
     "email-not-found",
     "no-contact-found",
+    "no-accountable-seller",
     "identity-consistent",
     "countries-conflict",
     "names-conflict",
@@ -566,14 +577,24 @@ def run(site: Site, config: Config):
     contact_page_read = any(p.kind in contact_kinds for p in readable) or (not contact_linked and len(readable) >= 3)
     all_text = [(p, p.text) for p in readable]
 
-    cues = cue_pattern(tuple(config.warning_cues))
-
-    def says(phrases: list[str], outcome: str) -> Outcome | None:
-        matcher = PhraseSet(tuple(phrases))
+    def says(phrases: Localised, questions: Localised, outcome: str) -> Outcome | None:
         for page, text in all_text:
-            for m in matcher.finditer(text):
+            cues = cue_pattern(qa.phrases_for(config.warning_cues, page.language))
+            reading = qa.read(page, config.qa) if config.qa is not None else None
+            for m in qa.local(phrases, page.language).finditer(text):
+                # A question says nothing of the site ("Why do some sites have no physical address?").
+                if reading is not None and reading.question_at(m.start) is not None:
+                    continue
+                if text[m.end : m.end + 1] == "?":
+                    continue
                 if not warned(text, m.start, m.end, cues):
                     return Outcome(outcome).add(page.url, m.snippet)
+            # "Do you have a physical address?" "No, we operate online only."
+            topic = qa.local(questions, page.language)
+            for pair in reading.pairs if reading is not None and topic else ():
+                if pair.closed and pair.reply < 0 and topic.search(pair.question) is not None and not (
+                        cues is not None and cues.search(pair.text)):
+                    return Outcome(outcome).add(page.url, pair.evidence)
         return None
 
     # Address.
@@ -595,7 +616,7 @@ def run(site: Site, config: Config):
                 address_outcome.add(a.url, a.text + where)
             break
     if address_outcome is None:
-        address_outcome = says(config.address_withheld_phrases, "address-withheld")
+        address_outcome = says(config.address_withheld_phrases, config.address_questions, "address-withheld")
 
     # Phone.
     phone_outcome: Outcome | None = None
@@ -614,7 +635,7 @@ def run(site: Site, config: Config):
             for p in facts.phones:
                 phone_outcome.add(p.url, f"{p.e164} ({p.region or 'international'}): {p.snippet}")
     else:
-        phone_outcome = says(config.phone_withheld_phrases, "phone-withheld")
+        phone_outcome = says(config.phone_withheld_phrases, config.phone_questions, "phone-withheld")
 
     # Email.
     email_outcome: Outcome | None = None
@@ -643,10 +664,34 @@ def run(site: Site, config: Config):
                     phone_outcome.add(f.url, f"Fax only, {f.e164} ({f.region or 'international'}): {f.snippet}")
         if email_outcome is None:
             email_outcome = Outcome("email-not-found", facts={"pages_read": site.pages_read}).add(site.final_url, note)
-        outcomes.extend([address_outcome, phone_outcome, email_outcome])
+        seller = _no_accountable_seller(site, config, address_outcome, email_outcome)
+        if seller is not None:
+            outcomes.extend([seller, phone_outcome])
+        else:
+            outcomes.extend([address_outcome, phone_outcome, email_outcome])
 
     outcomes.extend(_consistency(site, config, facts))
     return outcomes
+
+
+def _no_accountable_seller(site: Site, config: Config, address: Outcome, email: Outcome) -> Outcome | None:
+    """No address anywhere (the contact or about page read) and only a free-mail address, on a site that sells
+    prescription medicines: together one serious sign, not two small ones. Nobody could be held to account for
+    what it dispenses: not a regulator, not a court, not the buyer."""
+    if address.outcome not in ("address-not-found", "address-withheld") or email.outcome != "email-free-mail-only":
+        return None
+    sold = rx.offered_medicines(site, config.prescription) if config.prescription is not None else []
+    if not sold:
+        return None
+    outcome = Outcome("no-accountable-seller", facts={
+        "emails": email.facts.get("emails", []), "drugs": sorted({drug for _, drug, _ in sold})[:10],
+        "pages_read": site.pages_read,
+    })
+    for item in address.evidence[:1] + email.evidence[:2]:
+        outcome.add(item.url, item.snippet)
+    url, drug, snippet = sold[0]
+    outcome.add(url, f"Offers {drug}: {snippet}")
+    return outcome
 
 
 def _consistency(site: Site, config: Config, facts: ContactFacts) -> list[Outcome]:

@@ -15,6 +15,8 @@ from app.site import Site
 from app.textmatch import PhraseSet
 
 from . import _context as ctx
+from . import _qa as qa
+from ._qa import Localised, QAConfig
 from .base import Check, Outcome
 from .domain import domain_words
 
@@ -55,8 +57,10 @@ class Config(ConfigModel):
     destination_kinds: list[str] = []
     # A page that never names a medicine is still a pharmacy's when the address says so ("...pharmacy.com").
     pharmacy_domain_terms: list[str] = []
-    warning_context: list[str]
-    refusal_context: list[str]
+    warning_context: Localised
+    refusal_context: Localised
+    # How questions and answers are read: "Do you ship worldwide?" answered "Yes" is the site's claim.
+    qa: QAConfig | None = None
 
 
 OUTCOMES = (
@@ -76,17 +80,22 @@ _NEGATED_AFTER = re.compile(r"^[^,;:.!?]{0,40}?(?:\bnot\b|n't\b|\bnever\b|\bno l
 
 def _claims(
     site: Site, phrases: PhraseSet, warning: PhraseSet, refusal: PhraseSet, limit: int = 20,
-    exclude: PhraseSet | None = None,
+    exclude: PhraseSet | None = None, qa_config: QAConfig | None = None,
 ):
-    """(page, match) for every occurrence that is the site's own claim, not negated, warned against or asked;
-    `exclude` names sentence contexts in which the phrase means something harmless."""
+    """(page, match, evidence) for every occurrence that is the site's own claim, not negated, warned against or
+    asked without a yes; `exclude` names sentence contexts in which the phrase means something harmless."""
     for page, text in site.texts():
         sents = None
+        reading = qa.read(page, qa_config) if qa_config is not None else None
         for m in phrases.finditer(text, limit=limit):
             sents = sents or ctx.sentences(text)
             i = ctx.sentence_at(sents, m.start)
             s = sents[i]
-            if s.is_question:
+            asked = reading.question_at(m.start) if reading is not None else None
+            if s.is_question or asked is not None:
+                # "Do you ship worldwide?" claims nothing; answered "Yes", it is the site's claim.
+                if asked is not None and asked.closed and asked.reply > 0 and not ctx.has(warning, asked.text):
+                    yield page, m, asked.evidence
                 continue
             if ctx.has(warning, s.text) or ctx.has(refusal, s.text):
                 continue
@@ -94,9 +103,12 @@ def _claims(
                 continue
             if _NEGATED_BEFORE.search(text[s.start : m.start]):
                 continue
-            if i > 0 and sents[i - 1].is_question and ctx.answer_is_no(s.text):
+            answered = reading.answer_at(m.start) if reading is not None else None
+            if answered is not None and answered.reply < 0:
                 continue
-            yield page, m
+            if reading is None and i > 0 and sents[i - 1].is_question and ctx.answer_is_no(s.text):
+                continue
+            yield page, m, m.snippet
 
 
 _WORD_BEFORE = re.compile(r"(\w+)(-|\s+)$")
@@ -121,8 +133,8 @@ def _of_a_supplement(text: str, end: int, supplements: PhraseSet) -> bool:
 
 
 def run(site: Site, config: Config):
-    warning = PhraseSet(tuple(config.warning_context))
-    refusal = PhraseSet(tuple(config.refusal_context))
+    warning = PhraseSet(qa.phrases_for(config.warning_context, ""))
+    refusal = PhraseSet(qa.phrases_for(config.refusal_context, ""))
     supplements = PhraseSet(tuple(config.supplement_words))
     outcomes = []
     for outcome in OUTCOMES:
@@ -131,12 +143,12 @@ def run(site: Site, config: Config):
         phrases = PhraseSet(tuple(getattr(config, outcome.replace("-", "_"))))
         exclude = PhraseSet(tuple(config.no_questions_retail_context)) if outcome == "no-questions-asked" else None
         found: Outcome | None = None
-        for page, m in _claims(site, phrases, warning, refusal, exclude=exclude):
+        for page, m, evidence in _claims(site, phrases, warning, refusal, exclude=exclude, qa_config=config.qa):
             if outcome == "bonus-pills" and (
                 _free_of(page.text, m.start, config.free_of_words) or _of_a_supplement(page.text, m.end, supplements)
             ):
                 continue
-            found = (found or Outcome(outcome)).add(page.url, m.snippet)
+            found = (found or Outcome(outcome)).add(page.url, evidence)
             if len(found.evidence) >= 2:
                 break
         if found:
@@ -167,6 +179,7 @@ def _cross_border(site: Site, config: Config, warning: PhraseSet, refusal: Phras
     about_rx = otc_abroad = False
     for page, text in site.texts():
         sents = ctx.sentences(text)
+        reading = qa.read(page, config.qa) if config.qa is not None else None
         for s in sents:
             if ctx.has(otc, s.text):
                 otc_abroad = otc_abroad or (ctx.has(abroad, s.text) and not s.is_question)
@@ -190,7 +203,12 @@ def _cross_border(site: Site, config: Config, warning: PhraseSet, refusal: Phras
                 if s.is_question or ctx.has(warning, s.text):
                     continue
                 i = ctx.sentence_at(sents, m.start)
-                if i > 0 and sents[i - 1].is_question and ctx.answer_is_no(s.text):
+                answered = reading.answer_at(m.start) if reading is not None else None
+                if answered is not None and answered.reply < 0:
+                    continue
+                if reading is None and i > 0 and sents[i - 1].is_question and ctx.answer_is_no(s.text):
+                    continue
+                if reading is not None and reading.question_at(m.start) is not None:
                     continue
                 if ctx.has(otc, s.text):
                     continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from app.page import Page
@@ -20,8 +21,15 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
+from . import _qa as qa
 from ._offers import cue_pattern, negated, refused, sentence_bounds, warned
+from ._qa import Localised, QAConfig
 from .base import Check, Outcome
+
+
+@lru_cache(maxsize=64)
+def _cues(cues: tuple[str, ...]):
+    return cue_pattern(cues)
 
 
 class Gateway(ConfigModel):
@@ -36,14 +44,15 @@ class Gateway(ConfigModel):
 class Channel(ConfigModel):
     id: str
     name: str
-    phrases: list[str] = []
+    # By language (checks/_qa.py, `Localised`), like every phrase list of this check.
+    phrases: Localised = []
     hosts: list[str] = []
     # When given, a phrase only counts if one of these also occurs in its sentence (a "gift card" is a payment
     # channel only in a sentence about paying, not on a shop shelf).
-    context: list[str] = []
+    context: Localised = []
     # A phrase does not count in a sentence holding one of these ("refunds are made by bank transfer" is about
     # the shop paying the buyer back, not the buyer paying).
-    exclude_context: list[str] = []
+    exclude_context: Localised = []
     # A phrase directly followed by one of these words is part of a business name ("BTC Pharmacy Inc.").
     not_part_of_name: list[str] = []
     # Whether a logo (image alt text or file name) counts; a gift-card picture is more often a product.
@@ -66,18 +75,21 @@ class Channel(ConfigModel):
 
 
 class Config(ConfigModel):
-    card_phrases: list[str]
+    # How questions and answers are read: "Can I pay with Bitcoin?" answered "Yes" is an offer, answered "No" a
+    # refusal, and the question alone neither.
+    qa: QAConfig
+    card_phrases: Localised
     # A card named in text counts only in a sentence about paying: privacy policies and safety articles
     # mention credit cards without taking them.
-    card_context: list[str]
+    card_context: Localised
     gateways: list[Gateway]
     red_flag_channels: list[Channel]
-    incentive_phrases: list[str]
+    incentive_phrases: Localised
     # Words that tie an incentive in the next sentence back to the channel just offered ("Pay with Bitcoin.
     # You'll get 10% off."); a promotion that does not refer back ("Free shipping over $50") is the shop's own.
     incentive_follow_cues: list[str] = []
     # Words of safety advice ("scam*" is a word prefix): a channel named near them is warned against, not offered.
-    warning_cues: list[str] = []
+    warning_cues: Localised = []
 
 
 OUTCOMES = (
@@ -163,6 +175,7 @@ class Reading:
 
     cues: re.Pattern | None = None
     about_paying: PhraseSet | None = None
+    answers: qa.Reading | None = None  # the page's questions and answers
 
 
 def _clause(text: str, s: int, e: int, start: int, end: int, follow: PhraseSet) -> str:
@@ -205,6 +218,7 @@ def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = Non
     offered, refusals = [], []
     text = page.text
     reading = reading or Reading()
+    answers = reading.answers
     for m in phrases.finditer(text, limit=MAX_MATCHES_PER_PAGE):
         if _part_of_name(text, m.end, name_words):
             continue
@@ -222,6 +236,15 @@ def _text_offers(page: Page, phrases: PhraseSet, context: PhraseSet | None = Non
                 continue
         if refused(text, m.start, m.end):
             refusals.append(m)
+            continue
+        # A question offers nothing ("Can I pay with Bitcoin?"); its answer says whether the site takes it.
+        s, e = sentence_bounds(text, m.start, m.end)
+        pair = answers.question_at(m.start) if answers is not None else None
+        if pair is not None or text[e : e + 1] == "?":
+            if pair is not None and pair.reply > 0:
+                offered.append(m)
+            elif pair is not None and pair.reply < 0:
+                refusals.append(m)
         elif not negated(text, m.start, m.end) and not warned(text, m.start, m.end, reading.cues, reading.about_paying):
             offered.append(m)
     return offered, refusals
@@ -231,14 +254,7 @@ def run(site: Site, config: Config):
     pages = [p for p in site.pages if p.status < 400]
     if not pages:
         return []
-    cards_phrases = PhraseSet(tuple(config.card_phrases))
-    card_context = PhraseSet(tuple(config.card_context))
-    incentive = PhraseSet(tuple(config.incentive_phrases))
     follow = PhraseSet(tuple(config.incentive_follow_cues))
-    # A clause that also names cards or a gateway offers the discount for them too.
-    any_card = PhraseSet(tuple(config.card_phrases) + tuple(p for g in config.gateways for p in g.phrases))
-    reading = Reading(cue_pattern(tuple(config.warning_cues)), card_context)
-
     cards: list[Seen] = []
     card_logos: list[Seen] = []
     card_refusals: list[Seen] = []
@@ -248,6 +264,13 @@ def run(site: Site, config: Config):
     only_if_no_cards: dict[str, list[Seen]] = {}
 
     for page in pages:
+        lang = page.language
+        cards_phrases = qa.local(config.card_phrases, lang)
+        card_context = qa.local(config.card_context, lang)
+        incentive = qa.local(config.incentive_phrases, lang)
+        # A clause that also names cards or a gateway offers the discount for them too.
+        any_card = PhraseSet(qa.phrases_for(config.card_phrases, lang) + tuple(p for g in config.gateways for p in g.phrases))
+        reading = Reading(_cues(qa.phrases_for(config.warning_cues, lang)), card_context, qa.read(page, config.qa))
         offered, refusals = _text_offers(page, cards_phrases, card_context, reading=reading)
         cards += [Seen(m.phrase, page.url, m.snippet) for m in offered]
         card_refusals += [Seen(m.phrase, page.url, m.snippet) for m in refusals]
@@ -266,9 +289,9 @@ def run(site: Site, config: Config):
             seen += [Seen(gateway.name, page.url, f"{what} {url}") for url, what, host in hosts if _host_matches(host, gateway.hosts)][:1]
             gateways += seen
         for channel in config.red_flag_channels:
-            matcher = PhraseSet(tuple(channel.phrases))
-            context = PhraseSet(tuple(channel.context)) if channel.context else None
-            exclude = PhraseSet(tuple(channel.exclude_context)) if channel.exclude_context else None
+            matcher = qa.local(channel.phrases, lang)
+            context = qa.local(channel.context, lang) if channel.context else None
+            exclude = qa.local(channel.exclude_context, lang) if channel.exclude_context else None
             name_words = PhraseSet(tuple(channel.not_part_of_name)) if channel.not_part_of_name else None
             before = PhraseSet(tuple(channel.exclude_before)) if channel.exclude_before else None
             recipient = PhraseSet(tuple(channel.recipient_context)) if channel.recipient_context else None

@@ -16,7 +16,9 @@ from app.rules import ConfigModel
 from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
+from . import _qa as qa
 from ._offers import cue_pattern, negated, warned
+from ._qa import QAConfig
 from .base import Check, Outcome
 
 
@@ -29,6 +31,8 @@ class Config(ConfigModel):
     # The site saying it is no licensed pharmacy or has no pharmacist.
     none_stated_phrases: list[str] = []
     warning_cues: list[str] = []
+    # How questions and answers are read: "Can I speak to a pharmacist?" claims nothing until answered "Yes".
+    qa: QAConfig | None = None
 
 
 # Numbers that sit next to a regulator's name but are not a licence ("... Council. Telephone number 020...").
@@ -38,13 +42,20 @@ OUTCOMES = ("pharmacist-available", "pharmacist-in-charge", "licence-number", "r
             "pharmacist-not-found")
 
 
-def _phrase_outcome(site: Site, phrases: list[str], outcome_id: str) -> Outcome | None:
+def _phrase_outcome(site: Site, phrases: list[str], outcome_id: str, qa_config: QAConfig | None = None) -> Outcome | None:
     matcher = PhraseSet(tuple(phrases))
     result: Outcome | None = None
     for page in site.pages:
         if page.status >= 400:
             continue
+        reading = qa.read(page, qa_config) if qa_config is not None else None
         for m in matcher.finditer(page.text, limit=10):
+            asked = reading.question_at(m.start) if reading is not None else None
+            if asked is not None or page.text[m.end : m.end + 1] == "?":
+                if asked is not None and asked.closed and asked.reply > 0:
+                    result = (result or Outcome(outcome_id)).add(page.url, asked.evidence)
+                    break
+                continue
             if negated(page.text, m.start, m.end):
                 continue
             result = result or Outcome(outcome_id)
@@ -60,8 +71,8 @@ def run(site: Site, config: Config):
     outcomes = [
         o
         for o in (
-            _phrase_outcome(site, config.available_phrases, "pharmacist-available"),
-            _phrase_outcome(site, config.in_charge_phrases, "pharmacist-in-charge"),
+            _phrase_outcome(site, config.available_phrases, "pharmacist-available", config.qa),
+            _phrase_outcome(site, config.in_charge_phrases, "pharmacist-in-charge", config.qa),
         )
         if o
     ]

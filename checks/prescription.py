@@ -21,6 +21,8 @@ from app.site import Site
 from app.textmatch import PhraseSet, snippet_around
 
 from . import _context as ctx
+from . import _qa as qa
+from ._qa import Localised, QAConfig
 from .base import Check, Outcome
 
 DrugStatus = Literal["rx", "controlled", "unlicensed", "otc"]
@@ -37,28 +39,36 @@ class Drug(ConfigModel):
 
 
 class Config(ConfigModel):
-    requirement_phrases: list[str]
-    verification_phrases: list[str]
-    mention_phrases: list[str]
+    # How questions and answers are read (checks/_qa.py); the same block for every check.
+    qa: QAConfig
+    # Phrase lists are by language (checks/_qa.py, `Localised`): a page is read with its own language's phrases
+    # and English ones, or with every language's when its language is unknown.
+    requirement_phrases: Localised
+    # A question names a prescription (mention_phrases) with one of these at most two words away: it asks whether
+    # one is required ("Do you need my prescription?").
+    requirement_question_words: Localised = []
+    verification_phrases: Localised
+    mention_phrases: Localised
     # Phrases only ever said of prescription medicines ("no prescription needed", "no Rx required"): an offer
     # wherever they stand, unless a warning, a refusal, an OTC explanation or a question answered "No".
-    no_prescription_phrases: list[str]
+    no_prescription_phrases: Localised
     # "(Buy ...) online without a prescription" is also how a pharmacy sells its OTC range; an offer only when a
     # prescription-only, controlled or unlicensed drug is named within `without_prescription_window` characters
-    # in the same sentence and the sentence is not about OTC products or a prescription requirement.
-    without_prescription_phrases: list[str]
+    # in the same sentence and the sentence is not about OTC products or a prescription requirement, or when it
+    # answers a question about the site's prescriptions.
+    without_prescription_phrases: Localised
     without_prescription_window: int = Field(default=120, ge=20, le=400)
-    questionnaire_phrases: list[str]
+    questionnaire_phrases: Localised
     # Cues that turn a phrase in the same sentence into something other than the site's own offer or policy.
-    warning_context: list[str]
-    refusal_context: list[str]
-    otc_context: list[str]
+    warning_context: Localised
+    refusal_context: Localised
+    otc_context: Localised
     # No controlled medicine is sold "over the counter"; only the words of a regulated pharmacy-medicine sale
     # ("a pharmacy medicine: our pharmacist asks a few questions") excuse a no-prescription phrase next to one.
-    controlled_otc_context: list[str] = []
-    third_party_context: list[str]
+    controlled_otc_context: Localised = []
+    third_party_context: Localised
     # Cues that a named drug is for sale in that sentence (buy, price, per pill, add to cart...).
-    offer_context: list[str]
+    offer_context: Localised
     # Path words of a product page (/product/xanax-2mg): a drug named in such a path is on sale there, and a
     # link whose text names a drug and whose path has one of these words is a product link.
     product_path_words: list[str]
@@ -66,12 +76,12 @@ class Config(ConfigModel):
     # never holds all three. A drug named with a strength counts as offered when, within `listing_window` lines
     # either side, one of `listing_cues` or an amount in one of `currency_symbols` stands. Drug information
     # lists strengths too, but not prices or cart buttons.
-    listing_cues: list[str] = []
+    listing_cues: Localised = []
     currency_symbols: list[str] = []
     listing_window: int = Field(default=2, ge=0, le=10)
     # Words of a pharmacy that dispenses against prescriptions (refills, insurance, copays): a price list of
     # prescription drugs beside them is a dispensing price list, not an offer without a prescription.
-    dispensing_context: list[str] = []
+    dispensing_context: Localised = []
     drugs: list[Drug]
 
 
@@ -94,9 +104,11 @@ _NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno longer|\bwithout)\W+(?:
 @dataclass
 class _Compiled:
     config: Config
+    language: str
     requirement: PhraseSet
     verification: PhraseSet
     mention: PhraseSet
+    need: PhraseSet
     no_rx: PhraseSet
     without_rx: PhraseSet
     questionnaire: PhraseSet
@@ -114,7 +126,7 @@ class _Compiled:
     strength_after: dict[str, re.Pattern] = field(default_factory=dict)
 
 
-_cache: dict[int, _Compiled] = {}
+_cache: dict[tuple[int, str], _Compiled] = {}
 
 _AMOUNT = r"\d{1,6}(?:[.,]\d{1,2})?"
 _HAS_STRENGTH = re.compile(r"\d(?:[.,]\d+)?\s?(?:mg|mcg|µg|ml|iu)\b", re.I)
@@ -144,26 +156,33 @@ def _names(drugs: list[Drug], status: str, *, include_ambiguous: bool) -> list[s
     return out
 
 
-def _compiled(config: Config) -> _Compiled:
-    key = id(config)
-    if key not in _cache:
+def _compiled(config: Config, language: str = "") -> _Compiled:
+    """The phrase sets for reading a page in `language` ("" when it is unknown: every language's phrases)."""
+    key = (id(config), language)
+    hit = _cache.get(key)
+    if hit is None or hit.config is not config:
+        def local(value):
+            return qa.local(value, language)
+
         c = _Compiled(
             config=config,
-            requirement=PhraseSet(config.requirement_phrases),
-            verification=PhraseSet(config.verification_phrases),
-            mention=PhraseSet(config.mention_phrases),
-            no_rx=PhraseSet(config.no_prescription_phrases),
-            without_rx=PhraseSet(config.without_prescription_phrases),
-            questionnaire=PhraseSet(config.questionnaire_phrases),
-            warning=PhraseSet(config.warning_context),
-            refusal=PhraseSet(config.refusal_context),
-            otc=PhraseSet(config.otc_context),
-            controlled_otc=PhraseSet(config.controlled_otc_context),
-            third_party=PhraseSet(config.third_party_context),
-            offer=PhraseSet(config.offer_context),
+            language=language,
+            requirement=local(config.requirement_phrases),
+            verification=local(config.verification_phrases),
+            mention=local(config.mention_phrases),
+            need=local(config.requirement_question_words),
+            no_rx=local(config.no_prescription_phrases),
+            without_rx=local(config.without_prescription_phrases),
+            questionnaire=local(config.questionnaire_phrases),
+            warning=local(config.warning_context),
+            refusal=local(config.refusal_context),
+            otc=local(config.otc_context),
+            controlled_otc=local(config.controlled_otc_context),
+            third_party=local(config.third_party_context),
+            offer=local(config.offer_context),
             product_path=PhraseSet(config.product_path_words),
-            dispensing=PhraseSet(config.dispensing_context),
-            listing=PhraseSet(config.listing_cues),
+            dispensing=local(config.dispensing_context),
+            listing=local(config.listing_cues),
             currency=_currency_pattern(config.currency_symbols),
         )
         for status in ("rx", "controlled", "unlicensed", "otc"):
@@ -172,8 +191,8 @@ def _compiled(config: Config) -> _Compiled:
             if ambiguous:
                 body = "|".join(re.escape(a) for a in sorted(ambiguous, key=len, reverse=True))
                 c.strength_after[status] = re.compile(rf"(?<!\w)(?:{body})(?={_STRENGTH})", re.I)
-        _cache[key] = c
-    return _cache[key]
+        hit = _cache[key] = c
+    return hit
 
 
 def _drug_matches(c: _Compiled, text: str, status: str, limit: int = 200):
@@ -204,18 +223,17 @@ def _weak_offer(c: _Compiled, sent: ctx.Sentence, match_start: int, match_end: i
 
 
 def _is_offer(
-    c: _Compiled, sents: list[ctx.Sentence], i: int, match_start: int, match_end: int, *, weak: bool
+    c: _Compiled, sents: list[ctx.Sentence], i: int, match_start: int, match_end: int, *, weak: bool,
+    reading: qa.Reading | None = None,
 ) -> str | None:
     """The evidence text when the no-prescription phrase in sentence i is the site's own offer, else None."""
     s = sents[i].text
     if ctx.has(c.warning, s) or ctx.has(c.refusal, s):
         return None
-    if weak and not _weak_offer(c, sents[i], match_start, match_end):
+    # A question asserts nothing: what it asks is read with its answer (`_pair_findings`).
+    if sents[i].is_question or (reading is not None and reading.question_at(match_start) is not None):
         return None
-    if sents[i].is_question:
-        answer = ctx.answer_to(sents, i)
-        if ctx.answer_is_yes(answer) and not ctx.has(c.warning, answer):
-            return f"{s} {answer}"
+    if weak and not _weak_offer(c, sents[i], match_start, match_end):
         return None
     # A sentence about OTC or pharmacy medicines ("co-codamol is a pharmacy medicine: no prescription needed,
     # our pharmacist asks a few questions") describes a legal sale, even when it names the active ingredient.
@@ -229,31 +247,72 @@ def _is_offer(
         before = s[: max(0, match_start - sents[i].start)].rstrip().lower()
         if before.endswith((" that", " which", "that", "which")):
             return None
-    # A question just before ("Do I need a prescription?") answered "No" in this sentence is an offer; answered
-    # with a refusal it was filtered above.
     return s
 
 
-def _answered_no(c: _Compiled, sents: list[ctx.Sentence], requirement: PhraseSet):
-    """Evidence for each "Do I need a prescription to order X?" answered "No" (without a requirement after it).
+def _needs_prescription(c: _Compiled, text: str) -> bool:
+    """A prescription named with a word of need at most two words away ("need my prescription", "Rezept nötig")."""
+    for m in c.mention.finditer(text, limit=10):
+        before = re.findall(r"[\w'’-]+", text[max(0, m.start - 60) : m.start])[-3:]
+        after = re.findall(r"[\w'’-]+", text[m.end : m.end + 60])[:3]
+        if ctx.has(c.need, " ".join(before)) or ctx.has(c.need, " ".join(after)):
+            return True
+    return False
 
-    Only questions about buying or ordering, or naming a prescription drug, count; questions about OTC products,
-    vaccines and the like are legitimate "No"s.
-    """
-    for i, sent in enumerate(sents):
-        if not sent.is_question or not ctx.has(requirement, sent.text):
+
+def _asks(c: _Compiled, question: str) -> int:
+    """+1: the question asks whether a prescription is required; -1: whether one can buy without; 0: neither."""
+    if ctx.has(c.no_rx, question) or ctx.has(c.without_rx, question):
+        return -1
+    # Only the need itself: "Do I need to send the original prescription?" names a requirement phrase, but asks
+    # how to send it, and "No" to it is no offer.
+    return 1 if _needs_prescription(c, question) else 0
+
+
+def _states(c: _Compiled, vocab, text: str) -> int:
+    """What a statement says of the prescription: +1 one is required, -1 none is, 0 neither (or an OTC matter)."""
+    for s, e in qa.sentences_of(text):
+        sentence = text[s:e]
+        if ctx.has(c.otc, sentence) or ctx.has(c.warning, sentence):
             continue
-        question = sent.text
-        if not (ctx.has(c.offer, question) or _names_prescription_drug(c, question)):
+        if c.no_rx.search(sentence) is not None:
+            return -1
+        # "You cannot buy it without a prescription" requires one; "we do not require a prescription" does not.
+        m = c.without_rx.search(sentence)
+        if m is not None:
+            return 1 if qa.negated_before(vocab, sentence, m.start) else -1
+        m = c.requirement.search(sentence)
+        if m is not None:
+            return -1 if qa.negated_before(vocab, sentence, m.start) else 1
+    return 0
+
+
+def _pair_findings(c: _Compiled, vocab, reading: qa.Reading):
+    """(kind, evidence) for each question and answer that together say a prescription is, or is not, needed:
+    "Do you need my prescription?" "No. You can buy all our medicines without a prescription." is an offer."""
+    for pair in reading.pairs:
+        said = qa.verdict(pair, lambda q: _asks(c, q), lambda t: _states(c, vocab, t))
+        if not said:
             continue
-        if ctx.has(c.otc, question) or ctx.has(c.by_status["otc"], question) or ctx.has(c.warning, question):
+        read = f"{pair.question} {pair.lead}"
+        if ctx.has(c.warning, read):
             continue
-        answer = ctx.answer_to(sents, i)
-        if not ctx.answer_is_no(answer) or ctx.has(c.refusal, answer):
+        if ctx.has(c.third_party, pair.question) and not ctx.speaks_for_itself(read):
+            continue  # "Do legitimate pharmacies ask for a prescription?": advice about others
+        if said > 0:
+            yield "required-stated", pair.evidence
             continue
-        if ctx.has(requirement, answer) or ctx.has(c.otc, answer) or ctx.has(c.warning, answer):
+        # Asked about OTC products, vaccines and the like, "No" is the legitimate answer; an answer that describes
+        # the prescription process ("No, just upload it") or refuses is no offer either.
+        if ctx.has(c.otc, read) or ctx.has(c.by_status["otc"], read) or ctx.has(c.verification, pair.lead):
             continue
-        yield f"{question} {answer}"
+        if ctx.has(c.refusal, pair.lead):
+            continue
+        controlled = next(_drug_matches(c, read, "controlled", limit=1), None) is not None
+        if controlled and ctx.has(c.controlled_otc, read):
+            continue
+        if ctx.has(c.offer, read) or _names_prescription_drug(c, read, with_strength=True):
+            yield "no-prescription-offer", pair.evidence
 
 
 def _own_policy(c: _Compiled, sentence: str, phrase_offset: int) -> bool:
@@ -270,11 +329,12 @@ def _own_policy(c: _Compiled, sentence: str, phrase_offset: int) -> bool:
 _PRESCRIBING = re.compile(r"prescri|doctor|physician|clinician|\bgp\b|specialist", re.I)
 
 
-def _collect_own(c: _Compiled, page: Page, sents, phrases: PhraseSet, outcome: Outcome | None, name: str):
+def _collect_own(c: _Compiled, page: Page, sents, phrases: PhraseSet, outcome: Outcome | None, name: str,
+                 reading: qa.Reading | None = None):
     for m in phrases.finditer(page.text, limit=20):
         i = ctx.sentence_at(sents, m.start)
         s = sents[i]
-        if s.is_question:
+        if s.is_question or (reading is not None and reading.question_at(m.start) is not None):
             continue
         # A questionnaire or consultation matters here only when it leads to a prescription, not a
         # pharmacist's medication review.
@@ -389,10 +449,32 @@ def _offered(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, st
     return found
 
 
+def _offered_on(c: _Compiled, page: Page, sents, status: str) -> list[tuple[str, str]]:
+    """`_offered`, worked out once per page (the contact check asks too)."""
+    key = ("offered", id(c.config), status)
+    hit = page.derived.get(key)
+    if hit is None or hit[0] is not c.config:
+        hit = page.derived[key] = (c.config, _offered(c, page, sents, status))
+    return hit[1]
+
+
+def offered_medicines(site: Site, config: Config) -> list[tuple[str, str, str]]:
+    """(page url, drug, evidence) for every prescription-only, controlled or unlicensed medicine the site offers
+    for sale (named with a price, a cart button or on a product page), whatever it says about prescriptions."""
+    found: list[tuple[str, str, str]] = []
+    for page in site.pages:
+        if page.status >= 400 or not page.text:
+            continue
+        c = _compiled(config, page.language)
+        sents = ctx.sentences(page.text)
+        for status in ("controlled", "unlicensed", "rx"):
+            found += [(page.url, drug, snip) for drug, snip in _offered_on(c, page, sents, status)]
+    return found
+
+
 def run(site: Site, config: Config):
     if not site.pages:
         return []
-    c = _compiled(config)
     offers: Outcome | None = None
     requirement: Outcome | None = None
     verification: Outcome | None = None
@@ -402,6 +484,9 @@ def run(site: Site, config: Config):
     offered: dict[str, list[tuple[str, str, str]]] = {"rx": [], "controlled": [], "unlicensed": []}
 
     for page in site.pages:
+        c = _compiled(config, page.language)
+        vocab = qa.vocabulary(config.qa, page.language)
+        reading = qa.read(page, config.qa)
         text = page.text or ""
         sents = ctx.sentences(text)
         path = ctx.url_words(page.url)
@@ -412,23 +497,28 @@ def run(site: Site, config: Config):
             ):
                 offers = (offers or Outcome("no-prescription-offer")).add(page.url, f"Page address: {page.url}")
         lowered = text.lower()
+        # Questions with their answers first: the pair is the clearest evidence of what the site says.
+        for kind, evidence in _pair_findings(c, vocab, reading):
+            if kind == "no-prescription-offer":
+                offers = (offers or Outcome("no-prescription-offer")).add(page.url, evidence[:240])
+            else:
+                requirement = (requirement or Outcome("required-stated")).add(page.url, evidence[:240])
         if sents:
             for phrases, weak in ((ctx.narrowed(c.no_rx, lowered), False), (ctx.narrowed(c.without_rx, lowered), True)):
                 for m in phrases.finditer(text, limit=30):
                     i = ctx.sentence_at(sents, m.start)
-                    evidence = _is_offer(c, sents, i, m.start, m.end, weak=weak)
+                    evidence = _is_offer(c, sents, i, m.start, m.end, weak=weak, reading=reading)
                     if evidence:
                         offers = (offers or Outcome("no-prescription-offer")).add(
                             page.url, snippet_around(evidence, 0, len(evidence)) if len(evidence) < 240 else m.snippet
                         )
-            for evidence in _answered_no(c, sents, ctx.narrowed(c.requirement, lowered)):
-                offers = (offers or Outcome("no-prescription-offer")).add(page.url, evidence[:240])
-            requirement = _collect_own(c, page, sents, ctx.narrowed(c.requirement, lowered), requirement, "required-stated")
+            requirement = _collect_own(c, page, sents, ctx.narrowed(c.requirement, lowered), requirement,
+                                       "required-stated", reading)
             verification = _collect_own(
-                c, page, sents, ctx.narrowed(c.verification, lowered), verification, "required-with-verification"
+                c, page, sents, ctx.narrowed(c.verification, lowered), verification, "required-with-verification", reading
             )
             questionnaire = _collect_own(
-                c, page, sents, ctx.narrowed(c.questionnaire, lowered), questionnaire, "questionnaire-only"
+                c, page, sents, ctx.narrowed(c.questionnaire, lowered), questionnaire, "questionnaire-only", reading
             )
             dispensing = dispensing or ctx.has(ctx.narrowed(c.dispensing, lowered), text)
             if mention is None:
@@ -436,7 +526,7 @@ def run(site: Site, config: Config):
                 if m:
                     mention = Outcome("mentioned-only").add(page.url, m.snippet)
         for status in offered:
-            offered[status] += [(page.url, drug, snip) for drug, snip in _offered(c, page, sents, status)]
+            offered[status] += [(page.url, drug, snip) for drug, snip in _offered_on(c, page, sents, status)]
 
     outcomes: list[Outcome] = []
     if offers:

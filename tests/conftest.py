@@ -20,6 +20,14 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SHARED_DATA = Path(os.environ.get("PHARMACHECK_SHARED", SHARED)) / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def language_model():
+    # Loaded once before any test, so that tests timing page analysis time the analysis, not the model's load.
+    from app.language import warm_up
+
+    warm_up()
+
+
 @pytest.fixture(scope="session")
 def rules():
     return load_rules()

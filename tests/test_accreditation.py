@@ -37,6 +37,12 @@ CASES = {
     "unbacked-claim--wordings": ("https://meridianmeds.com/", {"unbacked-claim"}),
     # A seal that links to the registry's front page over plain HTTP: no proof, and the evidence says why.
     "unbacked-claim--plain-http-seal": ("https://cedarrx.com/", {"unbacked-claim"}),
+    # Seal images whose words claim a verification but name no register ("Verified pharmacy seal", "Certified
+    # Online Pharmacy" in a file name): nothing can back them.
+    "unbacked-claim--seal-naming-no-register": ("https://quickmeds-example.com/", {"unbacked-claim"}),
+    # The same words on a seal that links to a registry: judged as that registry's seal.
+    "registry-link-unspecific--seal-words-name-no-registry": ("https://lakesidepharmacy-example.com/",
+                                                              {"registry-link-unspecific"}),
     # A telehealth service whose partner pharmacy holds the accreditation: the partner's claim, not the site's.
     "partner-claim": ("https://bloomhealth.com/", {"partner-claim"}),
     "invalid-number": ("https://ukmedsdirect.co.uk/", {"invalid-number"}),
@@ -945,3 +951,20 @@ def test_registry_answers_are_read_off_the_event_loop(config, standin, monkeypat
     results = confirm(site, pointed_at(config, standin), standin.settings())
     assert [r.status for r in results] == ["confirms"]
     assert len(threads) == 2 and threading.main_thread() not in threads
+
+
+def test_a_seal_that_names_no_register_is_an_unbacked_claim_with_look_up_links(config):
+    found = outcomes(site_for("unbacked-claim--seal-naming-no-register"), config)
+    claim = found["unbacked-claim"]
+    snippets = " ".join(e.snippet for e in claim.evidence)
+    assert "Verified pharmacy seal" in snippets and "certified-online-pharmacy.png" in snippets
+    assert "names no register" in snippets
+    assert any("quickmeds-example.com" in link.url for link in claim.links)
+
+
+def test_a_seal_naming_no_register_beside_a_verified_link_is_not_flagged(config):
+    html = (FIXTURES / "verified-link.html").read_text(encoding="utf-8").replace(
+        "</body>", '<img src="/img/trusted-pharmacy-badge.png" alt="Trusted pharmacy"></body>')
+    url, _ = CASES["verified-link"]
+    found = outcomes(site_from_pages(url, [parse_page(html, url)]), config)
+    assert set(found) == {"verified-link"}

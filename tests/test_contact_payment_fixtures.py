@@ -78,6 +78,8 @@ def test_fixture_produces_the_outcome_it_is_named_after(rules, area, path):
         ("address-street--austria", "AT"),
         ("address-street--switzerland", "CH"),
         ("address-street--france", "FR"),
+        ("address-street--italy", "IT"),
+        ("address-street--spain", "ES"),
         ("address-street--netherlands", "NL"),
         ("address-street--australia", "AU"),
         ("address-street--australia-split-across-lines", "AU"),
@@ -377,3 +379,27 @@ def test_an_example_address_in_a_form_is_not_the_sites_email(rules):
 def test_a_vanity_number_is_read_as_its_digits(rules):
     produced, _ = outcomes_for(rules, "contact", "phone-found--vanity-number")
     assert "+18007427622" in produced["phone-found"].evidence[0].snippet
+
+
+def test_no_address_and_free_mail_on_a_prescription_shop_is_one_serious_finding(rules):
+    produced, _ = outcomes_for(rules, "contact", "no-accountable-seller")
+    seller = produced["no-accountable-seller"]
+    # One high-severity finding in place of the two medium ones it is made of.
+    assert "address-not-found" not in produced and "email-free-mail-only" not in produced
+    assert rules.outcome_rule("contact", "no-accountable-seller").severity == "high"
+    assert seller.facts["emails"] == ["quickmeds.support@gmail.com"]
+    assert {"tramadol", "sildenafil"} <= set(seller.facts["drugs"])
+    assert any("gmail.com" in e.snippet for e in seller.evidence)
+    assert any(e.snippet.startswith("Offers ") for e in seller.evidence)
+
+
+def test_free_mail_without_prescription_medicines_stays_two_findings(rules):
+    produced, _ = outcomes_for(rules, "contact", "email-free-mail-only--no-prescription-medicines-sold")
+    assert "no-accountable-seller" not in produced
+    assert {"address-not-found", "email-free-mail-only"} <= set(produced)
+
+
+def test_a_question_answered_no_withholds_the_address(rules):
+    produced, _ = outcomes_for(rules, "contact", "address-withheld--faq-answered-no")
+    assert "address-withheld" in produced
+    assert "physical address" in produced["address-withheld"].evidence[0].snippet

@@ -17,7 +17,7 @@ from app.pipeline import Checker
 @pytest.fixture(scope="module")
 def reports(sites):
     hosts = ["rogue-store.test", "us-pharmacy.test", "uk-chemist.test", "maple-meds.test", "quiet-pharmacy.test", "corner-bakery.test",
-             "offshore-pills.test"]
+             "offshore-pills.test", "calm-wellness-blog.test"]
 
     async def check_all():
         async with Checker(sites.settings(check_timeout=20.0)) as checker:
@@ -103,3 +103,13 @@ def test_site_that_is_not_a_pharmacy(reports):
     assert report.verdict == "not_a_pharmacy"
     assert "storefront.not-a-pharmacy" in ids(report)
     assert not [f for f in report.findings if f.severity in ("critical", "high", "medium")]
+
+
+def test_health_blog_with_an_about_page_is_not_a_pharmacy(reports):
+    # It writes about medication, sleeping pills and pharmacists, and has an about and a contact page, but nothing
+    # on it sells or dispenses: no cart, prices, ordering, delivery or prescriptions to fill.
+    report = reports["calm-wellness-blog.test"]
+    assert report.verdict == "not_a_pharmacy"
+    assert report.score is None
+    blog = finding(report, "storefront.not-a-pharmacy")
+    assert any("no page read sells or dispenses" in e.snippet for e in blog.evidence)

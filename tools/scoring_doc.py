@@ -92,6 +92,8 @@ def render(rules: Rules) -> str:
                 parts = [f"a {'/'.join(unless.severities)} finding"] if unless.severities else []
                 parts += [f"a determined finding in `{c}`" for c in unless.categories]
                 extra += " unless there is " + " or ".join(parts)
+                if unless.except_outcomes:
+                    extra += " (other than " + ", ".join(f"`{o}`" for o in unless.except_outcomes) + ")"
             category = f"; category `{rule.category}`" if rule.category else ""
             if rule.determined and not rule.counts_for_coverage:
                 category += "; does not count as coverage"

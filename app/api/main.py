@@ -10,6 +10,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__, metrics
 from app.cache import ReportCache
+from app.language import warm_up
+from app.page import run_analysis
 from app.service import make_checker
 from app.settings import Settings
 from app.store import ReportStore, open_database
@@ -37,8 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # The language model takes a second or two to load; loaded in the analysis pool while the service starts
+        # answering, not inside the first check.
+        warming = asyncio.ensure_future(run_analysis(warm_up))
         queue.start()
         yield
+        warming.cancel()
         await queue.aclose()
         await reports.aclose()
         await checker.aclose()
