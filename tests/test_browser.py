@@ -95,12 +95,25 @@ def browser(playwright_api, sites):
     browser.close()
 
 
-@pytest.fixture(scope="module")
-def service(sites):
-    app = create_app(sites.settings())
+def _start_service(sites, data_dir) -> _Service:
+    # A store of its own: a report another test kept would answer at once, and no waiting page would show.
+    app = create_app(sites.settings(data_dir=str(data_dir)))
     # Always show the waiting page first, so the browser goes through it even on fast fixture sites.
     app.state.web_first_wait = 0
-    running = _Service(app)
+    return _Service(app)
+
+
+@pytest.fixture(scope="module")
+def service(sites, tmp_path_factory):
+    running = _start_service(sites, tmp_path_factory.mktemp("browser-service"))
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def fresh_service(sites, tmp_path):
+    """A service that has checked nothing yet."""
+    running = _start_service(sites, tmp_path)
     yield running
     running.close()
 
@@ -193,11 +206,11 @@ def test_with_javascript_the_waiting_page_follows_the_check_page_by_page(page, s
     assert page.csp_errors == []
 
 
-def test_without_javascript_the_waiting_page_refreshes_into_the_report(browser, service, sites):
+def test_without_javascript_the_waiting_page_refreshes_into_the_report(browser, fresh_service, sites):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 900})
     page = context.new_page()
     try:
-        response = page.goto(service.origin + "/report?url=" + sites.url("rogue-store.test"))
+        response = page.goto(fresh_service.origin + "/report?url=" + sites.url("rogue-store.test"))
         assert response.status == 202
         assert "Checking" in page.locator("h1").inner_text()
         _screenshot(page, "progress-no-javascript.png")
