@@ -166,3 +166,22 @@ def test_empty_batch_says_it_checked_no_sites(tmp_path, capsys, content):
     assert main(["batch", str(urls), "--out", str(out)]) == 0
     assert out.read_text() == ""
     assert capsys.readouterr().err.strip() == "checked 0 sites"
+
+
+def test_a_bare_call_prints_the_usage_and_the_commands(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: pharmacheck")
+    for command in ("check", "batch", "serve", "lists"):
+        assert command in err
+
+
+def test_version_names_the_algorithm_the_reports_carry(sites, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    line = capsys.readouterr().out.strip()
+    main(["check", "--json", *sites.cli_args(), sites.url("good-pharmacy.test")])
+    report = json.loads(capsys.readouterr().out)
+    assert line.startswith("pharmacheck ")
+    assert line.endswith(f"(algorithm {report['algorithm_version']})")

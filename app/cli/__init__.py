@@ -7,6 +7,7 @@ Each command is a module of this package with `register(subparsers)`, which adds
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -28,8 +29,39 @@ __all__ = ["main", "build_parser", "settings_from_args", "UsageError", "EXIT_OK"
 _read_urls = read_urls  # earlier name, kept for callers
 
 
+class _VersionAction(argparse.Action):
+    """--version names the package and the algorithm its reports carry, which is what a bug report needs."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())
+        parser.exit(EXIT_OK)
+
+
+def version_line() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from app.pipeline import algorithm_version
+    from app.rules import load_rules
+    from app.second_opinion import load_model
+
+    try:
+        package = version("pharmacheck")
+    except PackageNotFoundError:
+        package = "unknown"
+    rules = load_rules()
+    try:
+        opinions = load_model()
+    except ModelError:
+        opinions = None
+    return f"pharmacheck {package} (algorithm {algorithm_version(rules, opinions)})"
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="pharmacheck", description="Check whether an online pharmacy is likely legitimate.")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and the algorithm version, then exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for command in COMMANDS:
         command.register(sub)
@@ -47,7 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.store import StoreError
 
     parser = build_parser()
-    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    given = list(argv if argv is not None else sys.argv[1:])
+    as_json = "--json" in given
+    if not given:
+        # A bare call is someone finding their way: the usage and the commands, not one error line.
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     try:
         args = parser.parse_args(argv)
         return args.handler(args)
