@@ -185,3 +185,12 @@ def test_version_names_the_algorithm_the_reports_carry(sites, capsys):
     report = json.loads(capsys.readouterr().out)
     assert line.startswith("pharmacheck ")
     assert line.endswith(f"(algorithm {report['algorithm_version']})")
+
+
+def test_version_follows_the_settings_a_check_would_use(monkeypatch, capsys):
+    monkeypatch.setenv("PHARMACHECK_MODEL", "off")
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    from app.rules import load_rules
+
+    assert capsys.readouterr().out.strip().endswith(f"(algorithm {load_rules().algorithm_version})")

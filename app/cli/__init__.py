@@ -41,22 +41,20 @@ class _VersionAction(argparse.Action):
 
 
 def version_line() -> str:
+    """The version this environment's reports would carry: the rules and model the settings name, as a check loads them."""
     from importlib.metadata import PackageNotFoundError, version
 
     from app.pipeline import algorithm_version
     from app.rules import load_rules
-    from app.second_opinion import load_model
+    from app.second_opinion import open_opinions
+    from app.settings import Settings
 
     try:
         package = version("pharmacheck")
     except PackageNotFoundError:
         package = "unknown"
-    rules = load_rules()
-    try:
-        opinions = load_model()
-    except ModelError:
-        opinions = None
-    return f"pharmacheck {package} (algorithm {algorithm_version(rules, opinions)})"
+    settings = Settings.from_env()
+    return f"pharmacheck {package} (algorithm {algorithm_version(load_rules(settings.rules_path), open_opinions(settings))})"
 
 
 def build_parser() -> Parser:
